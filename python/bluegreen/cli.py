@@ -1,0 +1,220 @@
+"""The command line. Thin: options → config and context → the domain; `main` maps errors to exit codes.
+
+Exit codes (see errors.py): 0 ok · 1 failed (after automatic rollback) / rollback unavailable · 2 bad input ·
+3 inconsistent · 4 lock held · 5 rolled back by monitoring · 6 Docker/nginx/Jenkins unreachable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from bluegreen import config as config_mod
+from bluegreen.errors import BlueGreenError, exit_code_for
+from bluegreen.messages import LANGS, detect_language
+from bluegreen.output import Reporter
+from bluegreen.report import failure_report
+
+
+@dataclass(frozen=True)
+class Options:
+    config_path: str | None
+    lang: str
+
+
+SERVICE = click.argument("service", envvar="BLUEGREEN_SERVICE")
+JSON = click.option("--json", "json_mode", is_flag=True, help="Print one JSON document on stdout (human lines go to stderr).")
+REPORT = click.option("--report", type=click.Path(dir_okay=False), envvar="BLUEGREEN_REPORT",
+                      help="Also write the JSON report to this file, whether the operation succeeds or fails.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), envvar="BLUEGREEN_CONFIG",
+              help="bluegreen.yml to use (default: ./bluegreen.yml).")
+@click.option("--lang", type=click.Choice(LANGS), envvar="BLUEGREEN_LANG",
+              help="Language of operator messages (default: from the locale).")
+@click.version_option(package_name="bluegreen", message="bluegreen %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, lang: str | None) -> None:
+    """Zero-downtime Blue-Green deploys of Docker containers behind nginx."""
+    ctx.obj = Options(config_path, lang or detect_language())
+
+
+def _context(opts: Options, service: str, json_mode: bool):
+    from bluegreen.context import Context
+
+    cfg = config_mod.load(opts.config_path)
+    return Context.open(cfg, service, Reporter(opts.lang, json_mode=json_mode))
+
+
+def _operation(run: Callable[..., Any], action: str, opts: Options, service: str, json_mode: bool,
+               report_path: str | None, **kwargs: Any) -> None:
+    """Run deploy/rollback; the report reaches --report and --json whether it succeeds or not."""
+    try:
+        ctx = _context(opts, service, json_mode)
+        report = run(ctx, **kwargs)
+        doc = report.as_dict()
+    except BlueGreenError as error:
+        partial = getattr(error, "report", None)
+        doc = partial.as_dict() if partial else failure_report(service, action, error, exit_code_for(error), opts.lang)
+        _emit(doc, json_mode, report_path)
+        raise
+    _emit(doc, json_mode, report_path)
+
+
+def _emit(doc: dict[str, Any], json_mode: bool, report_path: str | None) -> None:
+    if report_path:
+        Path(report_path).write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if json_mode:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
+@cli.command()
+@SERVICE
+@click.option("--image", envvar="BLUEGREEN_IMAGE",
+              help="Image to deploy (default: the service's `image` from the config, ${VAR} expanded).")
+@click.option("--monitor", envvar="BLUEGREEN_MONITOR", default=None,
+              help="After the switch, watch the service this long (e.g. 60s) and roll back if it degrades.")
+@REPORT
+@JSON
+@click.pass_obj
+def deploy(opts: Options, service: str, image: str | None, monitor: str | None, report: str | None,
+           json_mode: bool) -> None:
+    """Deploy SERVICE's new image to the idle color and switch nginx to it."""
+    from bluegreen.deploy import run_deploy
+
+    _operation(run_deploy, "deploy", opts, service, json_mode, report, image=image)
+
+
+@cli.command()
+@SERVICE
+@click.option("--reason", envvar="BLUEGREEN_REASON", help="Why (kept in history).")
+@REPORT
+@JSON
+@click.pass_obj
+def rollback(opts: Options, service: str, reason: str | None, report: str | None, json_mode: bool) -> None:
+    """Switch SERVICE back to the previous color, which must still run and be healthy."""
+    from bluegreen.rollback import run_rollback
+
+    _operation(run_rollback, "rollback", opts, service, json_mode, report, reason=reason)
+
+
+@cli.command()
+@SERVICE
+@JSON
+@click.pass_obj
+def status(opts: Options, service: str, json_mode: bool) -> None:
+    """Show SERVICE's colors, containers and nginx upstream; exit 3 when they are not consistent."""
+    from bluegreen.status import run_status
+
+    ctx = _context(opts, service, json_mode)
+    try:
+        doc = run_status(ctx)
+    except BlueGreenError as error:
+        if json_mode and hasattr(error, "document"):
+            ctx.out.document(error.document)
+        raise
+    if json_mode:
+        ctx.out.document(doc)
+
+
+@cli.command()
+@SERVICE
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True, help="How many entries.")
+@JSON
+@click.pass_obj
+def history(opts: Options, service: str, limit: int, json_mode: bool) -> None:
+    """List SERVICE's deploys and rollbacks, newest first."""
+    from bluegreen.commands import history as read_history
+    from bluegreen.state import StateDir
+
+    cfg = config_mod.load(opts.config_path)
+    svc = cfg.service(service)
+    entries = read_history(StateDir(cfg.state_dir, svc.name), limit)
+    if json_mode:
+        print(json.dumps(entries, ensure_ascii=False, indent=2))
+        return
+    out = Reporter(opts.lang)
+    out.line(f"{'TIME':<22}{'ACTION':<10}{'FROM → TO':<16}{'RESULT':<22}{'DURATION':<10}{'BUILD':<8}IMAGE")
+    for e in entries:
+        arrow = f"{e.get('from') or '-'} → {e.get('to') or '-'}"
+        out.line(f"{e.get('time', ''):<22}{e.get('action', ''):<10}{arrow:<16}{e.get('result', ''):<22}"
+                 f"{str(e.get('duration', '')) + 's':<10}{e.get('build') or '-':<8}{e.get('image') or '-'}")
+        if e.get("build_url"):
+            out.line(f"{'':<22}{e['build_url']}")
+        if e.get("reason") and e.get("result") != "success":
+            out.line(f"{'':<22}{e['reason']}")
+
+
+@cli.command()
+@SERVICE
+@click.pass_obj
+def credentials(opts: Options, service: str) -> None:
+    """Print, as JSON, the Jenkins credential bindings SERVICE needs (used by the blueGreenDeploy step)."""
+    from bluegreen.commands import credential_bindings
+
+    cfg = config_mod.load(opts.config_path)
+    print(json.dumps(credential_bindings(cfg.service(service)), indent=2))
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check the configuration file."""
+
+
+@config_group.command("check")
+@click.pass_obj
+def config_check(opts: Options) -> None:
+    """Validate bluegreen.yml (every problem names its key); exit 2 when invalid."""
+    cfg = config_mod.load(opts.config_path)
+    Reporter(opts.lang).say("config.ok", path=str(cfg.source), services=", ".join(cfg.services))
+
+
+def _attach_optional_groups() -> None:
+    """Subcommand groups whose dependencies are imported only when used (python-jenkins)."""
+    try:
+        from bluegreen.jenkins.cli import jenkins
+    except ImportError:
+        return
+    cli.add_command(jenkins)
+
+
+_attach_optional_groups()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: the one place where errors become exit codes."""
+    lang = detect_language()
+    try:
+        cli.main(args=argv, prog_name="bluegreen", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.Abort:
+        sys.exit(130)
+    except BlueGreenError as error:
+        from bluegreen.messages import render
+
+        lang = _lang_from_argv(argv, lang)
+        print(render(error.key, lang, **error.params), file=sys.stderr)
+        sys.exit(exit_code_for(error))
+    sys.exit(0)
+
+
+def _lang_from_argv(argv: list[str] | None, default: str) -> str:
+    args = sys.argv[1:] if argv is None else argv
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args) and args[i + 1] in LANGS:
+            return args[i + 1]
+        if arg.startswith("--lang=") and arg[7:] in LANGS:
+            return arg[7:]
+    return default
+
+

@@ -1,0 +1,182 @@
+"""The schema of bluegreen.yml: allowed keys, types and patterns, with errors that name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from bluegreen.config import (
+    CONTAINER, DEFAULT_IMAGE, ENV_NAME, HTTP_PATH, IMAGE, NAME, NGINX_PATH, SERVER_PARAM, UPSTREAM,
+    Config, EnvVar, Health, Nginx, Service, check,
+)
+from bluegreen.errors import UsageError
+from bluegreen.units import parse_duration
+
+RESTART = {"no", "always", "unless-stopped", "on-failure"}
+COLORS = ("blue", "green")
+
+
+def _mapping(value: Any, key: str, allowed: set[str]) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise UsageError("config.not_mapping", key=key)
+    for k in value:
+        if k not in allowed:
+            raise UsageError("config.unknown_key", key=f"{key}.{k}" if key else str(k))
+    return value
+
+
+def _duration(value: Any, key: str, default: float) -> float:
+    if value is None:
+        return default
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise UsageError("config.bad_value", key=key, value=repr(value)[:80])
+    return seconds
+
+
+def _int(value: Any, key: str, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise UsageError("config.bad_value", key=key, value=repr(value)[:80])
+    return value
+
+
+def _opt(value: Any, key: str, default: Any, convert: Callable[[Any, str], Any]) -> Any:
+    return default if value is None else convert(value, key)
+
+
+def parse(raw: Any, *, source: Path | None = None) -> Config:
+    top = _mapping(raw, "", {"version", "network", "state_dir", "nginx", "services"})
+    if top.get("version", 1) != 1:
+        raise UsageError("config.bad_value", key="version", value=repr(top.get("version")))
+    network = check(top.get("network"), CONTAINER, "network")
+    state_dir = top.get("state_dir", "/var/lib/bluegreen")
+    if not isinstance(state_dir, str) or not state_dir:
+        raise UsageError("config.bad_value", key="state_dir", value=repr(state_dir))
+    if source is not None and not Path(state_dir).is_absolute():
+        state_dir = str(source.parent / state_dir)
+    nginx = _parse_nginx(top.get("nginx"))
+    services_raw = top.get("services")
+    if not isinstance(services_raw, dict) or not services_raw:
+        raise UsageError("config.bad_value", key="services", value=repr(services_raw)[:80])
+    services = {check(n, NAME, f"services.{n}"): _parse_service(n, v) for n, v in services_raw.items()}
+    _reject_shared(services)
+    return Config(network=network, state_dir=Path(state_dir), nginx=nginx, services=services, source=source)
+
+
+def _parse_nginx(raw: Any) -> Nginx:
+    d = _mapping(raw, "nginx", {"container", "reload", "public_url", "reload_timeout"})
+    reload = d.get("reload", "exec")
+    if reload not in ("exec", "signal"):
+        raise UsageError("config.bad_value", key="nginx.reload", value=repr(reload))
+    public_url = d.get("public_url", Nginx.public_url)
+    if not isinstance(public_url, str) or not public_url.startswith(("http://", "https://")):
+        raise UsageError("config.bad_value", key="nginx.public_url", value=repr(public_url)[:80])
+    return Nginx(
+        container=_opt(d.get("container"), "nginx.container", "nginx", lambda v, k: check(v, CONTAINER, k)),
+        reload=reload,
+        public_url=public_url.rstrip("/"),
+        reload_timeout=_duration(d.get("reload_timeout"), "nginx.reload_timeout", 10.0),
+    )
+
+
+def _parse_service(name: str, raw: Any) -> Service:
+    key = f"services.{name}"
+    allowed = {"image", "container_prefix", "port", "upstream", "upstream_file", "server_params", "health",
+               "stop_timeout", "restart", "volumes", "labels", "env"}
+    d = _mapping(raw, key, allowed)
+    image = d.get("image", DEFAULT_IMAGE)
+    if not isinstance(image, str) or not image:
+        raise UsageError("config.bad_value", key=f"{key}.image", value=repr(image)[:80])
+    prefix = check(d.get("container_prefix", name), NAME, f"{key}.container_prefix")
+    upstream = check(d.get("upstream", f"{name.replace('-', '_')}_backend"), UPSTREAM, f"{key}.upstream")
+    upstream_file = check(d.get("upstream_file", f"/etc/nginx/conf.d/{upstream}.upstream.conf"), NGINX_PATH,
+                          f"{key}.upstream_file")
+    if ".." in upstream_file:
+        raise UsageError("config.bad_value", key=f"{key}.upstream_file", value=repr(upstream_file))
+    params = d.get("server_params", "max_fails=3 fail_timeout=30s")
+    if not isinstance(params, str):
+        raise UsageError("config.bad_value", key=f"{key}.server_params", value=repr(params)[:80])
+    server_params = tuple(check(p, SERVER_PARAM, f"{key}.server_params") for p in params.split())
+    restart = d.get("restart", "unless-stopped")
+    if restart not in RESTART:
+        raise UsageError("config.bad_value", key=f"{key}.restart", value=repr(restart))
+    return Service(
+        name=name, image=image, container_prefix=prefix,
+        port=_int(d.get("port"), f"{key}.port", 8000, 1, 65535),
+        upstream=upstream, upstream_file=upstream_file, server_params=server_params,
+        health=_parse_health(d.get("health"), f"{key}.health"),
+        stop_timeout=_duration(d.get("stop_timeout"), f"{key}.stop_timeout", 30.0),
+        restart=restart, volumes=_parse_volumes(d.get("volumes"), f"{key}.volumes"),
+        labels=_parse_labels(d.get("labels"), f"{key}.labels"),
+        env=tuple(_parse_env(n, v, f"{key}.env.{n}") for n, v in _mapping(d.get("env"), f"{key}.env",
+                                                                           set(d.get("env") or {})).items()),
+    )
+
+
+def _parse_health(raw: Any, key: str) -> Health:
+    d = _mapping(raw, key, {"path", "public_path", "timeout", "interval", "successes", "request_timeout"})
+    path = check(d.get("path", "/health"), HTTP_PATH, f"{key}.path")
+    public = d.get("public_path")
+    return Health(
+        path=path,
+        public_path=check(public, HTTP_PATH, f"{key}.public_path") if public is not None else None,
+        timeout=_duration(d.get("timeout"), f"{key}.timeout", 120.0),
+        interval=_duration(d.get("interval"), f"{key}.interval", 2.0),
+        successes=_int(d.get("successes"), f"{key}.successes", 3, 1, 100),
+        request_timeout=_duration(d.get("request_timeout"), f"{key}.request_timeout", 5.0),
+    )
+
+
+def _parse_volumes(raw: Any, key: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(v, str) and v.count(":") in (1, 2) for v in raw):
+        raise UsageError("config.bad_value", key=key, value=repr(raw)[:80])
+    return tuple(raw)
+
+
+def _parse_labels(raw: Any, key: str) -> dict[str, str]:
+    d = _mapping(raw, key, set(raw or {}) if isinstance(raw, dict) else set())
+    for k, v in d.items():
+        if not isinstance(k, str) or not isinstance(v, (str, int, float)) or str(k).startswith("bluegreen."):
+            raise UsageError("config.bad_value", key=f"{key}.{k}", value=repr(v)[:80])
+    return {k: str(v) for k, v in d.items()}
+
+
+def _parse_env(name: Any, raw: Any, key: str) -> EnvVar:
+    check(name, ENV_NAME, key)
+    if raw is None:
+        return EnvVar(name=name)
+    d = _mapping(raw, key, {"credential", "field", "optional", "value"})
+    credential = d.get("credential")
+    if credential is not None:
+        check(credential, CONTAINER, f"{key}.credential")
+    field = d.get("field")
+    if field not in (None, "username", "password") or (field and not credential):
+        raise UsageError("config.bad_value", key=f"{key}.field", value=repr(field))
+    optional = d.get("optional", False)
+    if not isinstance(optional, bool):
+        raise UsageError("config.bad_value", key=f"{key}.optional", value=repr(optional))
+    value = d.get("value")
+    if value is not None and (credential or not isinstance(value, (str, int, float))):
+        raise UsageError("config.bad_value", key=f"{key}.value", value="<hidden>")
+    return EnvVar(name=name, credential=credential, field=field, optional=optional,
+                  value=None if value is None else str(value))
+
+
+def _reject_shared(services: dict[str, Service]) -> None:
+    """Two services must not fight over one container, upstream or nginx file."""
+    for attr in ("container_prefix", "upstream", "upstream_file"):
+        seen: dict[str, str] = {}
+        for svc in services.values():
+            value = getattr(svc, attr)
+            if value in seen:
+                raise UsageError("config.shared", key=f"services.{svc.name}.{attr}", other=seen[value])
+            seen[value] = svc.name
+
+
+__all__ = ["parse", "COLORS", "IMAGE"]

@@ -1,0 +1,72 @@
+"""The error tree, and the one place that maps it to exit codes.
+
+    BlueGreenError                   exit 1  an operation failed (after its automatic rollback)
+    ├── DeployFailed                 exit 1  the candidate or the switch failed; traffic was kept/restored
+    ├── RollbackUnavailable          exit 1  the rollback target does not run or is unhealthy; nothing changed
+    ├── UsageError                   exit 2  bad input: config, names, options; nothing changed
+    │   └── MissingVariables         exit 2  required environment variables are unset (all listed)
+    ├── Inconsistent                 exit 3  `status`/`jenkins check`: the live state differs from what it should be
+    ├── LockHeld                     exit 4  another operation holds the service lock (holder shown)
+    ├── MonitorRolledBack            exit 5  post-deploy monitoring saw degradation and rolled back
+    └── Unreachable                  exit 6  the Docker engine, the nginx container or Jenkins cannot be reached
+
+Click's own usage errors also exit 2. Messages carry a catalogue key and its parameters, so the CLI can say them
+in the operator's language; `str()` gives the English text for logs and tests.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+
+
+class BlueGreenError(Exception):
+    exit_code = 1
+
+    def __init__(self, key: str, /, **params: object) -> None:
+        self.key = key
+        self.params = params
+        super().__init__(key)
+
+    def __str__(self) -> str:
+        from bluegreen.messages import render
+
+        return render(self.key, "en", **self.params)
+
+
+class DeployFailed(BlueGreenError):
+    exit_code = 1
+
+
+class RollbackUnavailable(BlueGreenError):
+    exit_code = 1
+
+
+class UsageError(BlueGreenError):
+    exit_code = 2
+
+
+class MissingVariables(UsageError):
+    exit_code = 2
+
+
+class Inconsistent(BlueGreenError):
+    exit_code = 3
+
+
+class LockHeld(BlueGreenError):
+    exit_code = 4
+
+
+class MonitorRolledBack(BlueGreenError):
+    exit_code = 5
+
+
+class Unreachable(BlueGreenError):
+    exit_code = 6
+
+
+def exit_code_for(error: BaseException) -> int:
+    """The documented exit code for any error the CLI can meet."""
+    if isinstance(error, BlueGreenError):
+        return error.exit_code
+    return 1

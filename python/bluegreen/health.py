@@ -1,0 +1,110 @@
+"""The only module that speaks HTTP (httpx): health probes with deadlines.
+
+A redirect is a failure: a health endpoint that answers 301 (force-SSL, a login page) is not healthy, and the
+operator gets the Location as a hint instead of an opaque timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import httpx
+
+from bluegreen.config import Health
+
+# Identify the color that answered, when the app says so (the test app and the demo do).
+COLOR_HEADER = "X-App-Color"
+
+
+@dataclass(frozen=True)
+class Probe:
+    ok: bool
+    status: int | None = None
+    detail: str = ""  # "HTTP 503", "redirect → /login", "connection refused", "timeout"
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class Progress:
+    elapsed: float
+    deadline: float
+    successes: int
+    last: Probe
+
+
+def make_client(timeout: float, transport: httpx.BaseTransport | None = None) -> httpx.Client:
+    # No keep-alive: each probe opens a new connection, as nginx does towards an upstream by default.
+    return httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
+                        limits=httpx.Limits(max_keepalive_connections=0), trust_env=False)
+
+
+def probe(client: httpx.Client, url: str, headers: dict[str, str] | None = None) -> Probe:
+    try:
+        response = client.get(url, headers=headers)
+    except httpx.TimeoutException:
+        return Probe(False, detail="timeout")
+    except httpx.ConnectError as exc:
+        return Probe(False, detail=f"connect error: {_short(exc)}")
+    except httpx.HTTPError as exc:
+        return Probe(False, detail=f"{type(exc).__name__}: {_short(exc)}")
+    color = response.headers.get(COLOR_HEADER)
+    if response.is_redirect:
+        where = response.headers.get("location", "?")
+        return Probe(False, response.status_code, f"HTTP {response.status_code} redirect → {where}", color)
+    if not response.is_success:
+        return Probe(False, response.status_code, f"HTTP {response.status_code}", color)
+    return Probe(True, response.status_code, f"HTTP {response.status_code}", color)
+
+
+def wait_until_healthy(url: str, health: Health, *, still_running: Callable[[], bool],
+                       on_progress: Callable[[Progress], None] = lambda p: None,
+                       transport: httpx.BaseTransport | None = None,
+                       clock: Callable[[], float] = time.monotonic) -> Progress:
+    """Poll `url` until `health.successes` consecutive 2xx, or the deadline; returns the last progress.
+
+    Stops early when the container is no longer running: waiting out the deadline on a dead process helps nobody.
+    """
+    start = clock()
+    stop = threading.Event()
+    successes = 0
+    last = Probe(False, detail="not probed yet")
+    with make_client(health.request_timeout, transport) as client:
+        while True:
+            last = probe(client, url)
+            successes = successes + 1 if last.ok else 0
+            progress = Progress(clock() - start, health.timeout, successes, last)
+            on_progress(progress)
+            if successes >= health.successes or progress.elapsed >= health.timeout or not still_running():
+                return progress
+            stop.wait(min(health.interval, max(0.0, health.timeout - progress.elapsed)))
+
+
+def is_healthy(url: str, health: Health, *, transport: httpx.BaseTransport | None = None) -> Probe:
+    """One probe, for rollback targets and verification."""
+    with make_client(health.request_timeout, transport) as client:
+        return probe(client, url)
+
+
+def verify_color(url: str, health: Health, expect_color: str, *, attempts: int = 3,
+                 transport: httpx.BaseTransport | None = None) -> Probe:
+    """Probe the public entry; when the app names its color, it must be the expected one.
+
+    A few attempts absorb the instant when old workers still finish: every request must succeed, and the last
+    one must come from the new color when the app reports colors.
+    """
+    last = Probe(False, detail="not probed")
+    with make_client(health.request_timeout, transport) as client:
+        for _ in range(attempts):
+            last = probe(client, url)
+            if not last.ok:
+                return last
+        if last.color is not None and last.color != expect_color:
+            return Probe(False, last.status, f"answered by {last.color}, expected {expect_color}", last.color)
+    return last
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__

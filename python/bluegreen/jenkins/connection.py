@@ -1,0 +1,74 @@
+"""Where the Jenkins URL, user and API token come from: the environment, or a file only its owner can read.
+
+The file holds the same names as the environment, one `NAME=value` a line (# comments allowed); values in the
+file win over the environment. A file that group or others may read or write is refused before it is read:
+an API token there is as good as leaked.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from bluegreen.errors import UsageError
+
+NAMES = ("JENKINS_URL", "JENKINS_USER", "JENKINS_API_TOKEN")
+
+
+@dataclass(frozen=True)
+class Connection:
+    url: str
+    user: str
+    token: str = field(repr=False)
+
+    @property
+    def plain_http_remote(self) -> bool:
+        """http:// to another machine: the token would cross the network unencrypted."""
+        parts = urlsplit(self.url)
+        return parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1")
+
+
+def resolve(credentials_file: str | None, environ: Mapping[str, str] = os.environ,
+            ) -> tuple[Connection | None, list[str]]:
+    """The connection, or the names that are missing (reported together with any other missing value)."""
+    values = {n: environ.get(n, "") for n in NAMES}
+    if credentials_file:
+        values.update({k: v for k, v in _read_file(Path(credentials_file)).items() if k in NAMES and v})
+    missing = [n for n in NAMES if not values[n]]
+    if missing:
+        return None, missing
+    url = values["JENKINS_URL"]
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError("jenkins.bad_url", url=_without_userinfo(url))
+    if parts.username or parts.password:
+        # A token in the URL ends up in logs and error messages; it has its own variable.
+        raise UsageError("jenkins.url_has_userinfo", url=_without_userinfo(url))
+    return Connection(url=url.rstrip("/") + "/", user=values["JENKINS_USER"], token=values["JENKINS_API_TOKEN"]), []
+
+
+def _read_file(path: Path) -> dict[str, str]:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise UsageError("jenkins.credentials_file_missing", path=str(path)) from None
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise UsageError("jenkins.credentials_file_mode", path=str(path), mode=oct(stat.S_IMODE(mode)))
+    values = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, _, value = line.partition("=")
+            values[name.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+def _without_userinfo(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return parts._replace(netloc=netloc).geturl()

@@ -1,0 +1,107 @@
+"""Credential values and their fingerprints.
+
+Jenkins never gives a secret back (reads show `<secret-redacted/>`), so a changed value is detected through a
+fingerprint kept where Jenkins does show it: the credential's description,
+`… [managed by bluegreen] fp=<16 hex>`. The fingerprint is HMAC-SHA256 keyed with BLUEGREEN_FINGERPRINT_KEY
+over the id and the value(s): a plain hash would let anyone who can read the description brute-force a short
+secret offline; without the key they cannot. The id is mixed in so two credentials with one value don't look
+alike. Keep the key stable (a Jenkins secret-text credential is a good home): a new key re-writes every
+credential once, which is harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from bluegreen.errors import MissingVariables, UsageError
+from bluegreen.jenkins.declaration import CredentialSpec
+
+KEY_VAR = "BLUEGREEN_FINGERPRINT_KEY"
+MIN_KEY_LENGTH = 16  # a short key would be as guessable as the secrets it protects
+FINGERPRINT_CHARS = 16
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A value that must not reach output, logs or exceptions: its repr and str say so, not what it is."""
+
+    _value: str = field(repr=False)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __str__(self) -> str:
+        return "<secret>"
+
+
+@dataclass(frozen=True)
+class CredentialValue:
+    spec: CredentialSpec
+    secret: Secret | None = None  # type "secret"
+    username: Secret | None = None  # type "usernamePassword"
+    password: Secret | None = None
+
+    def parts(self) -> tuple[Secret, ...]:
+        return tuple(p for p in (self.secret, self.username, self.password) if p is not None)
+
+    def fingerprint(self, key: Secret) -> str:
+        message = "\0".join([self.spec.id, *(p.reveal() for p in self.parts())]).encode("utf-8")
+        return hmac.new(key.reveal().encode("utf-8"), message, hashlib.sha256).hexdigest()[:FINGERPRINT_CHARS]
+
+
+def read_values(specs: tuple[CredentialSpec, ...], environ: Mapping[str, str] = os.environ,
+                ) -> tuple[tuple[CredentialValue, ...], Secret | None, list[str]]:
+    """Every declared value plus the fingerprint key, and the names of all that are missing (none is read
+    half-way: the caller refuses to write anything while the list is not empty)."""
+    missing: list[str] = []
+
+    def env(name: str) -> Secret | None:
+        value = environ.get(name, "")
+        if not value:
+            missing.append(name)
+            return None
+        return _checked(value, name)
+
+    values = []
+    for spec in specs:
+        if spec.type == "usernamePassword":
+            values.append(CredentialValue(spec, username=env(spec.username_from_env or ""),
+                                          password=env(spec.password_from_env or "")))
+        elif spec.from_file is not None:
+            values.append(CredentialValue(spec, secret=_from_file(spec, missing)))
+        else:
+            values.append(CredentialValue(spec, secret=env(spec.from_env or "")))
+    key = env(KEY_VAR) if specs else None
+    if key is not None and len(key.reveal()) < MIN_KEY_LENGTH:
+        raise UsageError("jenkins.key_too_short", var=KEY_VAR, length=MIN_KEY_LENGTH)
+    return tuple(values), key, missing
+
+
+def require(missing: list[str]) -> None:
+    if missing:
+        raise MissingVariables("jenkins.values_missing", names=", ".join(dict.fromkeys(missing)))
+
+
+def _from_file(spec: CredentialSpec, missing: list[str]) -> Secret | None:
+    try:
+        text = spec.from_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        missing.append(str(spec.from_file))
+        return None
+    # One trailing newline is the editor's, not the secret's.
+    text = text[:-1] if text.endswith("\n") else text
+    if not text:
+        missing.append(str(spec.from_file))
+        return None
+    return _checked(text, str(spec.from_file))
+
+
+def _checked(value: str, name: str) -> Secret:
+    # XML cannot carry most control characters at all; say which variable, never the value.
+    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise UsageError("jenkins.value_control_chars", name=name)
+    return Secret(value)

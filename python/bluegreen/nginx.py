@@ -1,0 +1,116 @@
+"""Changing what nginx serves, safely: keep the previous file, swap atomically, `nginx -t`, reload, confirm.
+
+Why each step (design notes 1-7):
+- nginx reads its files only at test/reload, and we hold the service lock, so the new file may sit on disk
+  for the instant between the swap and `nginx -t`; on a failed test the previous file goes straight back.
+- the swap is a rename inside the container (`mv -f`), so nginx never reads a half-written file;
+- `nginx -s reload` can exit 0 without applying (bind errors are only logged by the master), so a reload is
+  confirmed by seeing a new generation of worker processes, which the master starts only after it applied
+  the new config.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from bluegreen.config import Nginx
+from bluegreen.containers import Docker
+from bluegreen.errors import DeployFailed
+
+WORKER = "nginx: worker process"
+SHUTTING_DOWN = "is shutting down"
+
+
+@dataclass(frozen=True)
+class Reloaded:
+    seconds: float
+    new_workers: int
+
+
+class NginxGate:
+    def __init__(self, docker: Docker, settings: Nginx, path: str) -> None:
+        self.docker, self.settings, self.path = docker, settings, path
+        self.container = settings.container
+        directory, _, base = path.rpartition("/")
+        # Names that nginx's `conf.d/*.conf` include never matches.
+        self._tmp = f"{directory}/.{base}.bluegreen-tmp"
+        self.backup_path = f"{path}.backup"
+
+    def read(self) -> str | None:
+        return self.docker.read_file(self.container, self.path)
+
+    def install(self, text: str) -> None:
+        """Write `text` beside the target, then rename over it (atomic inside the container)."""
+        self.docker.write_file(self.container, self._tmp, text)
+        code, out = self.docker.exec(self.container, ["mv", "-f", self._tmp, self.path])
+        if code != 0:
+            raise DeployFailed("nginx.swap_failed", path=self.path, error=_last_line(out))
+
+    def keep_backup(self, text: str) -> None:
+        """The guide's `default.conf.backup`: the previous file, for an operator's manual restore."""
+        self.docker.write_file(self.container, self.backup_path, text)
+
+    def test(self) -> tuple[bool, str]:
+        code, out = self.docker.exec(self.container, ["nginx", "-t"])
+        return code == 0, out.strip()
+
+    def workers(self) -> set[str]:
+        return {pid for pid, cmd in self.docker.processes(self.container)
+                if WORKER in cmd and SHUTTING_DOWN not in cmd}
+
+    def reload(self, *, clock: Callable[[], float] = time.monotonic) -> Reloaded:
+        """Graceful reload, confirmed by new workers within `reload_timeout`; raises when not confirmed."""
+        before = self.workers()
+        start = clock()
+        if self.settings.reload == "signal":
+            self.docker.signal(self.container, "SIGHUP")
+        else:
+            code, out = self.docker.exec(self.container, ["nginx", "-s", "reload"])
+            if code != 0:
+                raise DeployFailed("nginx.reload_failed", error=_last_line(out))
+        wait = threading.Event()
+        while True:
+            # Confirmed when new workers run and every old one is gone or shutting down (no longer accepting):
+            # from then on, every new connection is served by the new config.
+            now = self.workers()
+            fresh = now - before
+            if fresh and not (now & before):
+                return Reloaded(clock() - start, len(fresh))
+            if clock() - start >= self.settings.reload_timeout:
+                raise DeployFailed("nginx.reload_unconfirmed", seconds=f"{self.settings.reload_timeout:.0f}")
+            wait.wait(0.02)
+
+    def apply(self, text: str, previous: str | None) -> Reloaded:
+        """Swap in `text` and make nginx serve it; on any failure put `previous` back and serve it again."""
+        if previous is not None:
+            self.keep_backup(previous)
+        self.install(text)
+        ok, output = self.test()
+        if not ok:
+            self._put_back(previous, reload=False)
+            raise DeployFailed("nginx.test_failed", error=_last_line(output))
+        try:
+            return self.reload()
+        except DeployFailed:
+            self._put_back(previous, reload=True)
+            raise
+
+    def _put_back(self, previous: str | None, *, reload: bool) -> None:
+        if previous is None:
+            self.docker.exec(self.container, ["rm", "-f", self.path])
+        else:
+            self.install(previous)
+        if reload:
+            try:
+                self.reload()
+            except DeployFailed:
+                pass  # the master kept serving the config it had; nothing more to undo
+
+
+def _last_line(output: str) -> str:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    emerg = [line for line in lines if "[emerg]" in line or "[error]" in line]
+    return (emerg or lines or ["(no output)"])[-1][:300]

@@ -1,0 +1,52 @@
+"""Reading an nginx upstream block back: which servers are primary, which are `backup`.
+
+This is how the active color is detected, and how `status` explains an ambiguous config (the guide's own
+sample names the same container twice).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+_COMMENT = re.compile(r"#[^\n]*")
+_GENERATION = re.compile(r"#\s*bluegreen-generation:\s*(\S+)")
+_SERVER = re.compile(r"^\s*server\s+([^\s;]+)([^;]*);", re.M)
+
+
+@dataclass(frozen=True)
+class UpstreamView:
+    blocks: int = 0  # how many `upstream <name> {` blocks the file has
+    primaries: tuple[str, ...] = ()  # host part of each `server host:port` without `backup`
+    backups: tuple[str, ...] = ()
+    generation: str | None = None
+    servers: tuple[str, ...] = field(default=())  # raw `host:port` in file order
+
+
+def parse_upstream(text: str | None, name: str) -> UpstreamView:
+    if not text:
+        return UpstreamView()
+    generation = (m.group(1) if (m := _GENERATION.search(text)) else None)
+    bodies = _blocks(_COMMENT.sub("", text), name)
+    if not bodies:
+        return UpstreamView(generation=generation)
+    primaries: list[str] = []
+    backups: list[str] = []
+    servers: list[str] = []
+    for body in bodies:
+        for addr, params in _SERVER.findall(body):
+            servers.append(addr)
+            host = addr.rsplit(":", 1)[0] if ":" in addr else addr
+            (backups if "backup" in params.split() else primaries).append(host)
+    return UpstreamView(len(bodies), tuple(primaries), tuple(backups), generation, tuple(servers))
+
+
+def _blocks(text: str, name: str) -> list[str]:
+    bodies = []
+    for match in re.finditer(r"\bupstream\s+" + re.escape(name) + r"\s*\{", text):
+        depth, i = 1, match.end()
+        while i < len(text) and depth:
+            depth += {"{": 1, "}": -1}.get(text[i], 0)
+            i += 1
+        bodies.append(text[match.end():i - 1])
+    return bodies

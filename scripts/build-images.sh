@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Build the local test/demo images without any registry (tests/images/README.md):
+#   bluegreen-test/app:1           the C test app, APP_VERSION unset ("dev")
+#   bluegreen-test/app:v1|v2|v3    the same rootfs with ENV APP_VERSION=vN baked in
+#                                  (distinct image ids, shared layer: real "releases")
+#   bluegreen-test/nginx:1         Debian's nginx binary + its libraries + busybox
+# Each image is a `docker import` of a tarball assembled here and carries the label
+# bluegreen.test.input-hash; an image whose label matches the current inputs is kept,
+# so a warm run only hashes a few files.
+# Needs: docker engine (scripts/ensure-docker.sh), gcc + libc6-dev, busybox-static,
+# nginx (scripts/ensure-packages.sh). Usage: build-images.sh [--force]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+IMAGES_DIR="$ROOT/tests/images"
+APP_REPO=${BLUEGREEN_TEST_APP_REPO:-bluegreen-test/app}
+NGINX_REPO=${BLUEGREEN_TEST_NGINX_REPO:-bluegreen-test/nginx}
+APP_VERSIONS=(v1 v2 v3)
+LABEL=bluegreen.test.input-hash
+NGINX_BIN=/usr/sbin/nginx
+BUSYBOX=/bin/busybox
+FORCE=0
+[[ "${1:-}" == "--force" ]] && FORCE=1
+
+log() { echo "build-images: $*"; }
+die() { echo "build-images: error: $*" >&2; exit 1; }
+
+command -v docker >/dev/null || die "docker CLI missing (run scripts/ensure-docker.sh)"
+docker info >/dev/null 2>&1 || die "docker engine not answering (run scripts/ensure-docker.sh)"
+command -v gcc >/dev/null || die "gcc missing (run scripts/ensure-packages.sh)"
+[[ -x $BUSYBOX ]] && "$BUSYBOX" --list >/dev/null 2>&1 \
+    || die "$BUSYBOX missing or not busybox (apt-get install busybox-static)"
+[[ -x $NGINX_BIN ]] || die "$NGINX_BIN missing (apt-get install nginx)"
+[[ -f /etc/nginx/mime.types ]] || die "/etc/nginx/mime.types missing (apt-get install nginx-common)"
+
+# Two concurrent builds (make + a pytest fixture) must not race on the same tags.
+exec 9>/tmp/bluegreen-build-images.lock
+flock 9
+
+WORK=$(mktemp -d /tmp/bluegreen-build-images.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+
+# Libraries the nginx binary loads, as `ldd` resolves them here (paths as listed).
+nginx_libs() {
+    ldd "$NGINX_BIN" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u
+}
+
+# sha256 over the named files' contents plus extra strings, one line each.
+input_hash() {
+    local extra=$1; shift
+    { sha256sum "$@" | awk '{ print $1 }'; printf '%s\n' "$extra"; } | sha256sum | cut -c1-16
+}
+
+current_label() {
+    docker image inspect -f "{{ index .Config.Labels \"$LABEL\" }}" "$1" 2>/dev/null || true
+}
+
+# True when every given tag exists and carries the hash.
+up_to_date() {
+    local hash=$1; shift
+    local ref
+    for ref in "$@"; do
+        [[ "$(current_label "$ref")" == "$hash" ]] || return 1
+    done
+}
+
+# Deterministic tarball of a rootfs directory on stdout.
+pack() {
+    tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$1" -c .
+}
+
+add_busybox() {
+    local rootfs=$1 applet
+    install -D -m 0755 "$BUSYBOX" "$rootfs/bin/busybox"
+    for applet in $("$BUSYBOX" --list); do
+        [[ $applet == busybox || -e "$rootfs/bin/$applet" ]] && continue
+        ln -s busybox "$rootfs/bin/$applet"
+    done
+    mkdir -p "$rootfs/usr/bin"
+    ln -sf /bin/busybox "$rootfs/usr/bin/env"
+    install -d -m 1777 "$rootfs/tmp"
+    install -D -m 0644 "$IMAGES_DIR/common/passwd" "$rootfs/etc/passwd"
+    install -D -m 0644 "$IMAGES_DIR/common/group" "$rootfs/etc/group"
+    install -D -m 0644 "$IMAGES_DIR/common/nsswitch.conf" "$rootfs/etc/nsswitch.conf"
+}
+
+COMMON_FILES=("$IMAGES_DIR/common/passwd" "$IMAGES_DIR/common/group"
+              "$IMAGES_DIR/common/nsswitch.conf" "$BUSYBOX" "${BASH_SOURCE[0]}")
+
+# ---------------------------------------------------------------- app
+build_app() {
+    local src="$IMAGES_DIR/app/app.c"
+    local toolchain
+    toolchain="$(gcc --version | head -1) $(dpkg-query -W -f='${Version}' libc6-dev 2>/dev/null || true)"
+    local hash
+    hash=$(input_hash "$toolchain" "$src" "${COMMON_FILES[@]}")
+    local refs=("$APP_REPO:1")
+    local v
+    for v in "${APP_VERSIONS[@]}"; do refs+=("$APP_REPO:$v"); done
+    if [[ $FORCE == 0 ]] && up_to_date "$hash" "${refs[@]}"; then
+        log "$APP_REPO up to date (input hash $hash)"
+        return
+    fi
+    log "building $APP_REPO (input hash $hash)"
+    local rootfs="$WORK/app-rootfs"
+    mkdir -p "$rootfs/usr/local/bin"
+    gcc -static -O2 -pthread -Wall -o "$rootfs/usr/local/bin/app" "$src"
+    strip "$rootfs/usr/local/bin/app" 2>/dev/null || true
+    add_busybox "$rootfs"
+    pack "$rootfs" > "$WORK/app.tar"
+
+    local common=(--change 'ENTRYPOINT ["/usr/local/bin/app"]'
+                  --change 'ENV PATH=/usr/local/bin:/bin:/usr/bin'
+                  --change 'EXPOSE 8000'
+                  --change "LABEL $LABEL=$hash")
+    docker import "${common[@]}" "$WORK/app.tar" "$APP_REPO:1" >/dev/null
+    for v in "${APP_VERSIONS[@]}"; do
+        docker import "${common[@]}" --change "ENV APP_VERSION=$v" "$WORK/app.tar" "$APP_REPO:$v" >/dev/null
+    done
+    log "built ${refs[*]}"
+}
+
+# ---------------------------------------------------------------- nginx
+build_nginx() {
+    local libs
+    mapfile -t libs < <(nginx_libs)
+    [[ ${#libs[@]} -gt 0 ]] || die "ldd found no libraries for $NGINX_BIN"
+    local hash
+    hash=$(input_hash "nginx" "$NGINX_BIN" "${libs[@]}" /etc/nginx/mime.types \
+        "$IMAGES_DIR/nginx/nginx.conf" "$IMAGES_DIR/nginx/default.conf" "${COMMON_FILES[@]}")
+    local ref="$NGINX_REPO:1"
+    if [[ $FORCE == 0 ]] && up_to_date "$hash" "$ref"; then
+        log "$ref up to date (input hash $hash)"
+        return
+    fi
+    log "building $ref (input hash $hash)"
+    local rootfs="$WORK/nginx-rootfs" lib
+    install -D -m 0755 "$NGINX_BIN" "$rootfs/usr/sbin/nginx"
+    for lib in "${libs[@]}"; do
+        # Copy the file a symlink points to, under the path the loader asks for.
+        install -D -m 0755 "$(readlink -f "$lib")" "$rootfs$lib"
+    done
+    add_busybox "$rootfs"
+    install -D -m 0644 /etc/nginx/mime.types "$rootfs/etc/nginx/mime.types"
+    install -D -m 0644 "$IMAGES_DIR/nginx/nginx.conf" "$rootfs/etc/nginx/nginx.conf"
+    install -D -m 0644 "$IMAGES_DIR/nginx/default.conf" "$rootfs/etc/nginx/conf.d/default.conf"
+    mkdir -p "$rootfs/var/log/nginx" "$rootfs/run" "$rootfs/usr/share/nginx/html" "$rootfs/var/www"
+    local d
+    for d in body proxy fastcgi scgi uwsgi; do mkdir -p "$rootfs/var/lib/nginx/$d"; done
+    pack "$rootfs" > "$WORK/nginx.tar"
+    docker import \
+        --change 'ENTRYPOINT ["/usr/sbin/nginx"]' \
+        --change 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' \
+        --change 'EXPOSE 80' \
+        --change "LABEL $LABEL=$hash" \
+        "$WORK/nginx.tar" "$ref" >/dev/null
+    log "built $ref"
+}
+
+build_app
+build_nginx

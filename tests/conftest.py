@@ -1,0 +1,76 @@
+"""Shared fixtures: the Docker engine, the local test images, an isolated stack per
+test and a background request loop. Images: tests/images/README.md."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+
+from stack import Stack, TestImages
+from traffic import RequestLoop
+
+REPO = Path(__file__).resolve().parents[1]
+APP_REPO = os.environ.get("BLUEGREEN_TEST_APP_REPO", "bluegreen-test/app")
+NGINX_REPO = os.environ.get("BLUEGREEN_TEST_NGINX_REPO", "bluegreen-test/nginx")
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> docker.DockerClient:
+    """A client of the local engine; the run fails (never skips) when none answers."""
+    try:
+        client = docker.from_env()
+        client.ping()
+    except docker.errors.DockerException as exc:
+        pytest.fail(f"Docker engine not answering: {exc}. Start it with scripts/ensure-docker.sh "
+                    "(or `make env`).", pytrace=False)
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def images(docker_client: docker.DockerClient) -> TestImages:
+    """The test images, built by scripts/build-images.sh when one is missing."""
+    refs = TestImages(app=f"{APP_REPO}:1", nginx=f"{NGINX_REPO}:1", app_repo=APP_REPO)
+    wanted = [refs.app, refs.nginx] + [refs.app_version(v) for v in ("v1", "v2", "v3")]
+    missing = [ref for ref in wanted if not docker_client.images.list(name=ref)]
+    if missing:
+        result = subprocess.run(["bash", str(REPO / "scripts/build-images.sh")],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"missing images {missing}; scripts/build-images.sh failed:\n"
+                        f"{result.stdout}{result.stderr}", pytrace=False)
+    return refs
+
+
+@pytest.fixture
+def stack(docker_client: docker.DockerClient, images: TestImages) -> Stack:
+    """A fresh network + nginx (placeholder site) per test; removed afterwards, even on failure."""
+    s = Stack(docker_client, images)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def request_loop(request: pytest.FixtureRequest):
+    """Factory: request_loop(url=stack.public_url, interval=0.02, max_duration=120) -> started loop.
+
+    Call .stop() for the LoopResult; loops still running at teardown are stopped.
+    """
+    loops: list[RequestLoop] = []
+
+    def start(url: str | None = None, **kwargs) -> RequestLoop:
+        if url is None:
+            url = request.getfixturevalue("stack").public_url
+        loop = RequestLoop(url, **kwargs).start()
+        loops.append(loop)
+        return loop
+
+    yield start
+    for loop in loops:
+        loop.stop()

@@ -1,0 +1,228 @@
+"""An isolated nginx + app stack on its own Docker network, for one test.
+
+Everything a stack creates is named `bgt-<id>-…`; `close()` removes every container
+whose name starts with `bgt-<id>` (including the `<prefix>-blue`/`-green` an engine
+under test creates) and the network, whatever state the test left them in.
+"""
+from __future__ import annotations
+
+import io
+import posixpath
+import secrets
+import tarfile
+import time
+from dataclasses import dataclass
+
+import docker
+import httpx
+from docker.models.containers import Container
+
+from helpers import wait_until
+
+NGINX_CONF_DIR = "/etc/nginx"
+APP_PORT = 8000
+STACK_LABEL = "bluegreen.test.stack"
+
+
+@dataclass(frozen=True)
+class TestImages:
+    """References of the locally built images (scripts/build-images.sh)."""
+
+    __test__ = False  # not a test class, despite the name
+
+    app: str
+    nginx: str
+    app_repo: str
+
+    def app_version(self, version: str) -> str:
+        """The app image with APP_VERSION baked in: v1, v2 or v3."""
+        return f"{self.app_repo}:{version}"
+
+
+class Stack:
+    """A user-defined network, an nginx container on it published on 127.0.0.1, and apps."""
+
+    def __init__(self, client: docker.DockerClient, images: TestImages) -> None:
+        self.client = client
+        self.images = images
+        self.id = secrets.token_hex(4)
+        self.name = f"bgt-{self.id}"
+        self.network = self.name
+        self.nginx_name = f"{self.name}-nginx"
+        self.prefix = f"{self.name}-app"
+        self.public_url = ""
+        self._generation = 0
+
+    # ------------------------------------------------------------ lifecycle
+    def start(self) -> "Stack":
+        """Create the network and start nginx (serving the image's placeholder site)."""
+        self.client.networks.create(self.network, driver="bridge", labels={STACK_LABEL: self.id})
+        nginx = self.client.containers.run(
+            self.images.nginx,
+            name=self.nginx_name,
+            network=self.network,
+            ports={"80/tcp": ("127.0.0.1", None)},  # docker picks a free host port
+            labels={STACK_LABEL: self.id},
+            detach=True,
+        )
+        nginx.reload()
+        host_port = nginx.attrs["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
+        self.public_url = f"http://127.0.0.1:{host_port}"
+        wait_until(lambda: httpx.get(self.public_url, timeout=2).status_code, 15,
+                   f"nginx {self.nginx_name} to answer on {self.public_url}")
+        return self
+
+    def close(self) -> None:
+        """Remove every container named bgt-<id>… and the network; never raises."""
+        errors = []
+        for container in self.client.containers.list(all=True, filters={"name": self.name}):
+            if container.name.startswith(self.name):
+                try:
+                    container.remove(force=True)
+                except docker.errors.NotFound:
+                    pass
+                except docker.errors.APIError as exc:
+                    errors.append(exc)
+        try:
+            network = self.client.networks.get(self.network)
+            network.reload()
+            for container in network.containers:  # anything attached we did not name
+                network.disconnect(container, force=True)
+            network.remove()
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            errors.append(exc)
+        if errors:
+            print(f"stack {self.name}: cleanup errors: {errors}")
+
+    # ------------------------------------------------------------ apps
+    def app_name(self, name: str) -> str:
+        """Full container name for `name` (`blue` -> bgt-<id>-app-blue)."""
+        return name if name.startswith(self.name) else f"{self.prefix}-{name}"
+
+    def run_app(
+        self,
+        name: str,
+        *,
+        version: str | None = None,
+        image: str | None = None,
+        env: dict[str, str] | None = None,
+        publish: bool = False,
+        wait_ready: bool = True,
+        **run_kwargs,
+    ) -> Container:
+        """Start an app container on the stack network.
+
+        `version` sets APP_VERSION (None: the image's own, "dev" for app:1).
+        `publish=True` also publishes its port 8000 on 127.0.0.1 (see app_url).
+        `wait_ready` waits for the app's "listening" line (not with APP_START_DELAY
+        tests that want to see the slow boot).
+        """
+        environment = {**({"APP_VERSION": version} if version else {}), **(env or {})}
+        container = self.client.containers.run(
+            image or self.images.app,
+            name=self.app_name(name),
+            network=self.network,
+            environment=environment,
+            ports={f"{APP_PORT}/tcp": ("127.0.0.1", None)} if publish else None,
+            labels={STACK_LABEL: self.id},
+            detach=True,
+            **run_kwargs,
+        )
+        if wait_ready:
+            self.wait_app_ready(container)
+        return container
+
+    def wait_app_ready(self, container: Container, timeout: float = 15) -> None:
+        def listening() -> bool:
+            container.reload()
+            if container.status == "exited":
+                raise AssertionError(f"{container.name} exited: {container.logs()!r}")
+            return b"listening on" in container.logs()
+
+        wait_until(listening, timeout, f"app {container.name} to listen")
+
+    def app_url(self, container: Container) -> str:
+        """http://127.0.0.1:<port> of an app started with publish=True."""
+        container.reload()
+        bindings = container.attrs["NetworkSettings"]["Ports"].get(f"{APP_PORT}/tcp")
+        if not bindings:
+            raise ValueError(f"{container.name} was not started with publish=True")
+        return f"http://127.0.0.1:{bindings[0]['HostPort']}"
+
+    # ------------------------------------------------------------ nginx
+    @property
+    def nginx(self) -> Container:
+        return self.client.containers.get(self.nginx_name)
+
+    def nginx_exec(self, *cmd: str) -> tuple[int, str]:
+        """Run a command in the nginx container: (exit code, combined output)."""
+        code, output = self.nginx.exec_run(list(cmd))
+        return code, output.decode(errors="replace")
+
+    def write_nginx_file(self, path: str, text: str) -> None:
+        """Write a file into the nginx container (relative paths are under /etc/nginx)."""
+        path = posixpath.join(NGINX_CONF_DIR, path)
+        data = text.encode()
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            info = tarfile.TarInfo(posixpath.basename(path))
+            info.size = len(data)
+            info.mode = 0o644
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(data))
+        if not self.nginx.put_archive(posixpath.dirname(path), buf.getvalue()):
+            raise RuntimeError(f"put_archive to {path} failed")
+
+    def read_nginx_file(self, path: str) -> str:
+        """Read a file from the nginx container (relative paths are under /etc/nginx)."""
+        path = posixpath.join(NGINX_CONF_DIR, path)
+        stream, _ = self.nginx.get_archive(path)
+        with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
+            member = tar.next()
+            extracted = tar.extractfile(member) if member else None
+            if extracted is None:
+                raise FileNotFoundError(path)
+            return extracted.read().decode()
+
+    def reload_nginx(self) -> None:
+        """`nginx -s reload`; raises with nginx's output when it refuses."""
+        code, output = self.nginx_exec("nginx", "-s", "reload")
+        if code != 0:
+            raise RuntimeError(f"nginx -s reload failed ({code}): {output}")
+
+    def nginx_worker_pids(self) -> set[str]:
+        """Host PIDs of the nginx worker processes (old generations included)."""
+        top = self.nginx.top()
+        pid_col = top["Titles"].index("PID")
+        return {p[pid_col] for p in top["Processes"] if "nginx: worker process" in p[-1]}
+
+    def proxy_to(self, host: str, port: int = APP_PORT, timeout: float = 10) -> None:
+        """Route the site to host:port (a container name) and wait until nginx serves it.
+
+        Writes conf.d/default.conf with a generation header, validates it, reloads, and
+        polls until responses carry the new generation (a reload is asynchronous).
+        """
+        self._generation += 1
+        gen = self._generation
+        self.write_nginx_file(
+            "conf.d/default.conf",
+            "server {\n"
+            "    listen 80;\n"
+            f"    add_header X-Stack-Generation {gen} always;\n"
+            "    location / {\n"
+            f"        proxy_pass http://{host}:{port};\n"
+            "        proxy_next_upstream error timeout;\n"
+            "    }\n"
+            "}\n",
+        )
+        code, output = self.nginx_exec("nginx", "-t")
+        if code != 0:
+            raise RuntimeError(f"nginx -t failed: {output}")
+        self.reload_nginx()
+        wait_until(
+            lambda: httpx.get(self.public_url, timeout=2).headers.get("X-Stack-Generation") == str(gen),
+            timeout,
+            f"nginx to serve generation {gen} (proxy to {host}:{port})",
+        )
