@@ -75,7 +75,7 @@ class Service:
 @dataclass(frozen=True)
 class Nginx:
     container: str = "nginx"
-    reload: str = "exec"
+    reload: str = "signal"
     public_url: str = "http://127.0.0.1"
     reload_timeout: float = 10.0
 

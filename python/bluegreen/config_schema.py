@@ -69,7 +69,7 @@ def parse(raw: Any, *, source: Path | None = None) -> Config:
 
 def _parse_nginx(raw: Any) -> Nginx:
     d = _mapping(raw, "nginx", {"container", "reload", "public_url", "reload_timeout"})
-    reload = d.get("reload", "exec")
+    reload = d.get("reload", "signal")
     if reload not in ("exec", "signal"):
         raise UsageError("config.bad_value", key="nginx.reload", value=repr(reload))
     public_url = d.get("public_url", Nginx.public_url)

@@ -147,14 +147,15 @@ class Docker:
             data = tar.extractfile(member) if member else None
             return data.read().decode("utf-8") if data else None
 
-    def write_file(self, container: str, path: str, text: str) -> None:
-        directory, _, base = path.rpartition("/")
-        data = text.encode("utf-8")
+    def write_files(self, container: str, directory: str, files: Mapping[str, str]) -> None:
+        """Write files (base name → text) into one directory of the container in one API call."""
         buf = io.BytesIO()
         with tarfile.open(fileobj=buf, mode="w") as tar:
-            info = tarfile.TarInfo(base)
-            info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-            tar.addfile(info, io.BytesIO(data))
+            for base, text in files.items():
+                data = text.encode("utf-8")
+                info = tarfile.TarInfo(base)
+                info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
+                tar.addfile(info, io.BytesIO(data))
         try:
             self._client.containers.get(container).put_archive(directory or "/", buf.getvalue())
         except NotFound:

@@ -34,27 +34,30 @@ class NginxGate:
     def __init__(self, docker: Docker, settings: Nginx, path: str) -> None:
         self.docker, self.settings, self.path = docker, settings, path
         self.container = settings.container
-        directory, _, base = path.rpartition("/")
+        self.directory, _, base = path.rpartition("/")
         # Names that nginx's `conf.d/*.conf` include never matches.
-        self._tmp = f"{directory}/.{base}.bluegreen-tmp"
+        self._tmp_name, self._backup_name = f".{base}.bluegreen-tmp", f"{base}.backup"
+        self._tmp = f"{self.directory}/{self._tmp_name}"
         self.backup_path = f"{path}.backup"
 
     def read(self) -> str | None:
         return self.docker.read_file(self.container, self.path)
 
-    def install(self, text: str) -> None:
-        """Write `text` beside the target, then rename over it (atomic inside the container)."""
-        self.docker.write_file(self.container, self._tmp, text)
-        code, out = self.docker.exec(self.container, ["mv", "-f", self._tmp, self.path])
-        if code != 0:
+    def install(self, text: str, *, backup: str | None = None, test: bool = False) -> tuple[bool, str]:
+        """Write `text` beside the target, rename it over the target (atomic inside the container) and, with
+        `test`, run `nginx -t` in the same exec (each exec costs ~80 ms of a one-second rollback).
+
+        `backup` is the guide's `default.conf.backup` (the previous file, for an operator's manual restore),
+        written in the same API call as the new file.
+        """
+        files = {self._tmp_name: text}
+        if backup is not None:
+            files[self._backup_name] = backup
+        self.docker.write_files(self.container, self.directory or "/", files)
+        script = _SWAP_AND_TEST if test else _SWAP
+        code, out = self.docker.exec(self.container, ["sh", "-c", script, "bluegreen", self._tmp, self.path])
+        if code == _SWAP_FAILED:
             raise DeployFailed("nginx.swap_failed", path=self.path, error=_last_line(out))
-
-    def keep_backup(self, text: str) -> None:
-        """The guide's `default.conf.backup`: the previous file, for an operator's manual restore."""
-        self.docker.write_file(self.container, self.backup_path, text)
-
-    def test(self) -> tuple[bool, str]:
-        code, out = self.docker.exec(self.container, ["nginx", "-t"])
         return code == 0, out.strip()
 
     def workers(self) -> set[str]:
@@ -85,10 +88,7 @@ class NginxGate:
 
     def apply(self, text: str, previous: str | None) -> Reloaded:
         """Swap in `text` and make nginx serve it; on any failure put `previous` back and serve it again."""
-        if previous is not None:
-            self.keep_backup(previous)
-        self.install(text)
-        ok, output = self.test()
+        ok, output = self.install(text, backup=previous, test=True)
         if not ok:
             self._put_back(previous, reload=False)
             raise DeployFailed("nginx.test_failed", error=_last_line(output))
@@ -108,6 +108,12 @@ class NginxGate:
                 self.reload()
             except DeployFailed:
                 pass  # the master kept serving the config it had; nothing more to undo
+
+
+# The rename and the test run in one exec; exit 97 tells a failed rename from a failed test.
+_SWAP = 'mv -f "$1" "$2" || exit 97'
+_SWAP_AND_TEST = 'mv -f "$1" "$2" || exit 97; exec nginx -t'
+_SWAP_FAILED = 97
 
 
 def _last_line(output: str) -> str:

@@ -1,0 +1,87 @@
+"""`bluegreen jenkins plan | sync | check`. Thin: options → Settings → bluegreen.jenkins.commands.
+
+Errors are raised, not printed: the main CLI's `main` maps them to exit codes (2 bad declaration, credentials
+or missing variables · 3 drift found by `check` · 6 Jenkins unreachable · 1 Jenkins refused or failed).
+python-jenkins is imported only once a command runs, so `bluegreen --help` works without it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from bluegreen.jenkins.declaration import DEFAULT_PATH
+from bluegreen.messages import detect_language
+
+
+def _connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--timeout", type=click.FloatRange(1, 600), default=30.0, show_default=True,
+        envvar="BLUEGREEN_JENKINS_TIMEOUT", help="Seconds to wait for each Jenkins request.")(command)
+    command = click.option(
+        "--credentials-file", type=click.Path(dir_okay=False), envvar="BLUEGREEN_JENKINS_CREDENTIALS_FILE",
+        help="File with JENKINS_URL=, JENKINS_USER=, JENKINS_API_TOKEN= lines (overrides those environment "
+             "variables). Refused unless only its owner can read it (chmod 600).")(command)
+    return click.option(
+        "--declaration", type=click.Path(dir_okay=False), default=DEFAULT_PATH, show_default=True,
+        envvar="BLUEGREEN_JENKINS_DECLARATION",
+        help="The declaration file: folder, jobs and credentials to keep in Jenkins.")(command)
+
+
+PRUNE = click.option("--prune", is_flag=True,
+                     help="Also delete jobs and credentials marked as managed by bluegreen that are no longer "
+                          "declared. Items without the marker are never deleted.")
+
+
+@click.group("jenkins")
+def jenkins() -> None:
+    """Create the declared Jenkins folder, jobs and credentials, and keep Jenkins matching the declaration.
+
+    The connection comes from JENKINS_URL, JENKINS_USER and JENKINS_API_TOKEN (or --credentials-file);
+    credential values from the variables the declaration names, fingerprinted with
+    BLUEGREEN_FINGERPRINT_KEY. TLS certificates are verified (REQUESTS_CA_BUNDLE names a private CA).
+    """
+
+
+@jenkins.command()
+@_connection_options
+@PRUNE
+@click.pass_context
+def plan(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float, prune: bool) -> None:
+    """Show what `sync` would change, as a diff per item (secrets redacted). Changes nothing."""
+    from bluegreen.jenkins.commands import run_plan
+
+    run_plan(_settings(ctx, declaration, credentials_file, timeout), prune=prune)
+
+
+@jenkins.command()
+@_connection_options
+@PRUNE
+@click.pass_context
+def sync(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float, prune: bool) -> None:
+    """Create what is missing, update what differs, leave what matches untouched."""
+    from bluegreen.jenkins.commands import run_sync
+
+    run_sync(_settings(ctx, declaration, credentials_file, timeout), prune=prune)
+
+
+@jenkins.command()
+@_connection_options
+@click.pass_context
+def check(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float) -> None:
+    """Exit 3 when Jenkins differs from the declaration (for a scheduled drift check). Changes nothing."""
+    from bluegreen.jenkins.commands import run_check
+
+    run_check(_settings(ctx, declaration, credentials_file, timeout))
+
+
+def _settings(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float):  # noqa: ANN202
+    from bluegreen.jenkins.commands import Settings
+
+    # The main CLI's options object carries --lang and --config; run on its own, this group has neither.
+    main = ctx.find_root().obj
+    return Settings(declaration=Path(declaration), credentials_file=credentials_file, timeout=timeout,
+                    config_path=getattr(main, "config_path", None),
+                    lang=getattr(main, "lang", None) or detect_language())

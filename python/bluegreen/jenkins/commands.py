@@ -1,0 +1,117 @@
+"""The three commands as runbooks: read the declaration and every value, then talk to Jenkins.
+
+Everything that can be wrong locally (declaration, scripts, bluegreen.yml, missing variables) is found before
+the first request, and every missing variable is named in one error: nothing is read or written until all
+of them are there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bluegreen import config as bluegreen_config
+from bluegreen.errors import Inconsistent, UsageError
+from bluegreen.jenkins import connection, declaration, desired, values
+from bluegreen.jenkins.compare import DELETE, KEEP, ORPHAN, Plan, make_plan
+from bluegreen.output import Reporter
+
+
+@dataclass(frozen=True)
+class Settings:
+    declaration: Path
+    credentials_file: str | None
+    timeout: float
+    config_path: str | None  # the main --config / BLUEGREEN_CONFIG, when the declaration names none
+    lang: str
+
+
+def run_plan(settings: Settings, *, prune: bool) -> None:
+    """Show, per item, what `sync` would change, as a diff of canonical XML. Writes nothing."""
+    run = _read(settings, prune=prune)
+    for change in run.plan.pending:
+        _announce(run.out, change.action, change.kind, change.name)
+        if change.action not in (ORPHAN, DELETE) and change.kind != "folder":
+            for line in change.diff():
+                run.out.line(line)
+    _summary(run.out, run.plan)
+
+
+def run_check(settings: Settings) -> None:
+    """Exit 3 (Inconsistent) when Jenkins differs from the declaration, naming what differs."""
+    run = _read(settings, prune=False)
+    for change in run.plan.pending:
+        _announce(run.out, change.action, change.kind, change.name)
+    if run.plan.pending:
+        raise Inconsistent("jenkins.drift", count=len(run.plan.pending), folder=run.plan.folder)
+    run.out.say("jenkins.in_sync", folder=run.plan.folder, count=len(run.plan.changes))
+
+
+def run_sync(settings: Settings, *, prune: bool) -> None:
+    """Create what is missing, update what differs, leave what matches; delete managed leftovers with prune."""
+    from bluegreen.jenkins.apply import apply
+
+    run = _read(settings, prune=prune)
+    apply(run.client, run.plan, run.out)
+    for change in run.plan.pending:
+        if change.action == ORPHAN:
+            _announce(run.out, change.action, change.kind, change.name)
+    _summary(run.out, run.plan, done=True)
+
+
+# --- shared steps ---
+@dataclass(frozen=True)
+class _Run:
+    out: Reporter
+    client: Any  # bluegreen.jenkins.client.Client (imported lazily: python-jenkins is optional)
+    plan: Plan
+
+
+def _read(settings: Settings, *, prune: bool) -> _Run:
+    decl = declaration.load(settings.declaration)
+    services, scripts = _rollback_inputs(decl, settings)
+    conn, missing_conn = connection.resolve(settings.credentials_file)
+    creds, key, missing_values = values.read_values(decl.credentials)
+    values.require(missing_conn + missing_values)
+    assert conn is not None  # require() raised otherwise
+    # Every line printed and every server-quoted detail passes this mask, as a second line of defence.
+    out = Reporter(settings.lang, secrets=[p.reveal() for v in creds for p in v.parts()] + [conn.token])
+    if conn.plain_http_remote:
+        out.say("jenkins.plain_http", url=conn.url)
+    client = _make_client(conn, settings.timeout, out)
+    wanted = desired.build(decl, values=creds, key=key, services=services, scripts=scripts)
+    return _Run(out, client, make_plan(client, decl.folder, wanted, prune=prune))
+
+
+def _make_client(conn: connection.Connection, timeout: float, out: Reporter) -> Any:
+    try:
+        from bluegreen.jenkins.client import Client
+    except ImportError:
+        raise UsageError("jenkins.no_python_jenkins") from None
+    return Client(conn, timeout=timeout, scrub=out.mask)
+
+
+def _rollback_inputs(decl: declaration.Declaration, settings: Settings) -> tuple[tuple[str, ...], dict[str, str]]:
+    """The Rollback job's SERVICE choices (bluegreen.yml) and its pipeline script, read from the repo."""
+    if not decl.rollback_jobs:
+        return (), {}
+    path = decl.bluegreen_config or (Path(settings.config_path) if settings.config_path
+                                     else decl.source.parent / bluegreen_config.DEFAULT_PATH)
+    services = tuple(bluegreen_config.load(path).services)
+    scripts = {}
+    for job in decl.rollback_jobs:
+        try:
+            scripts[job.name] = job.script.read_text(encoding="utf-8")
+        except (FileNotFoundError, IsADirectoryError):
+            raise UsageError("jenkins.script_missing", job=job.name, path=str(job.script)) from None
+    return services, scripts
+
+
+def _announce(out: Reporter, action: str, kind: str, name: str) -> None:
+    out.say(f"jenkins.plan.{action}", kind=out.text(f"jenkins.kind.{kind}"), name=name)
+
+
+def _summary(out: Reporter, plan: Plan, *, done: bool = False) -> None:
+    counts = {a: plan.count(a) for a in ("create", "update", DELETE, ORPHAN, KEEP)}
+    out.say("jenkins.synced" if done else "jenkins.plan.summary", folder=plan.folder, **counts)

@@ -1,0 +1,58 @@
+"""Reading the upstream back and rendering it: detection of the active color and of ambiguous configs."""
+
+from __future__ import annotations
+
+from bluegreen.config_schema import parse
+from bluegreen.render import render_upstream
+from bluegreen.upstream import parse_upstream
+
+SERVICE = parse({"network": "n", "services": {"backend": {"container_prefix": "maice-back",
+                                                          "upstream": "maice_backend"}}}).service("backend")
+
+GUIDE_SAMPLE = """
+upstream maice_backend {
+    # Green 환경 (새로 배포된 환경 - 활성)
+    server maice-back-green:8000 max_fails=3 fail_timeout=30s;
+
+    # Blue 환경 (이전 환경 - 백업)
+    server maice-back-green:8000 max_fails=3 fail_timeout=30s backup;
+}
+"""
+
+
+def test_rendered_upstream_round_trips():
+    """What render_upstream writes, parse_upstream reads back as the same primary and backup."""
+    text = render_upstream(SERVICE, primary="green", backup="blue", generation="g1")
+    view = parse_upstream(text, "maice_backend")
+    assert view.blocks == 1
+    assert view.primaries == ("maice-back-green",) and view.backups == ("maice-back-blue",)
+    assert view.generation == "g1"
+    assert "max_fails=3 fail_timeout=30s backup;" in text
+
+
+def test_first_deploy_renders_no_backup():
+    """With no previous color, the upstream has a single server and no backup line."""
+    text = render_upstream(SERVICE, primary="blue", backup=None, generation="g")
+    assert parse_upstream(text, "maice_backend").backups == ()
+    assert "backup;" not in text
+
+
+def test_guide_sample_names_the_same_container_twice():
+    """The guide's own sample output is parsed as green primary and green backup."""
+    view = parse_upstream(GUIDE_SAMPLE, "maice_backend")
+    assert view.primaries == ("maice-back-green",) and view.backups == ("maice-back-green",)
+
+
+def test_comments_do_not_count_as_servers():
+    """A commented-out server line is not a server."""
+    view = parse_upstream("upstream u {\n # server a:1;\n server b:1;\n}\n", "u")
+    assert view.primaries == ("b",)
+
+
+def test_other_upstreams_and_missing_blocks():
+    """Only the named upstream counts; a file without it has zero blocks; two definitions are counted."""
+    text = "upstream other { server x:1; }\nupstream u { server a:1; }\nupstream u { server b:1; }\n"
+    view = parse_upstream(text, "u")
+    assert view.blocks == 2 and view.primaries == ("a", "b")
+    assert parse_upstream("upstream other { server x:1; }", "u").blocks == 0
+    assert parse_upstream(None, "u").blocks == 0
