@@ -40,6 +40,11 @@ class EnvVar:
     field: str | None = None  # "username" / "password" for a Jenkins username-with-password credential
     optional: bool = False
     value: str | None = None
+    secret: bool = True  # values from the environment are masked everywhere unless `secret: false`
+
+    @property
+    def masked(self) -> bool:
+        return self.value is None and self.secret
 
 
 @dataclass(frozen=True)

@@ -151,7 +151,7 @@ def _parse_env(name: Any, raw: Any, key: str) -> EnvVar:
     check(name, ENV_NAME, key)
     if raw is None:
         return EnvVar(name=name)
-    d = _mapping(raw, key, {"credential", "field", "optional", "value"})
+    d = _mapping(raw, key, {"credential", "field", "optional", "value", "secret"})
     credential = d.get("credential")
     if credential is not None:
         check(credential, CONTAINER, f"{key}.credential")
@@ -161,11 +161,14 @@ def _parse_env(name: Any, raw: Any, key: str) -> EnvVar:
     optional = d.get("optional", False)
     if not isinstance(optional, bool):
         raise UsageError("config.bad_value", key=f"{key}.optional", value=repr(optional))
+    secret = d.get("secret", True)
+    if not isinstance(secret, bool) or (credential and not secret):
+        raise UsageError("config.bad_value", key=f"{key}.secret", value=repr(secret))
     value = d.get("value")
     if value is not None and (credential or not isinstance(value, (str, int, float))):
         raise UsageError("config.bad_value", key=f"{key}.value", value="<hidden>")
     return EnvVar(name=name, credential=credential, field=field, optional=optional,
-                  value=None if value is None else str(value))
+                  value=None if value is None else str(value), secret=secret)
 
 
 def _reject_shared(services: dict[str, Service]) -> None:

@@ -30,7 +30,7 @@ class Context:
              environ: Mapping[str, str] | None = None) -> "Context":
         service = config.service(service_name)
         env = dict(os.environ if environ is None else environ)
-        out.add_secrets(env.get(v.name, "") for v in service.env if v.value is None)
+        out.add_secrets(env.get(v.name, "") for v in service.env if v.masked)
         docker = Docker(config.network)
         gate = NginxGate(docker, config.nginx, service.upstream_file)
         return cls(config, service, docker, gate, StateDir(config.state_dir, service.name), out, env)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from bluegreen import health
+from bluegreen import failpoints, health
 from bluegreen.config import expand, MissingVariables
 from bluegreen.context import Context
 from bluegreen.errors import BlueGreenError, DeployFailed
@@ -61,9 +61,12 @@ class Deploy:
     def run(self) -> None:
         try:
             self.make_room()
+            failpoints.reach("deploy.room_made")
             self.start_candidate()
+            failpoints.reach("deploy.candidate_started")
             self.wait_until_healthy()
             self.switch_traffic()
+            failpoints.reach("deploy.switched")
             self.verify()
         except BlueGreenError as error:
             self.undo()
@@ -171,6 +174,7 @@ def run_deploy(ctx: Context, *, image: str | None) -> Report:
     out.say("env.ok")
     report = Report.begin(ctx, "deploy", image=image_ref, started=started)
     ctx.state.acquire("deploy " + ctx.service.name)
+    failpoints.reach("deploy.locked")
     try:
         live = repair(ctx, look(ctx))
         report.source = live.active

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from bluegreen import failpoints
 from bluegreen.config import Nginx
 from bluegreen.containers import Docker
 from bluegreen.errors import DeployFailed
@@ -89,6 +90,7 @@ class NginxGate:
     def apply(self, text: str, previous: str | None) -> Reloaded:
         """Swap in `text` and make nginx serve it; on any failure put `previous` back and serve it again."""
         ok, output = self.install(text, backup=previous, test=True)
+        failpoints.reach("nginx.installed")
         if not ok:
             self._put_back(previous, reload=False)
             raise DeployFailed("nginx.test_failed", error=_last_line(output))

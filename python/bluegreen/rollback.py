@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from bluegreen import health
+from bluegreen import failpoints, health
 from bluegreen.context import Context
 from bluegreen.errors import BlueGreenError, RollbackUnavailable
 from bluegreen.live import Live, other
@@ -47,6 +47,7 @@ def run_rollback(ctx: Context, *, reason: str | None = None) -> Report:
     report = Report.begin(ctx, "rollback", image=None, started=started)
     report.reason = reason or ""
     ctx.state.acquire("rollback " + ctx.service.name)
+    failpoints.reach("rollback.locked")
     try:
         try:
             live = repair(ctx, look(ctx))
@@ -63,6 +64,7 @@ def run_rollback(ctx: Context, *, reason: str | None = None) -> Report:
                 backup = live.active if live.running(live.active) else None
                 text = switch_to(ctx, primary=target, backup=backup, previous=live.loaded)
             out.say("rollback.switched", old=live.active, new=target)
+            failpoints.reach("rollback.switched")
             try:
                 with ctx.timed("verify"):
                     verify(ctx, target)

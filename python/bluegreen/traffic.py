@@ -6,7 +6,7 @@ confirms it, so a run killed at any later instant leaves a state that matches wh
 
 from __future__ import annotations
 
-from bluegreen import health
+from bluegreen import failpoints, health
 from bluegreen.context import Context
 from bluegreen.errors import DeployFailed
 from bluegreen.live import Live, observe
@@ -37,6 +37,7 @@ def switch_to(ctx: Context, *, primary: str, backup: str | None, previous: str |
     """Render, test, swap, reload, confirm; returns the new file's text (already recorded as loaded)."""
     text = render_upstream(ctx.service, primary=primary, backup=backup, generation=new_generation())
     ctx.gate.apply(text, previous)
+    failpoints.reach("nginx.reloaded")
     state = ctx.state.load()
     state.loaded_config = text
     ctx.state.save(state)

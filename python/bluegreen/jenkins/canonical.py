@@ -85,7 +85,9 @@ def _lines(element: ET.Element, depth: int) -> list[str]:
     text = element.text or ""
     children = list(element)
     if not children:
-        return [f"{pad}<{element.tag}{attrs}/>" if not text else f"{pad}<{element.tag}{attrs}>{escape(text)}</{element.tag}>"]
+        if not text:
+            return [f"{pad}<{element.tag}{attrs}/>"]
+        return [f"{pad}<{element.tag}{attrs}>{escape(text)}</{element.tag}>"]
     lines = [f"{pad}<{element.tag}{attrs}>"]
     if text.strip():
         lines.append(pad + "  " + escape(text.strip()))

@@ -19,14 +19,14 @@ from bluegreen.messages import detect_language
 def _connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--timeout", type=click.FloatRange(1, 600), default=30.0, show_default=True,
-        envvar="BLUEGREEN_JENKINS_TIMEOUT", help="Seconds to wait for each Jenkins request.")(command)
+        envvar="BLUEGREEN_JENKINS_TIMEOUT", show_envvar=True, help="Seconds to wait for each Jenkins request.")(command)
     command = click.option(
-        "--credentials-file", type=click.Path(dir_okay=False), envvar="BLUEGREEN_JENKINS_CREDENTIALS_FILE",
+        "--credentials-file", type=click.Path(dir_okay=False), envvar="BLUEGREEN_JENKINS_CREDENTIALS_FILE", show_envvar=True,
         help="File with JENKINS_URL=, JENKINS_USER=, JENKINS_API_TOKEN= lines (overrides those environment "
              "variables). Refused unless only its owner can read it (chmod 600).")(command)
     return click.option(
         "--declaration", type=click.Path(dir_okay=False), default=DEFAULT_PATH, show_default=True,
-        envvar="BLUEGREEN_JENKINS_DECLARATION",
+        envvar="BLUEGREEN_JENKINS_DECLARATION", show_envvar=True,
         help="The declaration file: folder, jobs and credentials to keep in Jenkins.")(command)
 
 

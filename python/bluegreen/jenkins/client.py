@@ -34,11 +34,19 @@ class _HTTPFailure(Exception):
         self.status = response.status_code
         self.method = response.request.method or "?"
         self.path = (response.request.url or "").removeprefix(base) or "/"
-        self.x_error = response.headers.get("X-Error", "")
+        self.x_error = _header_text(response.headers.get("X-Error", ""))
         text = response.text or ""
         self.crumb = "crumb" in text.lower() or "crumb" in (response.reason or "").lower()
         match = _PERMISSION.search(text)
         self.permission = match.group(1) if match else ""
+
+
+def _header_text(value: str) -> str:
+    # Jenkins writes X-Error as UTF-8 (its messages quote names with ‘…’); requests reads headers as Latin-1.
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 class _Jenkins(jenkins.Jenkins):
@@ -80,7 +88,12 @@ class Client:
         return [c["id"] for c in self._call(folder, self._j.list_credentials, folder)]
 
     def credential_config(self, folder: str, credential_id: str) -> str | None:
-        return self._call(credential_id, self._j.get_credential_config, credential_id, folder, missing_ok=True)
+        # python-jenkins' get_credential_config first re-checks that the folder is a folder: one extra request
+        # per credential, every run. Same URL (its CONFIG_CREDENTIAL) and request path, without that check.
+        folder_url, short_name = self._j._get_job_folder(folder)
+        url = self._j._build_url(jenkins.CONFIG_CREDENTIAL, {"folder_url": folder_url, "short_name": short_name,
+                                                             "domain_name": "_", "name": credential_id})
+        return self._call(credential_id, self._j.jenkins_open, requests.Request("GET", url), missing_ok=True)
 
     # --- writes ---
     def create_folder(self, name: str) -> None:

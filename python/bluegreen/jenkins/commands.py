@@ -75,13 +75,19 @@ def _read(settings: Settings, *, prune: bool) -> _Run:
     creds, key, missing_values = values.read_values(decl.credentials)
     values.require(missing_conn + missing_values)
     assert conn is not None  # require() raised otherwise
-    # Every line printed and every server-quoted detail passes this mask, as a second line of defence.
-    out = Reporter(settings.lang, secrets=[p.reveal() for v in creds for p in v.parts()] + [conn.token])
+    out = Reporter(settings.lang, secrets=_maskable(creds) + [conn.token])
     if conn.plain_http_remote:
         out.say("jenkins.plain_http", url=conn.url)
     client = _make_client(conn, settings.timeout, out)
     wanted = desired.build(decl, values=creds, key=key, services=services, scripts=scripts)
     return _Run(out, client, make_plan(client, decl.folder, wanted, prune=prune))
+
+
+def _maskable(creds: tuple[values.CredentialValue, ...]) -> list[str]:
+    """Values every printed line and server-quoted detail is masked with: a second line of defence, since
+    no code path renders them. Usernames and short values stay out: masking "admin" would garble ids like
+    "maice-admin" and hide nothing that needs hiding."""
+    return [p.reveal() for v in creds for p in (v.secret, v.password) if p is not None and len(p.reveal()) >= 8]
 
 
 def _make_client(conn: connection.Connection, timeout: float, out: Reporter) -> Any:

@@ -1,9 +1,9 @@
 """Read what the server has and compare it with what is wanted: the plan that `plan`, `check` and `sync` share.
 
 No local cache: every run reads the server, so edits made in the UI are seen, and a machine that never ran
-the tool before still writes nothing when Jenkins already matches. Reads per run: one folder listing, one
-credentials listing, one `config.xml` per job and two per credential (python-jenkins checks the folder
-before every credential read), plus the crumb — within the budget of two requests per item.
+the tool before still writes nothing when Jenkins already matches. Reads per run: the crumb, one folder
+listing, the credentials listing (two requests: python-jenkins checks the folder first) and one `config.xml`
+per job and per credential — about one request per item, within the budget of two.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def _undeclared(client: Client, folder: str, listing: dict[str, str], wanted: Se
     """Managed items no longer declared. Only the marker makes an item ours: anything else is left alone."""
     action = DELETE if prune else ORPHAN
     declared = {w.name for w in wanted}
-    changes = [Change(action, "job", f"{folder}/{name}", canonical.canonical(_job(client, folder, name), what=name))
+    changes = [Change(action, "job", f"{folder}/{name}", _job(client, folder, name))
                for name, description in sorted(listing.items())
                if f"{folder}/{name}" not in declared and is_managed(description)]
     for cred_id in sorted(set(client.credential_ids(folder)) - declared):
@@ -87,7 +87,8 @@ def _undeclared(client: Client, folder: str, listing: dict[str, str], wanted: Se
 
 
 def _job(client: Client, folder: str, name: str) -> str:
-    return client.job_config(f"{folder}/{name}") or "<gone/>"
+    xml = client.job_config(f"{folder}/{name}")
+    return canonical.canonical(xml, what=name) if xml else ""
 
 
 def _missing_folders(client: Client, folder: str) -> list[str]:

@@ -43,12 +43,13 @@ def resolve(credentials_file: str | None, environ: Mapping[str, str] = os.enviro
         return None, missing
     url = values["JENKINS_URL"]
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError("jenkins.bad_url", url=_without_userinfo(url))
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _valid_port(parts):
+        raise UsageError("jenkins.bad_url", url=parts.hostname or "?")
     if parts.username or parts.password:
         # A token in the URL ends up in logs and error messages; it has its own variable.
         raise UsageError("jenkins.url_has_userinfo", url=_without_userinfo(url))
-    return Connection(url=url.rstrip("/") + "/", user=values["JENKINS_USER"], token=values["JENKINS_API_TOKEN"]), []
+    conn = Connection(url=url.rstrip("/") + "/", user=values["JENKINS_USER"], token=values["JENKINS_API_TOKEN"])
+    return conn, []
 
 
 def _read_file(path: Path) -> dict[str, str]:
@@ -65,6 +66,13 @@ def _read_file(path: Path) -> dict[str, str]:
             name, _, value = line.partition("=")
             values[name.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
     return values
+
+
+def _valid_port(parts) -> bool:  # noqa: ANN001 - a urllib SplitResult
+    try:
+        return parts.port is None or parts.port > 0
+    except ValueError:
+        return False
 
 
 def _without_userinfo(url: str) -> str:

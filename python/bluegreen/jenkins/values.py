@@ -76,7 +76,7 @@ def read_values(specs: tuple[CredentialSpec, ...], environ: Mapping[str, str] = 
         else:
             values.append(CredentialValue(spec, secret=env(spec.from_env or "")))
     key = env(KEY_VAR) if specs else None
-    if key is not None and len(key.reveal()) < MIN_KEY_LENGTH:
+    if not missing and key is not None and len(key.reveal()) < MIN_KEY_LENGTH:
         raise UsageError("jenkins.key_too_short", var=KEY_VAR, length=MIN_KEY_LENGTH)
     return tuple(values), key, missing
 

@@ -1,0 +1,94 @@
+"""A bluegreen-managed service on a test stack: its config file, its nginx wiring, and the real CLI.
+
+The CLI runs as a separate process (`python -m bluegreen`), as Jenkins runs it, so that tests can SIGKILL it,
+read its exit code and look at every process's argv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from stack import Stack
+
+UPSTREAM = "bgt_backend"
+UPSTREAM_FILE = f"/etc/nginx/conf.d/{UPSTREAM}.upstream.conf"
+PLACEHOLDER = f"upstream {UPSTREAM} {{ server 127.0.0.1:9 down; }}\n"  # before the first deploy
+SITE = f"""server {{
+    listen 80 default_server;
+    location / {{ proxy_pass http://{UPSTREAM}; }}
+}}
+"""
+# Optional pass-through variables: set one in a deploy's env to give that release a behaviour.
+APP_KNOBS = ("APP_HEALTH", "APP_HEALTH_DELAY", "APP_START_DELAY", "APP_DIE_AFTER", "APP_FAIL_AFTER",
+             "APP_FAIL_HEALTH", "APP_SLOW_AFTER", "APP_SLOW_MS")
+SECRET = "pg://maice:Sup3r-S3cret-Valu3@db/maice"
+
+
+class Site:
+    def __init__(self, stack: Stack, tmp_path: Path, *, health: dict | None = None,
+                 nginx: dict | None = None) -> None:
+        self.stack = stack
+        self.dir = tmp_path
+        self.state_dir = tmp_path / "state"
+        self.config_path = tmp_path / "bluegreen.yml"
+        env = {"DATABASE_URL": {"credential": "maice-database-url"}}
+        env.update({k: {"optional": True, "secret": False} for k in APP_KNOBS})
+        self.config = {
+            "version": 1, "network": stack.network, "state_dir": str(self.state_dir),
+            "nginx": {"container": stack.nginx_name, "public_url": stack.public_url, "reload_timeout": "3s",
+                      **(nginx or {})},
+            "services": {"backend": {
+                "image": "bluegreen-test/app:${APP_TAG}", "container_prefix": stack.prefix, "port": 8000,
+                "upstream": UPSTREAM, "upstream_file": UPSTREAM_FILE,
+                "health": {"path": "/health/simple", "public_path": "/health", "interval": "0.2s",
+                           "timeout": "8s", "successes": 2, "request_timeout": "2s", **(health or {})},
+                "stop_timeout": "2s", "restart": "no", "env": env,
+            }},
+        }
+        self.write_config()
+        stack.write_nginx_file(f"conf.d/{UPSTREAM}.upstream.conf", PLACEHOLDER)
+        stack.write_nginx_file("conf.d/default.conf", SITE)
+        stack.reload_nginx()
+
+    def write_config(self) -> None:
+        self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False))
+
+    def container(self, color: str) -> str:
+        return f"{self.stack.prefix}-{color}"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("BLUEGREEN_", "APP_"))}
+        return {**base, "BLUEGREEN_CONFIG": str(self.config_path), "BLUEGREEN_LANG": "en",
+                "DATABASE_URL": SECRET, **extra}
+
+    def bg(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess:
+        """Run the CLI to completion; returns the completed process (never raises on exit codes)."""
+        return subprocess.run([sys.executable, "-m", "bluegreen", *args], env=self.env(**env), text=True,
+                              capture_output=True, timeout=timeout)
+
+    def spawn(self, *args: str, **env: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "bluegreen", *args], env=self.env(**env), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def deploy(self, version: str, **env: str) -> subprocess.CompletedProcess:
+        return self.bg("deploy", "backend", APP_TAG=version, **env)
+
+    def status(self) -> tuple[int, dict]:
+        result = self.bg("status", "backend", "--json")
+        return result.returncode, json.loads(result.stdout)
+
+    def history(self) -> list[dict]:
+        return json.loads(self.bg("history", "backend", "--json").stdout)
+
+    def upstream_text(self) -> str:
+        return self.stack.read_nginx_file(f"conf.d/{UPSTREAM}.upstream.conf")
+
+    def running_names(self) -> set[str]:
+        containers = self.stack.client.containers.list(filters={"name": self.stack.prefix})
+        return {c.name for c in containers}
