@@ -133,8 +133,9 @@ class Client:
             raise Unreachable("jenkins.tls", url=self._url) from None
         except requests.exceptions.ConnectionError:
             raise Unreachable("jenkins.unreachable", url=self._url) from None
-        except (jenkins.JenkinsException, requests.exceptions.RequestException) as exc:
+        except (jenkins.JenkinsException, requests.exceptions.RequestException, ValueError) as exc:
             # python-jenkins' own checks ("create[x] failed", "already exists"): names only, first line.
+            # ValueError: an answer that is not the JSON Jenkins gives (a proxy's login page, say).
             detail = self._scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
             raise BlueGreenError("jenkins.failed", item=item, detail=detail[:200]) from None
 
