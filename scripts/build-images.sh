@@ -64,6 +64,17 @@ up_to_date() {
     done
 }
 
+# Image ids currently behind the given tags (to drop after they are replaced).
+image_ids() { docker image inspect -f '{{.Id}}' "$@" 2>/dev/null | sort -u || true; }
+
+# Remove replaced images nothing uses any more; ones a container still runs stay.
+drop_replaced() {
+    local id
+    for id in "$@"; do
+        docker image rm "$id" >/dev/null 2>&1 || true
+    done
+}
+
 # Deterministic tarball of a rootfs directory on stdout.
 pack() {
     tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$1" -c .
@@ -102,6 +113,8 @@ build_app() {
         return
     fi
     log "building $APP_REPO (input hash $hash)"
+    local old
+    old=$(image_ids "${refs[@]}")
     local rootfs="$WORK/app-rootfs"
     mkdir -p "$rootfs/usr/local/bin"
     gcc -static -O2 -pthread -Wall -o "$rootfs/usr/local/bin/app" "$src"
@@ -118,6 +131,7 @@ build_app() {
         docker import "${common[@]}" --change "ENV APP_VERSION=$v" "$WORK/app.tar" "$APP_REPO:$v" >/dev/null
     done
     log "built ${refs[*]}"
+    drop_replaced $old
 }
 
 # ---------------------------------------------------------------- nginx
@@ -134,6 +148,8 @@ build_nginx() {
         return
     fi
     log "building $ref (input hash $hash)"
+    local old
+    old=$(image_ids "$ref")
     local rootfs="$WORK/nginx-rootfs" lib
     install -D -m 0755 "$NGINX_BIN" "$rootfs/usr/sbin/nginx"
     for lib in "${libs[@]}"; do
@@ -155,6 +171,7 @@ build_nginx() {
         --change "LABEL $LABEL=$hash" \
         "$WORK/nginx.tar" "$ref" >/dev/null
     log "built $ref"
+    drop_replaced $old
 }
 
 build_app

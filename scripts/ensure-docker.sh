@@ -11,6 +11,7 @@ set -euo pipefail
 LOG=${BLUEGREEN_DOCKERD_LOG:-/tmp/bluegreen-dockerd.log}
 DEADLINE_S=${DOCKER_WAIT_SECONDS:-60}
 SOCK=/var/run/docker.sock
+[[ ${DOCKER_HOST:-} == unix://* ]] && SOCK=${DOCKER_HOST#unix://}
 
 say() { echo "ensure-docker: $*"; }
 die() { echo "ensure-docker: error: $*" >&2; exit 1; }
@@ -28,7 +29,7 @@ if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
     say "installing docker.io"
     export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
     apt-get update -q
-    apt-get install -y -q docker.io
+    apt-get install -y -q -o DPkg::Lock::Timeout=300 docker.io
 fi
 
 # What Debian's /etc/init.d/docker does before starting dockerd: mount the cgroup

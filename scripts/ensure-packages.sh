@@ -51,5 +51,5 @@ say "installing: ${missing[*]}"
 # services after the install. policy-rc.d (if any) keeps services from starting.
 export DEBIAN_FRONTEND=noninteractive NEEDRESTART_SUSPEND=1
 apt-get update -q
-apt-get install -y -q "${missing[@]}"
+apt-get install -y -q -o DPkg::Lock::Timeout=300 "${missing[@]}"
 say "done"

@@ -120,3 +120,32 @@ def test_secret_never_appears_in_output_history_or_state(site):
     container = site.stack.client.containers.get(site.container("blue"))
     assert f"DATABASE_URL={SECRET}" in container.attrs["Config"]["Env"]
     assert SECRET not in " ".join(container.attrs["Config"]["Cmd"] or []) + str(container.attrs["Args"])
+
+
+def test_secret_never_reaches_any_process_argv(site):
+    """While a deploy runs, no process on the machine has the secret in its command line."""
+    import threading
+    from pathlib import Path
+
+    seen: list[str] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+                try:
+                    if SECRET.encode() in cmdline.read_bytes():
+                        seen.append(str(cmdline))
+                except OSError:
+                    pass  # the process ended while we looked
+            done.wait(0.01)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        ok(site.deploy("v1"))
+        ok(site.deploy("v2"))
+    finally:
+        done.set()
+        sampler.join(10)
+    assert seen == []

@@ -175,16 +175,14 @@ def config_check(opts: Options) -> None:
     Reporter(opts.lang).say("config.ok", path=str(cfg.source), services=", ".join(cfg.services))
 
 
-def _attach_optional_groups() -> None:
-    """Subcommand groups whose dependencies are imported only when used (python-jenkins)."""
-    try:
-        from bluegreen.jenkins.cli import jenkins
-    except ImportError:
-        return
+def _attach_groups() -> None:
+    # bluegreen.jenkins.cli imports python-jenkins only when one of its commands runs.
+    from bluegreen.jenkins.cli import jenkins
+
     cli.add_command(jenkins)
 
 
-_attach_optional_groups()
+_attach_groups()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -169,7 +169,7 @@ static int conn_skip(struct conn *c, unsigned long long n, unsigned long long *c
 /* Take one CRLF-terminated line (without CRLF) into out. Returns 0 on success. */
 static int conn_line(struct conn *c, char *out, size_t outsz) {
     char *eol;
-    while (!(eol = strstr(c->buf, "\r\n"))) {
+    while (!(eol = memmem(c->buf, c->len, "\r\n", 2))) {
         if (conn_fill(c) == 0) return -1;
     }
     size_t n = (size_t)(eol - c->buf);
@@ -429,7 +429,7 @@ static void *serve_conn(void *arg) {
 
     for (;;) {
         char *end;
-        while (!(end = strstr(c->buf, "\r\n\r\n"))) {
+        while (!(end = memmem(c->buf, c->len, "\r\n\r\n", 4))) {
             if (c->len >= BUF_SIZE) {
                 respond(c->fd, 431, 0, 0, NULL, "request head too large\n");
                 goto done;

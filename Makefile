@@ -1,0 +1,54 @@
+# bluegreen: developer and CI entry points. `make test` brings a fresh Debian machine
+# from nothing to a green test run (packages, docker engine, images, venv).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PYTEST_ARGS ?= -q
+
+LOCKS := python/requirements.lock python/requirements-dev.lock
+VENV_STAMP := $(VENV)/.bluegreen-installed
+
+.PHONY: help env packages docker images venv test test-python clean-venv
+
+help:  ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
+
+# ---------------------------------------------------------------- environment
+env: packages docker images venv  ## everything tests need: apt packages, engine, images, venv
+
+packages:  ## apt-install what is missing (nothing when all present)
+	@bash scripts/ensure-packages.sh
+
+docker: packages  ## start the docker engine unless it answers
+	@bash scripts/ensure-docker.sh
+
+images: docker  ## build the local test images when their inputs changed
+	@bash scripts/build-images.sh
+
+venv: $(VENV_STAMP)  ## $(VENV) with the locked deps and bluegreen (editable)
+
+# Reruns only when a lock file or pyproject changes. A Debian python3 without
+# python3-venv leaves a venv without pip: install it and start over.
+$(VENV_STAMP): $(LOCKS) python/pyproject.toml
+	@if ! $(PYTHON) -m venv --clear $(VENV) >/dev/null 2>&1 || ! [ -x $(VENV)/bin/pip ]; then \
+		echo "venv: '$(PYTHON) -m venv' failed; installing python3-venv"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -q && apt-get install -y -q python3-venv; \
+		rm -rf $(VENV); $(PYTHON) -m venv $(VENV); \
+	fi
+	$(VENV)/bin/pip install -q --disable-pip-version-check $(addprefix -r ,$(LOCKS))
+	$(VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e python/
+	@touch $@
+
+clean-venv:  ## remove $(VENV)
+	rm -rf $(VENV)
+
+# ---------------------------------------------------------------- tests
+# Each part depends on env itself (cheap when warm) so it also runs alone or under -j.
+test: test-python  ## all tests (brings the environment up first)
+
+test-python: env  ## the pytest suite
+	$(VENV)/bin/pytest tests/ $(PYTEST_ARGS)

@@ -1,0 +1,116 @@
+"""Benchmark (not a test): `bluegreen jenkins sync` with nothing to change, 200 jobs and 50 credentials declared.
+
+Against the Jenkins stand-in (tests/jenkins_standin.py) on 127.0.0.1, with python-jenkins unmocked: one
+initial sync creates everything, then the no-change sync runs REPEATS times. Measured: wall time and the
+requests it makes (from the stand-in's log). Target: zero writes, at most 2 requests per item.
+Writes bench/results/jenkins-sync-<date>.json and .md.
+
+    PYTHONPATH=python python bench/jenkins_sync_bench.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "python"), str(ROOT / "tests")]
+
+from bluegreen.jenkins.commands import Settings, run_sync  # noqa: E402
+from jenkins_standin import Standin  # noqa: E402
+
+JOBS, CREDENTIALS, REPEATS = 200, 50, 5
+USERNAME_PASSWORD = 10  # of the 50 credentials; the rest are secret text
+
+
+def declare(work: Path) -> dict[str, str]:
+    """Write the declaration, bluegreen.yml and Rollback script; return the environment the values need."""
+    env = {"BLUEGREEN_FINGERPRINT_KEY": "bench-fingerprint-key-0123456789"}
+    jobs = [{"name": f"deploy-{i:03d}", "type": "deploy", "repo": f"https://git.example.com/app/svc-{i:03d}.git",
+             "branch": "*/main", "checkout_credentials": "app-git", "script_path": "Jenkinsfile"}
+            for i in range(JOBS - 1)] + [{"name": "Rollback", "type": "rollback", "script": "Rollback.Jenkinsfile"}]
+    credentials = []
+    for i in range(CREDENTIALS):
+        if i < USERNAME_PASSWORD:
+            credentials.append({"id": f"cred-{i:02d}", "type": "usernamePassword",
+                                "username_from_env": f"USER_{i:02d}", "password_from_env": f"PASS_{i:02d}"})
+            env[f"USER_{i:02d}"], env[f"PASS_{i:02d}"] = f"user{i}", f"password-value-{i:02d}-xyz"
+        else:
+            credentials.append({"id": f"cred-{i:02d}", "type": "secret", "from_env": f"SECRET_{i:02d}"})
+            env[f"SECRET_{i:02d}"] = f"secret-value-{i:02d}-abcdef"
+    (work / "jenkins.yml").write_text(yaml.safe_dump({"version": 1, "folder": "bench/app", "jobs": jobs,
+                                                      "credentials": credentials}), encoding="utf-8")
+    (work / "bluegreen.yml").write_text(yaml.safe_dump({"version": 1, "network": "bench", "services": {
+        "backend": {"port": 8000}, "frontend": {"port": 3000}}}), encoding="utf-8")
+    (work / "Rollback.Jenkinsfile").write_text("blueGreenRollback(service: params.SERVICE)\n", encoding="utf-8")
+    return env
+
+
+def timed_sync(settings: Settings, standin: Standin) -> dict[str, float | int]:
+    before = len(standin.log)
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        run_sync(settings, prune=False)
+    seconds = time.perf_counter() - start
+    log = standin.log[before:]
+    return {"seconds": round(seconds, 3), "requests": len(log), "gets": sum(1 for r in log if r[0] == "GET"),
+            "writes": sum(1 for r in log if r[0] != "GET")}
+
+
+def main() -> None:
+    standin = Standin().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            os.environ.update(declare(work), JENKINS_URL=standin.url, JENKINS_USER="admin",
+                              JENKINS_API_TOKEN="admin-token")
+            settings = Settings(declaration=work / "jenkins.yml", credentials_file=None, timeout=30.0,
+                                config_path=None, lang="en")
+            initial = timed_sync(settings, standin)
+            runs = [timed_sync(settings, standin) for _ in range(REPEATS)]
+    finally:
+        standin.stop()
+    items = JOBS + CREDENTIALS
+    median = statistics.median(r["seconds"] for r in runs)
+    result = {
+        "date": dt.date.today().isoformat(), "items": {"jobs": JOBS, "credentials": CREDENTIALS},
+        "initial_sync": initial, "no_change_syncs": runs, "median_seconds": median,
+        "requests_per_item": round(runs[0]["requests"] / items, 3),
+        "target_met": all(r["writes"] == 0 and r["requests"] <= 2 * items for r in runs),
+        "machine": {"python": platform.python_version(), "platform": platform.platform()},
+        "server": "tests/jenkins_standin.py on 127.0.0.1 (local; a real Jenkins adds its own latency per request)",
+    }
+    out = ROOT / "bench" / "results" / f"jenkins-sync-{result['date']}"
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    out.with_suffix(".md").write_text(_markdown(result, items), encoding="utf-8")
+    print(_markdown(result, items))
+
+
+def _markdown(r: dict, items: int) -> str:
+    lines = [f"# jenkins sync benchmark, {r['date']}", "",
+             f"{r['items']['jobs']} jobs + {r['items']['credentials']} credentials declared ({items} items); "
+             f"server: {r['server']}.", "",
+             "| run | wall time (s) | requests | GET | writes | requests/item |", "|---|---|---|---|---|---|"]
+    rows = [("initial sync (creates all)", r["initial_sync"])]
+    rows += [(f"no-change sync #{i + 1}", run) for i, run in enumerate(r["no_change_syncs"])]
+    for name, run in rows:
+        lines.append(f"| {name} | {run['seconds']} | {run['requests']} | {run['gets']} | {run['writes']} | "
+                     f"{run['requests'] / items:.2f} |")
+    lines += ["", f"Median no-change sync: {r['median_seconds']} s. Target (0 writes, ≤ 2 requests/item): "
+              f"{'met' if r['target_met'] else 'NOT met'}.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

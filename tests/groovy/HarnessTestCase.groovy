@@ -1,0 +1,121 @@
+import groovy.json.JsonOutput
+
+/**
+ * Base of the pipeline tests: a fresh PipelineHarness per test, a stand-in for the bundled CLI that answers
+ * like CONTRACT.md says, and the checks every test can make on what reached `sh`.
+ */
+abstract class HarnessTestCase extends GroovyTestCase {
+    static final File REPO = new File(System.getProperty('bluegreen.repo') ?: '.').canonicalFile
+
+    /** Stands for resources/bluegreen/bluegreen.pyz until `make bundle` has made it; never written to the repo. */
+    static final byte[] PLACEHOLDER_BUNDLE = 'PK placeholder for bluegreen.pyz (tests only)\u0000\u00ff'.getBytes('ISO-8859-1')
+
+    static final String DEPLOY_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" deploy'
+    static final String ROLLBACK_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" rollback'
+    static final String CREDENTIALS_SCRIPT = 'python3 -I "$BLUEGREEN_CLI" credentials'
+
+    /** The bindings `bluegreen credentials backend` gives for examples/maice/bluegreen.yml (abridged). */
+    static final List<Map> MAICE_BINDINGS = [
+        [type: 'string', credentialsId: 'maice-database-url', variable: 'DATABASE_URL', optional: false],
+        [type: 'usernamePassword', credentialsId: 'maice-admin', usernameVariable: 'ADMIN_USERNAME',
+         passwordVariable: 'ADMIN_PASSWORD', optional: false],
+        [type: 'string', credentialsId: 'maice-redis-url', variable: 'REDIS_URL', optional: true],
+    ]
+
+    PipelineHarness harness
+    /** what the fake CLI was run with: [command:, env:] */
+    List<Map> cliRuns = []
+
+    @Override
+    void setUp() {
+        super.setUp()
+        harness = new PipelineHarness(REPO)
+        harness.overlayResources(['bluegreen/bluegreen.pyz': PLACEHOLDER_BUNDLE])
+        harness.addStringCredential('maice-database-url', 'postgresql://maice:db-s3cret@db/maice')
+        harness.addUsernamePassword('maice-admin', 'admin-user', 'admin-pa55word')
+    }
+
+    @Override
+    void tearDown() {
+        harness?.cleanup()
+        super.tearDown()
+    }
+
+    /** Starts over with a new harness, for tests that try several inputs. */
+    void freshHarness() {
+        tearDown()
+        cliRuns = []
+        setUp()
+    }
+
+    /**
+     * Scripts the CLI. `credentials` prints the bindings; `deploy`/`rollback` remove the stale report like the
+     * real script line does, then write `report` (merged over a success report; null = write none) and exit with
+     * `status`.
+     */
+    void fakeCli(Map options = [:]) {
+        List<Map> bindings = options.containsKey('bindings') ? (List<Map>) options.bindings : MAICE_BINDINGS
+        harness.onSh(CREDENTIALS_SCRIPT) { String script, Map env ->
+            cliRuns << [command: 'credentials', env: env]
+            [stdout: JsonOutput.toJson([service: env.BLUEGREEN_SERVICE, bindings: bindings]) + '\n']
+        }
+        Closure isCommand = { String script, Map env -> script in [DEPLOY_SCRIPT, ROLLBACK_SCRIPT] }
+        harness.onSh(isCommand) { String script, Map env ->
+            String command = script.tokenize(' ')[-1]
+            cliRuns << [command: command, env: env]
+            File report = new File(env.BLUEGREEN_REPORT)
+            report.delete()
+            if (!options.containsKey('report') || options.report != null) {
+                Map written = successReport(command, env) + (Map) (options.report ?: [:])
+                report.setText(JsonOutput.toJson(written), 'UTF-8')
+            }
+            return options.status ?: 0
+        }
+    }
+
+    static Map successReport(String command, Map env) {
+        return [service: env.BLUEGREEN_SERVICE, action: command, result: 'success',
+                from: command == 'deploy' ? 'blue' : 'green', to: command == 'deploy' ? 'green' : 'blue',
+                image: env.BLUEGREEN_IMAGE ?: 'registry.example.com:5000/maice-back:42', build: '42',
+                reason: command == 'deploy' ? 'green serves maice-back:42' : 'blue serves again',
+                exit_code: 0,
+                description: command == 'deploy' ? 'blue \u2192 green \u00b7 maice-back:42' : 'green \u2192 blue (rollback)',
+                phases: [start_candidate: 1.2, wait_until_healthy: 3.4, switch_traffic: 0.3, verify: 0.1],
+                started_at: '2026-11-26T21:00:00Z', duration: 5.0]
+    }
+
+    Map cliRun(String command) {
+        List<Map> runs = cliRuns.findAll { it.command == command }
+        assert runs.size() == 1: "expected one `${command}` run, got ${runs.size()}"
+        return (Map) runs[0].env
+    }
+
+    void assertBuildSucceeded() {
+        assert harness.failure == null
+        assert harness.currentBuild.result == 'SUCCESS'
+    }
+
+    void assertBuildFailed(String message) {
+        assert harness.currentBuild.result == 'FAILURE'
+        assert harness.failure != null: 'the build failed without an exception'
+        assert harness.failure.message == message
+    }
+
+    void assertBuildFailedWith(String part) {
+        assert harness.currentBuild.result == 'FAILURE'
+        assert harness.failure?.message?.contains(part)
+    }
+
+    /** No `sh` script and no log line carries a bound secret or any of `userValues`; scripts are only these. */
+    void assertScriptsCarryNoValues(Collection<String> allowedScripts, Collection<String> userValues = []) {
+        List<String> scripts = harness.shScripts()
+        assert scripts: 'no sh ran'
+        scripts.each { String script ->
+            assert script in allowedScripts
+            (harness.boundSecrets + userValues).each { String value -> assert !script.contains(value) }
+        }
+        harness.log.each { String line ->
+            harness.boundSecrets.each { String secret -> assert !line.contains(secret) }
+        }
+    }
+}

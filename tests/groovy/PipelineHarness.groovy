@@ -1,0 +1,387 @@
+import groovy.io.FileType
+import groovy.json.JsonSlurper
+import java.nio.file.Files
+import java.nio.file.NoSuchFileException
+import java.util.regex.Pattern
+import org.codehaus.groovy.control.CompilerConfiguration
+import org.codehaus.groovy.control.customizers.ImportCustomizer
+
+/**
+ * A pipeline stand-in in the style of JenkinsPipelineUnit, for Groovy 2.4 (the Groovy Jenkins core embeds).
+ *
+ * - Every step is registered (a closure); calling an unregistered one fails the test ("unregistered step X").
+ * - Every call is recorded with its arguments and the environment it saw (`calls`, `callsOf('sh')`).
+ * - `sh` answers from rules the test scripts with `onSh` (stdout, exit status, side effects); an unscripted
+ *   `sh` fails the test, and so does a script that is a GString (values belong in the environment).
+ * - `libraryResource` reads the library's real resources/ (Base64 when asked); `writeFile`/`readFile`/
+ *   `fileExists`/`dir`/`pwd` work on a temporary workspace laid out like an agent's (<ws> and <ws>@tmp).
+ * - `withEnv`/`withCredentials` keep an environment that `sh` rules see; withCredentials binds from `credentials`
+ *   and throws the plugin's own error for a missing id. `error` throws AbortException and marks FAILURE.
+ * - The library's vars/*.groovy are steps too, run for real; `pipeline {}` runs through DeclarativePipeline.
+ */
+class PipelineHarness {
+    final File repo
+    File resources
+    final File root
+    final File workspace
+    final HarnessEnv env = new HarnessEnv()
+    final HarnessBuild currentBuild = new HarnessBuild()
+    final Map params = [:]
+    final Map givenParams = [:]
+    final List<StepCall> calls = []
+    final List<String> log = []
+    final List<String> unregistered = []
+    final Set<String> missingSteps = [] as Set
+    /** credential id → secret text, or [username: …, password: …] */
+    final Map<String, Object> credentials = [:]
+    /** every value withCredentials ever bound: none may appear in a script string or the log */
+    final Set<String> boundSecrets = [] as Set
+    /** artifact path → its text when archived */
+    final Map<String, String> archived = [:]
+    final List<String> libraries = []
+    Throwable failure
+    DeclarativePipeline pipeline
+
+    private final Map<String, Closure> steps = [:]
+    private final List<Map> shRules = []
+    private final List<File> cwd = []
+    private final Binding binding = new Binding()
+    private final GroovyShell shell
+    private final Map<String, Script> loadedVars = [:]
+
+    PipelineHarness(File repo) {
+        this.repo = repo.canonicalFile
+        assert new File(this.repo, 'vars').directory: "no vars/ in ${this.repo}: run the tests from the repository root"
+        resources = new File(this.repo, 'resources')
+        root = Files.createTempDirectory('bluegreen-harness').toFile()
+        workspace = new File(root, 'workspace/app')
+        workspace.mkdirs()
+        cwd << workspace
+        env.put('WORKSPACE', workspace.path)
+        env.put('BUILD_NUMBER', '42')
+        env.put('JOB_NAME', 'app')
+        binding.setVariable('__harness', this)
+        binding.setVariable('env', env)
+        binding.setVariable('params', params)
+        binding.setVariable('currentBuild', currentBuild)
+        CompilerConfiguration compiler = new CompilerConfiguration()
+        compiler.scriptBaseClass = HarnessScript.name
+        ImportCustomizer imports = new ImportCustomizer()
+        imports.addImport('Library', HarnessLibrary.name)
+        imports.addImport('NonCPS', HarnessNonCPS.name)
+        compiler.addCompilationCustomizers(imports)
+        shell = new GroovyShell(getClass().classLoader, binding, compiler)
+        registerDefaultSteps()
+    }
+
+    /** Removes the temporary workspace. */
+    void cleanup() {
+        root.deleteDir()
+    }
+
+    // ---- what tests configure ------------------------------------------------------------------------------
+
+    /** Registers (or replaces) a step. */
+    void registerStep(String name, Closure implementation) {
+        steps[name] = implementation
+    }
+
+    /** Makes these steps behave as in a Jenkins without their plugin: NoSuchMethodError, as CpsScript throws. */
+    void withoutPlugin(String... stepNames) {
+        missingSteps.addAll(stepNames as List)
+    }
+
+    /**
+     * Scripts `sh`: when `match` (a substring, a Pattern or a Closure(script, env)) fits a script, `answer`
+     * gives the result: a Map [stdout: '', status: 0] or a Closure(script, env) returning one (or a status).
+     * The newest matching rule wins.
+     */
+    void onSh(Object match, Object answer) {
+        shRules << [match: match, answer: answer]
+    }
+
+    void addStringCredential(String id, String secret) {
+        credentials[id] = secret
+    }
+
+    void addUsernamePassword(String id, String username, String password) {
+        credentials[id] = [username: username, password: password]
+    }
+
+    /** A copy of the real resources/ in a temporary dir, plus files the real one lacks (e.g. a placeholder). */
+    File overlayResources(Map<String, byte[]> extraIfMissing) {
+        File overlay = new File(root, 'library-resources')
+        overlay.mkdirs()
+        if (resources.directory) {
+            resources.eachFileRecurse(FileType.FILES) { File source ->
+                File copy = new File(overlay, resources.toPath().relativize(source.toPath()).toString())
+                copy.parentFile.mkdirs()
+                copy.bytes = source.bytes
+            }
+        }
+        extraIfMissing.each { String path, byte[] bytes ->
+            File file = new File(overlay, path)
+            if (!new File(resources, path).file) {
+                file.parentFile.mkdirs()
+                file.bytes = bytes
+            }
+        }
+        resources = overlay
+        return overlay
+    }
+
+    // ---- running ----------------------------------------------------------------------------------------------
+
+    /** Calls a library step as a Jenkinsfile would; a build failure is recorded, not thrown. */
+    Object runStep(String name, Object... args) {
+        return runBuild { invokeStep(name, args) }
+    }
+
+    /** Loads and runs a Jenkinsfile (scripted or declarative) with these build parameters. */
+    Object runJenkinsfile(File file, Map parameters = [:]) {
+        String text = file.getText('UTF-8')
+        (text =~ /@Library\(\s*'([^']+)'\s*\)/).each { List<String> match -> libraries << match[1] }
+        givenParams.putAll(parameters)
+        params.putAll(parameters)
+        Script script = shell.parse(text, file.name.replaceAll(/\W/, '_'))
+        return runBuild { script.run() }
+    }
+
+    private Object runBuild(Closure body) {
+        try {
+            Object value = body.call()
+            currentBuild.result = currentBuild.result ?: 'SUCCESS'
+            return value
+        } catch (IOException | NoSuchMethodError buildFailure) {
+            // what fails a Jenkins build: error(), a failed sh, a missing credential or step
+            failure = buildFailure
+            currentBuild.result = 'FAILURE'
+            return null
+        }
+    }
+
+    /** Declared parameter defaults, then what the build was started with (as Jenkins fills `params`). */
+    void applyParameterDefaults(Map defaults) {
+        params.clear()
+        params.putAll(defaults)
+        params.putAll(givenParams)
+    }
+
+    Object invokeStep(String name, Object[] args) {
+        if (missingSteps.contains(name)) {
+            calls << new StepCall(name, args as List, env.snapshot())
+            throw new NoSuchMethodError("No such DSL method '${name}' found among steps ${steps.keySet().sort()}")
+        }
+        Closure implementation = steps[name]
+        boolean libraryStep = implementation == null && new File(repo, "vars/${name}.groovy").file
+        if (implementation == null && !libraryStep) {
+            unregistered << name
+            throw new UnregisteredStepError("unregistered step ${name}: register it in the test or the harness")
+        }
+        calls << new StepCall(name, args as List, env.snapshot())
+        if (libraryStep) {
+            return loadVar(name).invokeMethod('call', args)
+        }
+        return args.length == 0 ? implementation.call() : implementation.call(*(args as List))
+    }
+
+    Script loadVar(String name) {
+        if (!loadedVars.containsKey(name)) {
+            File source = new File(repo, "vars/${name}.groovy")
+            Script script = shell.parse(source.getText('UTF-8'), name)
+            loadedVars[name] = script
+        }
+        return loadedVars[name]
+    }
+
+    // ---- what tests read ----------------------------------------------------------------------------------------
+
+    List<StepCall> callsOf(String name) {
+        return calls.findAll { it.name == name }
+    }
+
+    List<String> shScripts() {
+        return callsOf('sh').collect { StepCall call -> scriptOf(call.args[0]).toString() }
+    }
+
+    /** The file a relative path names in the current directory. */
+    File file(String path) {
+        File given = new File(path)
+        return given.absolute ? given : new File(cwd[-1], path)
+    }
+
+    File getTmp() {
+        return new File(cwd[-1].path + '@tmp')
+    }
+
+    // ---- the steps ---------------------------------------------------------------------------------------------
+
+    private static Object scriptOf(Object arg) {
+        return arg instanceof Map ? ((Map) arg).script : arg
+    }
+
+    private static Map named(Object arg, String key) {
+        return arg instanceof Map ? (Map) arg : [(key): arg]
+    }
+
+    private Map shAnswer(String script, Map<String, String> environment) {
+        Map rule = shRules.reverse().find { Map candidate -> fits(candidate.match, script, environment) }
+        if (rule == null) {
+            throw new AssertionError((Object) "unscripted sh: ${script}")
+        }
+        Object answer = rule.answer instanceof Closure ? ((Closure) rule.answer).call(script, environment) : rule.answer
+        if (answer instanceof Number) {
+            return [stdout: '', status: answer]
+        }
+        return [stdout: '', status: 0] + (Map) (answer ?: [:])
+    }
+
+    private static boolean fits(Object match, String script, Map<String, String> environment) {
+        if (match instanceof Pattern) {
+            return ((Pattern) match).matcher(script).find()
+        }
+        if (match instanceof Closure) {
+            return ((Closure) match).call(script, environment)
+        }
+        return script.contains(match.toString())
+    }
+
+    private void registerDefaultSteps() {
+        steps.echo = { Object message -> log << String.valueOf(message) }
+        steps.error = { Object message ->
+            currentBuild.result = 'FAILURE'
+            throw new AbortException(String.valueOf(message))
+        }
+        steps.sh = { Object arg ->
+            Map options = named(arg, 'script')
+            Object script = options.script
+            if (script instanceof GString) {
+                throw new AssertionError((Object) "sh got a GString (values belong in the environment): ${script}")
+            }
+            Map answer = shAnswer(script.toString(), env.snapshot())
+            int status = answer.status as int
+            if (options.returnStatus) {
+                return status
+            }
+            if (status != 0) {
+                throw new AbortException("script returned exit code ${status}")
+            }
+            return options.returnStdout ? answer.stdout.toString() : null
+        }
+        steps.pwd = { Map options = [:] -> options?.tmp ? getTmp().path : cwd[-1].path }
+        steps.dir = { Object path, Closure body ->
+            File target = file(path.toString())
+            target.mkdirs()
+            cwd << target
+            try {
+                return body.call()
+            } finally {
+                cwd.remove(cwd.size() - 1)
+            }
+        }
+        steps.script = { Closure body -> body.call() }
+        steps.libraryResource = { Object arg ->
+            Map options = named(arg, 'resource')
+            File resource = new File(resources, options.resource.toString())
+            if (!resource.file) {
+                throw new AbortException("No such library resource ${options.resource} could be found " +
+                    "(looked in ${resources}; the CLI bundle comes from `make bundle`)")
+            }
+            return options.encoding == 'Base64' ? resource.bytes.encodeBase64().toString() :
+                resource.getText((options.encoding ?: 'UTF-8').toString())
+        }
+        steps.writeFile = { Map options ->
+            File target = file(options.file.toString())
+            target.parentFile.mkdirs()
+            if (options.encoding == 'Base64') {
+                target.bytes = options.text.toString().decodeBase64()
+            } else {
+                target.setText(options.text.toString(), (options.encoding ?: 'UTF-8').toString())
+            }
+            return null
+        }
+        steps.readFile = { Object arg ->
+            Map options = named(arg, 'file')
+            File source = file(options.file.toString())
+            if (!source.file) {
+                throw new NoSuchFileException(source.path)
+            }
+            return source.getText((options.encoding ?: 'UTF-8').toString())
+        }
+        steps.fileExists = { Object arg -> file(named(arg, 'file').file.toString()).exists() }
+        steps.readJSON = { Map options ->
+            String text = options.containsKey('file') ? file(options.file.toString()).getText('UTF-8') : options.text
+            return plain(new JsonSlurper().parseText(text))
+        }
+        steps.archiveArtifacts = { Object arg ->
+            Map options = named(arg, 'artifacts')
+            options.artifacts.toString().split(',')*.trim().each { String path ->
+                File artifact = file(path)
+                if (!artifact.file && !options.allowEmptyArchive) {
+                    throw new AbortException("No artifacts found that match the file pattern \"${path}\"")
+                }
+                archived[path] = artifact.file ? artifact.getText('UTF-8') : null
+            }
+            return null
+        }
+        steps.withEnv = { List assignments, Closure body ->
+            Map<String, String> values = [:]
+            assignments.each { Object assignment ->
+                String text = assignment.toString()
+                int equals = text.indexOf('=')
+                values[text.substring(0, equals)] = text.substring(equals + 1)
+            }
+            return env.withOverlay(values, body)
+        }
+        steps.string = { Map options -> [binding: 'string'] + options }
+        steps.usernamePassword = { Map options -> [binding: 'usernamePassword'] + options }
+        steps.withCredentials = { List bindings, Closure body ->
+            Map<String, String> values = [:]
+            bindings.each { Map wanted -> values.putAll(bind(wanted)) }
+            boundSecrets.addAll(values.values().findAll { it })
+            return env.withOverlay(values, body)
+        }
+        steps.lock = { Object resource, Closure body -> body.call() }
+        steps.pipeline = { Closure body ->
+            pipeline = new DeclarativePipeline(this, (Script) body.thisObject)
+            pipeline.run(body)
+        }
+    }
+
+    private Map<String, String> bind(Map wanted) {
+        String id = wanted.credentialsId
+        Object stored = credentials[id]
+        if (stored == null) {
+            throw new CredentialNotFoundException("Could not find credentials entry with ID '${id}'")
+        }
+        if (wanted.binding == 'string') {
+            if (!(stored instanceof String)) {
+                throw new CredentialNotFoundException("Credentials '${id}' is of type 'Username with password' " +
+                    "where 'org.jenkinsci.plugins.plaincredentials.StringCredentials' was expected")
+            }
+            return [(wanted.variable.toString()): (String) stored]
+        }
+        if (wanted.binding == 'usernamePassword') {
+            if (!(stored instanceof Map)) {
+                throw new CredentialNotFoundException("Credentials '${id}' is of type 'Secret text' where " +
+                    "'com.cloudbees.plugins.credentials.common.StandardUsernamePasswordCredentials' was expected")
+            }
+            return [(wanted.usernameVariable.toString()): stored.username.toString(),
+                    (wanted.passwordVariable.toString()): stored.password.toString()]
+        }
+        throw new AssertionError((Object) "harness: unknown credential binding ${wanted}")
+    }
+
+    /** readJSON(returnPojo: true) gives LinkedHashMap/ArrayList: so does the harness. */
+    private static Object plain(Object parsed) {
+        if (parsed instanceof Map) {
+            Map copy = new LinkedHashMap()
+            ((Map) parsed).each { key, value -> copy[key] = plain(value) }
+            return copy
+        }
+        if (parsed instanceof List) {
+            return ((List) parsed).collect { plain(it) }
+        }
+        return parsed
+    }
+}

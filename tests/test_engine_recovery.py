@@ -1,0 +1,68 @@
+"""A run killed with SIGKILL at any step leaves traffic on a healthy color; `status` reports what it left and
+the next deploy or rollback repairs it."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from site_under_test import Site
+
+
+@pytest.fixture
+def site(stack, tmp_path):
+    s = Site(stack, tmp_path)
+    for version in ("v1", "v2"):  # green (v2) active, blue (v1) kept for rollback
+        result = s.deploy(version)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return s
+
+
+# failpoint → problems `status` must report right after the kill
+DEPLOY_POINTS = {
+    "deploy.locked": {"stale_lock"},
+    "deploy.room_made": {"stale_lock"},
+    "deploy.candidate_started": {"stale_lock", "orphan"},
+    "nginx.installed#1": {"stale_lock", "disk_not_loaded"},  # while taking blue out of nginx (make room)
+    "nginx.reloaded#1": {"stale_lock", "disk_not_loaded"},
+    "nginx.installed#2": {"stale_lock", "orphan", "disk_not_loaded"},  # the switch to the candidate
+    "nginx.reloaded#2": {"stale_lock", "orphan", "disk_not_loaded"},
+    "deploy.switched": {"stale_lock"},
+}
+
+
+@pytest.mark.parametrize("point", list(DEPLOY_POINTS))
+def test_deploy_killed_then_repaired(site, request_loop, point):
+    """SIGKILL at each deploy step: no failed request, status explains, the next deploy repairs."""
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    killed = site.deploy("v3", BLUEGREEN_FAILPOINT=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    code, doc = site.status()
+    problems = {p["id"] for p in doc["problems"]}
+    assert code == 3 and problems == DEPLOY_POINTS[point], doc["problems"]
+    assert all(p["repairable"] for p in doc["problems"])
+    again = site.deploy("v3")
+    traffic = loop.stop()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert traffic.failures == [], traffic.summary()
+    code, doc = site.status()
+    assert code == 0 and doc["consistent"], doc["problems"]
+    assert {c["image"] for c in doc["containers"]} >= {"bluegreen-test/app:v3"}
+    assert traffic.transitions()[-1] == "v3", traffic.summary()
+
+
+@pytest.mark.parametrize("point", ["rollback.locked", "nginx.installed", "rollback.switched"])
+def test_rollback_killed_then_repaired(site, request_loop, point):
+    """SIGKILL during a rollback: traffic stays on a healthy color and the next rollback completes."""
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    killed = site.bg("rollback", "backend", BLUEGREEN_FAILPOINT=point)
+    assert killed.returncode == -signal.SIGKILL
+    code, doc = site.status()
+    assert code == 3 and "stale_lock" in {p["id"] for p in doc["problems"]}
+    again = site.bg("rollback", "backend")
+    traffic = loop.stop()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert traffic.failures == [], traffic.summary()
+    code, doc = site.status()
+    assert code == 0 and doc["consistent"], doc["problems"]

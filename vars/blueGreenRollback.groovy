@@ -1,0 +1,44 @@
+/*
+ * blueGreenRollback: switch one service back to the color that served before its last deploy. That color must
+ * still run and be healthy; otherwise the CLI changes nothing and this step fails the build saying why.
+ * Every option, its default and examples: blueGreenRollback.txt.
+ */
+
+// blueGreenRollback('backend'). Object rather than String: blueGreenRollback(null) then reaches the
+// 'no service' guard instead of Groovy's ambiguous-overload error.
+Map call(Object service) {
+    return call([service: service])
+}
+
+// blueGreenRollback('backend', reason: 'checkout errors since 123'): options after the service.
+Map call(Map userConfig, String service) {
+    return call(userConfig + [service: service])
+}
+
+Map call(Map userConfig = [:]) {
+    Map defaultConfig = [
+        // The service to roll back, as named under `services:` in bluegreen.yml. Required.
+        service: null,
+        // Why, in a line: kept in the service's history and the report; null or empty = none given.
+        reason: null,
+        // Path of bluegreen.yml, relative to the workspace; null = $BLUEGREEN_CONFIG when the agent or job sets
+        // it, else the CLI's default ./bluegreen.yml.
+        config: null,
+        // Language of the CLI's messages and of the report's reason: 'en' or 'ko'; null = the agent's locale.
+        lang: null,
+        // File name of the JSON report (written in the build's temp dir, then archived);
+        // null = bluegreen-rollback-<service>.json.
+        report: null,
+        // Serialize with deploys of the service through Lockable Resources' lock('bluegreen-<service>') when installed.
+        useLock: true,
+    ]
+    Map given = userConfig ?: [:]
+    Set unknown = given.keySet() - defaultConfig.keySet()
+    if (unknown) {
+        error("blueGreenRollback: unknown option(s) ${unknown.sort().join(', ')}; the options are " +
+            defaultConfig.keySet().join(', '))
+    }
+    Map options = defaultConfig + given
+    return blueGreenCli(step: 'blueGreenRollback', command: 'rollback',
+        report: options.report, useLock: options.useLock, cli: options.subMap(['service', 'config', 'lang', 'reason']))
+}
