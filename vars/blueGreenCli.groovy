@@ -128,7 +128,8 @@ Object jenkinsBinding(String step, Map wanted) {
 
 @NonCPS
 static List<String> variablesOf(Map wanted) {
-    return [wanted.variable, wanted.usernameVariable, wanted.passwordVariable].findAll { Object name -> name } as List<String>
+    List<String> names = [wanted.variable, wanted.usernameVariable, wanted.passwordVariable]
+    return names.findAll { String name -> name }
 }
 
 // Probes one credential by binding it around an empty body: nothing runs while the secret is bound.

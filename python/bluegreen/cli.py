@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import click
 
-from bluegreen import config as config_mod
+from bluegreen import __version__, config as config_mod
 from bluegreen.errors import BlueGreenError, exit_code_for
 from bluegreen.messages import LANGS, detect_language
 from bluegreen.output import Reporter
@@ -38,7 +38,7 @@ REPORT = click.option("--report", type=click.Path(dir_okay=False), envvar="BLUEG
               help="bluegreen.yml to use (default: ./bluegreen.yml).")
 @click.option("--lang", type=click.Choice(LANGS), envvar="BLUEGREEN_LANG",
               help="Language of operator messages (default: from the locale).")
-@click.version_option(package_name="bluegreen", message="bluegreen %(version)s")
+@click.version_option(version=__version__, prog_name="bluegreen", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, lang: str | None) -> None:
     """Zero-downtime Blue-Green deploys of Docker containers behind nginx."""
