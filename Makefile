@@ -11,7 +11,7 @@ PYTEST_ARGS ?= -q
 LOCKS := python/requirements.lock python/requirements-dev.lock
 VENV_STAMP := $(VENV)/.bluegreen-installed
 
-.PHONY: help env packages docker images venv test test-python clean-venv
+.PHONY: help env packages docker images venv test test-python clean-venv demo demo-down bundle bundle-check
 
 help:  ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  %-14s %s\n", $$1, $$2 }'
@@ -48,7 +48,21 @@ clean-venv:  ## remove $(VENV)
 
 # ---------------------------------------------------------------- tests
 # Each part depends on env itself (cheap when warm) so it also runs alone or under -j.
-test: test-python  ## all tests (brings the environment up first)
+test: test-python bundle-check  ## all tests (brings the environment up first)
 
 test-python: env  ## the pytest suite
 	$(VENV)/bin/pytest tests/ $(PYTEST_ARGS)
+
+# ---------------------------------------------------------------- bundle (the CLI the Jenkins steps deliver)
+bundle: venv  ## rebuild resources/bluegreen/bluegreen.pyz from python/ (reproducible)
+	$(VENV)/bin/python scripts/build-bundle.py
+
+bundle-check: venv  ## fail when resources/bluegreen/bluegreen.pyz is out of date with python/
+	$(VENV)/bin/python scripts/build-bundle.py --check
+
+# ---------------------------------------------------------------- demo
+demo: env  ## nginx + demo app: deploy v1, v2, status, rollback, status; leaves it running
+	@bash scripts/demo.sh
+
+demo-down:  ## remove what `make demo` started
+	@bash scripts/demo-down.sh
