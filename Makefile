@@ -66,3 +66,13 @@ demo: env  ## nginx + demo app: deploy v1, v2, status, rollback, status; leaves 
 
 demo-down:  ## remove what `make demo` started
 	@bash scripts/demo-down.sh
+
+## groovy
+# The shared library's pipeline code on Groovy 2.4 (the Jenkins core's) and CodeNarc: tests/groovy/.
+.PHONY: test-groovy lint-groovy
+
+test-groovy: packages  ## the pipeline tests (vars/, Jenkinsfile, Rollback pipeline) on groovy 2.4
+	bash tests/groovy/run-tests.sh
+
+lint-groovy: packages  ## CodeNarc via npm-groovy-lint 16.2.0 on vars/ and the Jenkinsfiles (zero errors)
+	bash tests/groovy/lint.sh
