@@ -48,7 +48,7 @@ clean-venv:  ## remove $(VENV)
 
 # ---------------------------------------------------------------- tests
 # Each part depends on env itself (cheap when warm) so it also runs alone or under -j.
-test: test-python bundle-check  ## all tests (brings the environment up first)
+test: bundle-check test-groovy lint-groovy test-python  ## all tests (brings the environment up first)
 
 test-python: env  ## the pytest suite
 	$(VENV)/bin/pytest tests/ $(PYTEST_ARGS)

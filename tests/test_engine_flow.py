@@ -149,3 +149,11 @@ def test_secret_never_reaches_any_process_argv(site):
         done.set()
         sampler.join(10)
     assert seen == []
+
+
+def test_previous_file_is_kept_as_backup(site):
+    """The guide's manual restore works: the file before the last switch is kept as <file>.backup."""
+    ok(site.deploy("v1"))
+    before = site.upstream_text()
+    ok(site.deploy("v2"))
+    assert site.stack.read_nginx_file("conf.d/bgt_backend.upstream.conf.backup") == before

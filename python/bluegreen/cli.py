@@ -15,7 +15,7 @@ from typing import Any, Callable
 import click
 
 from bluegreen import __version__, config as config_mod
-from bluegreen.errors import BlueGreenError, exit_code_for
+from bluegreen.errors import BlueGreenError, UsageError, exit_code_for
 from bluegreen.messages import LANGS, detect_language
 from bluegreen.output import Reporter
 from bluegreen.report import failure_report
@@ -86,9 +86,9 @@ def _emit(doc: dict[str, Any], json_mode: bool, report_path: str | None) -> None
 def deploy(opts: Options, service: str, image: str | None, monitor: str | None, report: str | None,
            json_mode: bool) -> None:
     """Deploy SERVICE's new image to the idle color and switch nginx to it."""
-    from bluegreen.deploy import run_deploy
+    from bluegreen.monitor import deploy_and_monitor
 
-    _operation(run_deploy, "deploy", opts, service, json_mode, report, image=image)
+    _operation(deploy_and_monitor, "deploy", opts, service, json_mode, report, image=image, monitor=monitor)
 
 
 @cli.command()
@@ -102,6 +102,21 @@ def rollback(opts: Options, service: str, reason: str | None, report: str | None
     from bluegreen.rollback import run_rollback
 
     _operation(run_rollback, "rollback", opts, service, json_mode, report, reason=reason)
+
+
+@cli.command()
+@SERVICE
+@click.option("--duration", envvar="BLUEGREEN_MONITOR", default=None,
+              help="How long to watch (e.g. 60s; default: the service's monitor.duration).")
+@click.pass_obj
+def monitor(opts: Options, service: str, duration: str | None) -> None:
+    """Watch SERVICE's active color; roll back to the previous one if it degrades (exit 5)."""
+    from bluegreen.monitor import parse_duration_option, run_monitor
+
+    seconds = parse_duration_option(duration, "--duration")
+    if seconds == 0:
+        raise UsageError("monitor.bad_duration", option="--duration", value=duration)
+    run_monitor(_context(opts, service, False), duration=seconds)
 
 
 @cli.command()
@@ -147,7 +162,7 @@ def history(opts: Options, service: str, limit: int, json_mode: bool) -> None:
                  f"{str(e.get('duration', '')) + 's':<10}{e.get('build') or '-':<8}{e.get('image') or '-'}")
         if e.get("build_url"):
             out.line(f"{'':<22}{e['build_url']}")
-        if e.get("reason") and e.get("result") != "success":
+        if e.get("reason") and (e.get("result") != "success" or e.get("action") == "rollback"):
             out.line(f"{'':<22}{e['reason']}")
 
 

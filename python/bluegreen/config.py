@@ -14,6 +14,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from bluegreen.access_log import DEFAULT_FORMAT
 from bluegreen.errors import MissingVariables, UsageError
 from bluegreen.units import parse_duration
 
@@ -58,6 +59,20 @@ class Health:
 
 
 @dataclass(frozen=True)
+class Monitor:
+    """Post-deploy monitoring (`services.<name>.monitor`): how long, how often, and what counts as degraded."""
+
+    duration: float = 60.0  # `bluegreen monitor` without --duration
+    interval: float = 2.0  # between rounds: read the access log, probe health and smoke URLs through nginx
+    max_error_rate: float = 0.05  # 5xx share allowed above the previous color's recent share
+    min_requests: int = 20  # fewer requests than this are never judged (a quiet service, one error)
+    max_latency_factor: float = 2.0  # p95 allowed, as a multiple of the previous color's recent p95
+    latency_floor: float = 0.2  # a p95 below this is never "slow", whatever the factor
+    failures: int = 3  # consecutive failed probes of one URL that count as degraded
+    smoke: tuple[str, ...] = ()  # extra paths probed through nginx each round
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     image: str
@@ -72,6 +87,7 @@ class Service:
     volumes: tuple[str, ...]
     labels: Mapping[str, str]
     env: tuple[EnvVar, ...]
+    monitor: Monitor = Monitor()
 
     def container(self, color: str) -> str:
         return f"{self.container_prefix}-{color}"
@@ -83,6 +99,8 @@ class Nginx:
     reload: str = "signal"
     public_url: str = "http://127.0.0.1"
     reload_timeout: float = 10.0
+    access_log: str = "docker-logs"  # a file in the nginx container, `docker-logs` (its stdout) or `off`
+    log_format: str = DEFAULT_FORMAT  # the text of the log_format nginx writes that log with
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Callable
 
 from bluegreen.config import (
     CONTAINER, DEFAULT_IMAGE, ENV_NAME, HTTP_PATH, IMAGE, NAME, NGINX_PATH, SERVER_PARAM, UPSTREAM,
-    Config, EnvVar, Health, Nginx, Service, check,
+    Config, EnvVar, Health, Monitor, Nginx, Service, check,
 )
+from bluegreen.access_log import DOCKER_LOGS, OFF, BadFormat, LogFormat
 from bluegreen.errors import UsageError
 from bluegreen.units import parse_duration
 
 RESTART = {"no", "always", "unless-stopped", "on-failure"}
+LOG_PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
 COLORS = ("blue", "green")
 
 
@@ -68,7 +71,7 @@ def parse(raw: Any, *, source: Path | None = None) -> Config:
 
 
 def _parse_nginx(raw: Any) -> Nginx:
-    d = _mapping(raw, "nginx", {"container", "reload", "public_url", "reload_timeout"})
+    d = _mapping(raw, "nginx", {"container", "reload", "public_url", "reload_timeout", "access_log", "log_format"})
     reload = d.get("reload", "signal")
     if reload not in ("exec", "signal"):
         raise UsageError("config.bad_value", key="nginx.reload", value=repr(reload))
@@ -80,13 +83,31 @@ def _parse_nginx(raw: Any) -> Nginx:
         reload=reload,
         public_url=public_url.rstrip("/"),
         reload_timeout=_duration(d.get("reload_timeout"), "nginx.reload_timeout", 10.0),
+        access_log=_access_log(d.get("access_log", Nginx.access_log)),
+        log_format=_log_format(d.get("log_format", Nginx.log_format)),
     )
+
+
+def _access_log(value: Any) -> str:
+    if value in (DOCKER_LOGS, OFF) or (isinstance(value, str) and LOG_PATH.match(value) and ".." not in value):
+        return value
+    raise UsageError("config.bad_value", key="nginx.access_log", value=repr(value)[:80])
+
+
+def _log_format(value: Any) -> str:
+    if not isinstance(value, str):
+        raise UsageError("config.bad_value", key="nginx.log_format", value=repr(value)[:80])
+    try:
+        LogFormat(value)
+    except BadFormat as missing:
+        raise UsageError("config.log_format_missing", key="nginx.log_format", names=str(missing)) from None
+    return value
 
 
 def _parse_service(name: str, raw: Any) -> Service:
     key = f"services.{name}"
     allowed = {"image", "container_prefix", "port", "upstream", "upstream_file", "server_params", "health",
-               "stop_timeout", "restart", "volumes", "labels", "env"}
+               "stop_timeout", "restart", "volumes", "labels", "env", "monitor"}
     d = _mapping(raw, key, allowed)
     image = d.get("image", DEFAULT_IMAGE)
     if not isinstance(image, str) or not image:
@@ -114,6 +135,7 @@ def _parse_service(name: str, raw: Any) -> Service:
         labels=_parse_labels(d.get("labels"), f"{key}.labels"),
         env=tuple(_parse_env(n, v, f"{key}.env.{n}") for n, v in _mapping(d.get("env"), f"{key}.env",
                                                                            set(d.get("env") or {})).items()),
+        monitor=_parse_monitor(d.get("monitor"), f"{key}.monitor"),
     )
 
 
@@ -129,6 +151,39 @@ def _parse_health(raw: Any, key: str) -> Health:
         successes=_int(d.get("successes"), f"{key}.successes", 3, 1, 100),
         request_timeout=_duration(d.get("request_timeout"), f"{key}.request_timeout", 5.0),
     )
+
+
+def _parse_monitor(raw: Any, key: str) -> Monitor:
+    d = _mapping(raw, key, {"duration", "interval", "max_error_rate", "min_requests", "max_latency_factor",
+                            "latency_floor", "failures", "smoke"})
+    smoke = d.get("smoke") or []
+    if not isinstance(smoke, list):
+        raise UsageError("config.bad_value", key=f"{key}.smoke", value=repr(smoke)[:80])
+    return Monitor(
+        duration=_positive(_duration(d.get("duration"), f"{key}.duration", Monitor.duration), f"{key}.duration"),
+        interval=_positive(_duration(d.get("interval"), f"{key}.interval", Monitor.interval), f"{key}.interval"),
+        max_error_rate=_number(d.get("max_error_rate"), f"{key}.max_error_rate", Monitor.max_error_rate, 0.0, 1.0),
+        min_requests=_int(d.get("min_requests"), f"{key}.min_requests", Monitor.min_requests, 1, 1_000_000),
+        max_latency_factor=_number(d.get("max_latency_factor"), f"{key}.max_latency_factor",
+                                   Monitor.max_latency_factor, 1.0, 1000.0),
+        latency_floor=_duration(d.get("latency_floor"), f"{key}.latency_floor", Monitor.latency_floor),
+        failures=_int(d.get("failures"), f"{key}.failures", Monitor.failures, 1, 100),
+        smoke=tuple(check(p, HTTP_PATH, f"{key}.smoke") for p in smoke),
+    )
+
+
+def _positive(seconds: float, key: str) -> float:
+    if seconds <= 0:
+        raise UsageError("config.bad_value", key=key, value=repr(seconds))
+    return seconds
+
+
+def _number(value: Any, key: str, default: float, low: float, high: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise UsageError("config.bad_value", key=key, value=repr(value)[:80])
+    return float(value)
 
 
 def _parse_volumes(raw: Any, key: str) -> tuple[str, ...]:

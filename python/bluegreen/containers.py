@@ -6,13 +6,14 @@ Everything else sees plain values (`ContainerInfo`) and the bluegreen error tree
 from __future__ import annotations
 
 import io
+import socket
 import tarfile
-import time
 from dataclasses import dataclass, field
 from typing import Mapping
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.utils.socket import frames_iter
 
 from bluegreen.errors import DeployFailed, Unreachable
 
@@ -79,13 +80,17 @@ class Docker:
             return False
 
     # --- changing --------------------------------------------------------------------------------------------
-    def ensure_image(self, ref: str) -> None:
-        """Use a local image when present, else pull it (a registry the engine can reach)."""
+    def has_image(self, ref: str) -> bool:
         try:
             self._client.images.get(ref)
-            return
+            return True
         except ImageNotFound:
-            pass
+            return False
+
+    def ensure_image(self, ref: str) -> None:
+        """Use a local image when present, else pull it (a registry the engine can reach)."""
+        if self.has_image(ref):
+            return
         try:
             self._client.images.pull(ref)
         except DockerException as exc:
@@ -124,9 +129,13 @@ class Docker:
         return True
 
     # --- inside a container (nginx) ---------------------------------------------------------------------------
-    def exec(self, container: str, cmd: list[str]) -> tuple[int, str]:
+    def exec(self, container: str, cmd: list[str], stdin: bytes | None = None) -> tuple[int, str]:
+        """Run `cmd` in the container; `stdin` is fed to it (one API round trip instead of an upload + an exec)."""
         try:
-            code, out = self._client.containers.get(container).exec_run(cmd, stdout=True, stderr=True)
+            if stdin is None:
+                code, out = self._client.containers.get(container).exec_run(cmd, stdout=True, stderr=True)
+            else:
+                code, out = self._exec_with_input(container, cmd, stdin)
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
@@ -134,6 +143,19 @@ class Docker:
                 raise Unreachable("nginx.not_running", name=container) from None
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         return code, (out or b"").decode("utf-8", "replace")
+
+    def _exec_with_input(self, container: str, cmd: list[str], data: bytes) -> tuple[int, bytes]:
+        api = self._client.api
+        exec_id = api.exec_create(container, cmd, stdin=True, stdout=True, stderr=True)["Id"]
+        sock = api.exec_start(exec_id, socket=True)
+        try:
+            raw = getattr(sock, "_sock", sock)
+            raw.sendall(data)
+            raw.shutdown(socket.SHUT_WR)  # end of input: the command sees EOF
+            out = b"".join(chunk for _, chunk in frames_iter(sock, tty=False))
+        finally:
+            sock.close()
+        return api.exec_inspect(exec_id)["ExitCode"], out
 
     def read_file(self, container: str, path: str) -> str | None:
         try:
@@ -147,20 +169,6 @@ class Docker:
             data = tar.extractfile(member) if member else None
             return data.read().decode("utf-8") if data else None
 
-    def write_files(self, container: str, directory: str, files: Mapping[str, str]) -> None:
-        """Write files (base name → text) into one directory of the container in one API call."""
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w") as tar:
-            for base, text in files.items():
-                data = text.encode("utf-8")
-                info = tarfile.TarInfo(base)
-                info.size, info.mode, info.mtime = len(data), 0o644, int(time.time())
-                tar.addfile(info, io.BytesIO(data))
-        try:
-            self._client.containers.get(container).put_archive(directory or "/", buf.getvalue())
-        except NotFound:
-            raise Unreachable("nginx.not_running", name=container) from None
-
     def processes(self, container: str) -> list[tuple[str, str]]:
         """(pid, command line) of every process in the container, read by the engine (no tools needed)."""
         try:
@@ -173,6 +181,47 @@ class Docker:
 
     def signal(self, container: str, sig: str) -> None:
         self._client.containers.get(container).kill(signal=sig)
+
+    # --- nginx's access log, read incrementally by post-deploy monitoring -------------------------------------
+    def read_from(self, container: str, path: str, offset: int, limit: int) -> tuple[int, bytes] | None:
+        """Up to `limit` bytes of a file in the container from `offset` (-1: its last `limit` bytes; past the end:
+        the file shrank, from 0), as (start offset, bytes); None when it is not a regular file."""
+        try:
+            code, (out, _) = self._client.containers.get(container).exec_run(
+                ["sh", "-c", _READ_FROM, "bluegreen", path, str(offset), str(limit)], demux=True)
+        except NotFound:
+            raise Unreachable("nginx.not_running", name=container) from None
+        except APIError as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        head, _, data = (out or b"").partition(b"\n")
+        if code != 0 or not head.strip().isdigit():
+            return None
+        return int(head), data
+
+    def log_lines(self, container: str, *, since: float | None, tail: int) -> list[tuple[str, str]] | None:
+        """The container's stdout lines as (timestamp, text), newest `tail`, after `since` (epoch seconds);
+        None when its logging driver cannot be read back."""
+        try:
+            raw = self._client.containers.get(container).logs(stdout=True, stderr=False, timestamps=True,
+                                                              tail=tail, since=since)
+        except NotFound:
+            raise Unreachable("nginx.not_running", name=container) from None
+        except APIError:
+            return None
+        return [(stamp, text) for stamp, _, text in
+                (line.partition(" ") for line in raw.decode("utf-8", "replace").splitlines())]
+
+
+# Reads a byte range without reading the file from its start: dd seeks to the block, tail trims within it.
+_READ_FROM = """[ -f "$1" ] || exit 3
+size=$(wc -c < "$1") || exit 3
+from=$2
+if [ "$from" -lt 0 ]; then from=$((size - $3)); [ "$from" -lt 0 ] && from=0; fi
+if [ "$from" -gt "$size" ]; then from=0; fi
+n=$((size - from)); [ "$n" -gt "$3" ] && n=$3
+echo "$from"
+dd if="$1" bs=65536 skip=$((from / 65536)) 2>/dev/null | tail -c +$((from % 65536 + 1)) | head -c "$n"
+"""
 
 
 def _one_line(exc: BaseException) -> str:

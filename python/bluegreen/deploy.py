@@ -88,8 +88,12 @@ class Deploy:
         ctx, svc = self.ctx, self.ctx.service
         ctx.out.say("deploy.starting", color=self.target, name=self.name, image=self.image)
         with ctx.timed("start_candidate"):
-            ctx.docker.ensure_image(self.image)
-            ctx.docker.remove(self.name, stop_timeout=svc.stop_timeout)
+            if not ctx.docker.has_image(self.image):
+                ctx.out.say("deploy.pulling", image=self.image)
+                ctx.docker.ensure_image(self.image)
+            if ctx.docker.inspect(self.name):
+                ctx.out.say("deploy.replacing", name=self.name, grace=format_seconds(svc.stop_timeout))
+                ctx.docker.remove(self.name, stop_timeout=svc.stop_timeout)
             labels = {**svc.labels, "bluegreen.service": svc.name, "bluegreen.color": self.target,
                       "bluegreen.image": self.image, "bluegreen.build": build_of(ctx, self.image),
                       "bluegreen.deployed-at": now_iso()}

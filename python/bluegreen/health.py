@@ -107,5 +107,14 @@ def verify_color(url: str, health: Health, expect_color: str, *, attempts: int =
     return last
 
 
+def probe_color(client: httpx.Client, url: str, expect_color: str) -> Probe:
+    """One probe through nginx for the monitor: when the app names its color, another color answering is a
+    failure too (nginx fell back to the backup because the active one stopped answering)."""
+    last = probe(client, url)
+    if last.ok and last.color is not None and last.color != expect_color:
+        return Probe(False, last.status, f"answered by {last.color}, expected {expect_color}", last.color)
+    return last
+
+
 def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:160] or type(exc).__name__

@@ -35,28 +35,25 @@ class NginxGate:
     def __init__(self, docker: Docker, settings: Nginx, path: str) -> None:
         self.docker, self.settings, self.path = docker, settings, path
         self.container = settings.container
-        self.directory, _, base = path.rpartition("/")
+        directory, _, base = path.rpartition("/")
         # Names that nginx's `conf.d/*.conf` include never matches.
-        self._tmp_name, self._backup_name = f".{base}.bluegreen-tmp", f"{base}.backup"
-        self._tmp = f"{self.directory}/{self._tmp_name}"
+        self._tmp = f"{directory}/.{base}.bluegreen-tmp"
         self.backup_path = f"{path}.backup"
 
     def read(self) -> str | None:
         return self.docker.read_file(self.container, self.path)
 
-    def install(self, text: str, *, backup: str | None = None, test: bool = False) -> tuple[bool, str]:
-        """Write `text` beside the target, rename it over the target (atomic inside the container) and, with
-        `test`, run `nginx -t` in the same exec (each exec costs ~80 ms of a one-second rollback).
+    def install(self, text: str, *, keep_backup: bool = False, test: bool = False) -> tuple[bool, str]:
+        """Replace the file atomically inside the container: write a temporary file beside it, rename it over
+        the target and, with `test`, run `nginx -t`, all in one exec fed `text` on stdin (each Docker round trip
+        costs ~80 ms of a one-second rollback).
 
-        `backup` is the guide's `default.conf.backup` (the previous file, for an operator's manual restore),
-        written in the same API call as the new file.
+        `keep_backup` first copies the current file to `<file>.backup` (the guide's `default.conf.backup`, for an
+        operator's manual restore).
         """
-        files = {self._tmp_name: text}
-        if backup is not None:
-            files[self._backup_name] = backup
-        self.docker.write_files(self.container, self.directory or "/", files)
-        script = _SWAP_AND_TEST if test else _SWAP
-        code, out = self.docker.exec(self.container, ["sh", "-c", script, "bluegreen", self._tmp, self.path])
+        script = (_BACKUP if keep_backup else "") + _SWAP + (_TEST if test else "")
+        code, out = self.docker.exec(self.container, ["sh", "-c", script, "bluegreen", self._tmp, self.path],
+                                     stdin=text.encode("utf-8"))
         if code == _SWAP_FAILED:
             raise DeployFailed("nginx.swap_failed", path=self.path, error=_last_line(out))
         return code == 0, out.strip()
@@ -89,7 +86,7 @@ class NginxGate:
 
     def apply(self, text: str, previous: str | None) -> Reloaded:
         """Swap in `text` and make nginx serve it; on any failure put `previous` back and serve it again."""
-        ok, output = self.install(text, backup=previous, test=True)
+        ok, output = self.install(text, keep_backup=previous is not None, test=True)
         failpoints.reach("nginx.installed")
         if not ok:
             self._put_back(previous, reload=False)
@@ -112,9 +109,11 @@ class NginxGate:
                 pass  # the master kept serving the config it had; nothing more to undo
 
 
-# The rename and the test run in one exec; exit 97 tells a failed rename from a failed test.
-_SWAP = 'mv -f "$1" "$2" || exit 97'
-_SWAP_AND_TEST = 'mv -f "$1" "$2" || exit 97; exec nginx -t'
+# One exec: [backup], write the temporary file from stdin, rename it over the target, [test].
+# Exit 97 tells a failed write or rename from a failed `nginx -t`.
+_BACKUP = 'if [ -f "$2" ]; then cp -f "$2" "$2.backup" || exit 97; fi; '
+_SWAP = 'cat > "$1" && mv -f "$1" "$2" || exit 97'
+_TEST = '; exec nginx -t'
 _SWAP_FAILED = 97
 
 

@@ -28,6 +28,7 @@ class Report:
     build: str = ""
     build_url: str = ""
     lang: str = "en"
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. what the monitor saw; only when not empty
 
     @classmethod
     def begin(cls, ctx: Any, action: str, *, image: str | None, started: str) -> "Report":
@@ -60,13 +61,15 @@ class Report:
     def history_entry(self) -> dict[str, Any]:
         return {"time": self.started_at, "action": self.action, "from": self.source, "to": self.target,
                 "image": self.image, "build": self.build, "build_url": self.build_url, "result": self.result,
-                "reason": self.reason, "duration": self.duration, "phases": self.phases}
+                "reason": self.reason, "duration": self.duration, "phases": self.phases,
+                **({"details": self.details} if self.details else {})}
 
     def as_dict(self) -> dict[str, Any]:
         return {"service": self.service, "action": self.action, "result": self.result, "from": self.source,
                 "to": self.target, "image": self.image, "build": self.build, "build_url": self.build_url,
                 "reason": self.reason, "exit_code": self.exit_code, "description": self.description,
-                "phases": self.phases, "started_at": self.started_at, "duration": self.duration}
+                "phases": self.phases, "started_at": self.started_at, "duration": self.duration,
+                **({"details": self.details} if self.details else {})}
 
 
 def failure_report(service: str, action: str, error: BaseException, code: int, lang: str) -> dict[str, Any]:

@@ -38,7 +38,15 @@ def check_target(ctx: Context, live: Live) -> str:
     return target
 
 
-def run_rollback(ctx: Context, *, reason: str | None = None) -> Report:
+def check_unchanged(live: Live, expect_active: tuple[str, str]) -> None:
+    """The monitor watched (color, container id) without the lock: roll back only if it still serves."""
+    color, container_id = expect_active
+    info = live.containers.get(color)
+    if live.active != color or not info or info.id != container_id:
+        raise RollbackUnavailable("monitor.changed", watched=color, active=live.active or "-")
+
+
+def run_rollback(ctx: Context, *, reason: str | None = None, expect_active: tuple[str, str] | None = None) -> Report:
     started, t0 = now_iso(), time.monotonic()
     out = ctx.out
     out.line("❌ " + "=" * 40)
@@ -54,6 +62,8 @@ def run_rollback(ctx: Context, *, reason: str | None = None) -> Report:
             report.source = live.active
             out.say("active.current" if live.active else "active.none", color=live.active or "-")
             with ctx.timed("check_target"):
+                if expect_active:
+                    check_unchanged(live, expect_active)
                 target = check_target(ctx, live)
             report.target = target
             report.image = live.state.images.get(target)

@@ -139,11 +139,15 @@ class PipelineHarness {
 
     /** Loads and runs a Jenkinsfile (scripted or declarative) with these build parameters. */
     Object runJenkinsfile(File file, Map parameters = [:]) {
-        String text = file.getText('UTF-8')
+        return runScript(file.getText('UTF-8'), file.name.replaceAll(/\W/, '_'), parameters)
+    }
+
+    /** Loads and runs pipeline script text. */
+    Object runScript(String text, String name = 'inline', Map parameters = [:]) {
         (text =~ /@Library\(\s*'([^']+)'\s*\)/).each { List<String> match -> libraries << match[1] }
         givenParams.putAll(parameters)
         params.putAll(parameters)
-        Script script = shell.parse(text, file.name.replaceAll(/\W/, '_'))
+        Script script = shell.parse(text, name)
         return runBuild { script.run() }
     }
 
