@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers import wait_until
 from site_under_test import SECRET, Site
 
 
@@ -32,17 +33,30 @@ def test_first_deploy_serves_v1_from_blue(site):
     assert "bluegreen.deployed-at" in labels
 
 
+def served_after(result, since: float, until: float) -> set:
+    """Versions that answered requests started in [since, until)."""
+    return {h.version for h in result.hits if since <= h.t < until}
+
+
 def test_v1_v2_v3_replace_the_oldest_with_zero_failed_requests(site, request_loop):
-    """v1 → v2 → v3 under traffic: each switch is seamless and v3 replaces v1's color."""
+    """v1 → v2 → v3 under traffic: no request fails, and once a deploy returns only the new version answers."""
     ok(site.deploy("v1"))
     loop = request_loop(site.stack.public_url + "/", interval=0.02)
     ok(site.deploy("v2"))
+    v2_done = loop.now()
     code, doc = site.status()
     assert doc["active"] == "green" and doc["upstream"]["backup"] == [site.container("blue")]
+    v3_start = loop.now()
     ok(site.deploy("v3"))
+    v3_done = loop.now()
+    wait_until(lambda: loop.count and loop.snapshot().hits[-1].t > v3_done + 0.2, 10, "requests after v3")
     result = loop.stop()
     assert result.failures == [], result.summary()
-    assert result.transitions() == ["v1", "v2", "v3"], result.summary()
+    # While nginx starts new workers both generations accept for an instant; once the reload is confirmed
+    # (the command returned), only the new version answers.
+    assert served_after(result, v2_done, v3_start) == {"v2"}, result.summary()
+    assert served_after(result, v3_done, float("inf")) == {"v3"}, result.summary()
+    assert set(result.versions) == {"v1", "v2", "v3"}, result.summary()
     code, doc = site.status()
     assert code == 0 and doc["active"] == "blue"
     images = {c["color"]: c["image"] for c in doc["containers"]}
@@ -55,13 +69,18 @@ def test_rollback_and_rollback_of_rollback(site, request_loop):
     ok(site.deploy("v2"))
     loop = request_loop(site.stack.public_url + "/", interval=0.02)
     first = ok(site.bg("rollback", "backend", "--reason", "bad release"))
+    first_done = loop.now()
     assert "Nginx upstream rolled back: green → blue" in first.stdout
     code, doc = site.status()
     assert code == 0 and doc["active"] == "blue" and doc["upstream"]["backup"] == [site.container("green")]
+    second_start = loop.now()
     ok(site.bg("rollback", "backend"))
+    second_done = loop.now()
+    wait_until(lambda: loop.count and loop.snapshot().hits[-1].t > second_done + 0.2, 10, "requests after")
     result = loop.stop()
     assert result.failures == [], result.summary()
-    assert result.transitions() == ["v2", "v1", "v2"], result.summary()
+    assert served_after(result, first_done, second_start) == {"v1"}, result.summary()
+    assert served_after(result, second_done, float("inf")) == {"v2"}, result.summary()
     entries = site.history()
     assert [(e["action"], e["from"], e["to"], e["result"]) for e in entries[:3]] == [
         ("rollback", "blue", "green", "success"), ("rollback", "green", "blue", "success"),

@@ -78,9 +78,9 @@ def test_failing_version_is_rolled_back_within_the_window(site, request_loop, tm
     back = back_on_v1(traffic)
     assert all(h.t < back for h in failures), traffic.summary()
     assert traffic.hits[-1].ok and traffic.hits[-1].version == "v1"
-    took = back - failures[0].t
-    print(f"\nfirst 5xx → traffic back on v1: {took:.2f}s, {len(failures)} failed requests "
-          f"(monitor verdict after {monitor['details']['seconds']}s of watching); {traffic.summary()}")
+    took, rollback = back - failures[0].t, site.history()[1]["duration"]
+    print(f"\nfirst 5xx → traffic back on v1: {took:.2f}s (of which the rollback {rollback:.2f}s), "
+          f"{len(failures)} failed requests; {traffic.summary()}")
     assert took < 5, took
 
 
@@ -95,11 +95,12 @@ def test_slow_version_is_rolled_back_reading_docker_logs(stack, tmp_path, reques
     assert site.deploy("v1").returncode == 0
     loop = with_baseline(request_loop, site)
     result = site.deploy("v2", BLUEGREEN_MONITOR="10s", APP_SLOW_AFTER="2.5", APP_SLOW_MS="400")
+    time.sleep(1)  # a slow request that started before the rollback still ends on v2
     traffic = loop.stop()
     monitor = assert_rolled_back(site, result, "p95 latency")
     assert monitor["details"]["access_log"].startswith("docker logs")
     assert traffic.failures == [], traffic.summary()
-    assert traffic.hits[-1].version == "v1"
+    assert traffic.transitions()[-1] == "v1", traffic.summary()
 
 
 def test_healthy_version_is_kept(site, request_loop):
@@ -121,7 +122,7 @@ def test_quiet_service_with_one_error_is_kept(site):
     """One failed request among too few to judge (min_requests) does not roll back."""
     deploy = site.spawn("deploy", "backend", APP_TAG="v2", BLUEGREEN_MONITOR="3s", APP_FAIL_AFTER="0")
     for line in deploy.stdout:
-        if "Post-deploy monitoring of green" in line:
+        if "No recent requests of blue" in line:  # the log was read up to here: what follows is the window
             break
     import httpx
 
@@ -174,3 +175,22 @@ def test_previous_color_gone_while_watching(site, request_loop):
     monitor = site.history()[0]
     assert monitor["action"] == "monitor" and monitor["result"] == "degraded" and "is not running" in monitor["reason"]
     assert site.status()[1]["active"] == "green"
+
+
+def test_manual_rollback_during_the_window_is_left_alone(site):
+    """An operator rolls back while the monitor watches (it holds no lock): the monitor then changes nothing,
+    says the service changed under it, and the deploy exits 1."""
+    deploy = site.spawn("deploy", "backend", APP_TAG="v2", BLUEGREEN_MONITOR="8s")
+    for line in deploy.stdout:
+        if "Post-deploy monitoring of green" in line:
+            break
+    manual = site.bg("rollback", "backend", "--reason", "by hand")
+    assert manual.returncode == 0, manual.stdout + manual.stderr
+    out, err = deploy.communicate(timeout=30)
+    assert deploy.returncode == 1, out + err
+    assert "green no longer serves as active (now: blue)" in err and "nothing was changed" in err
+    monitor, refused, by_hand = site.history()[:3]
+    assert monitor["result"] == "degraded" and "no longer serves as active" in monitor["reason"]
+    assert refused["action"] == "rollback" and refused["result"] == "unavailable"
+    assert by_hand["reason"] == "by hand" and by_hand["result"] == "success"
+    assert site.status()[1]["active"] == "blue"

@@ -71,6 +71,7 @@ class RequestLoop:
         self.max_duration = max_duration
         self.timeout = timeout
         self._hits: list[Hit] = []
+        self.started = time.monotonic()  # reset when the thread starts; Hit.t counts from it
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"request-loop {url}", daemon=True)
@@ -88,6 +89,10 @@ class RequestLoop:
         with self._lock:
             return LoopResult(list(self._hits))
 
+    def now(self) -> float:
+        """The loop's clock (the one Hit.t uses)."""
+        return time.monotonic() - self.started
+
     def stop(self) -> LoopResult:
         self._stop.set()
         self._thread.join(self.timeout + 5)
@@ -96,7 +101,7 @@ class RequestLoop:
     def _run(self) -> None:
         limits = httpx.Limits(max_keepalive_connections=0)
         headers = {"Connection": "close"}
-        start = time.monotonic()
+        start = self.started = time.monotonic()
         next_at = start
         with httpx.Client(limits=limits, headers=headers, timeout=self.timeout) as client:
             while not self._stop.is_set():

@@ -79,7 +79,8 @@ def _emit(doc: dict[str, Any], json_mode: bool, report_path: str | None) -> None
 @click.option("--image", envvar="BLUEGREEN_IMAGE",
               help="Image to deploy (default: the service's `image` from the config, ${VAR} expanded).")
 @click.option("--monitor", envvar="BLUEGREEN_MONITOR", default=None,
-              help="After the switch, watch the service this long (e.g. 60s) and roll back if it degrades.")
+              help="After the switch, watch the service this long (e.g. 60s) and roll back if it degrades "
+                   "(exit 5). Empty or 0: no monitoring.")
 @REPORT
 @JSON
 @click.pass_obj

@@ -142,6 +142,7 @@ MESSAGES = {
     "monitor.rolling_back": "⚠️  Automatic rollback by post-deploy monitoring: back to {target}",
     "monitor.rollback_reason": "post-deploy monitoring: {reason}",
     "monitor.rolled_back": "❌ Rolled back by post-deploy monitoring: traffic is back on {target} ({reason})",
+    "monitor.not_rolled_back": "❌ Post-deploy monitoring could not roll back: {error} (degraded: {reason})",
     "monitor.cannot_roll_back": "❌ Monitoring cannot roll back, so it did not start: {reason}",
     "monitor.skipped": "⚠️  Post-deploy monitoring skipped, there is nothing to roll back to: {reason}",
     "monitor.changed": "❌ {watched} no longer serves as active (now: {active}): the service was deployed or rolled back during monitoring; nothing was changed",

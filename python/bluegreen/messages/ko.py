@@ -142,6 +142,7 @@ MESSAGES = {
     "monitor.rolling_back": "⚠️  배포 후 모니터링에 의한 자동 롤백: {target} 환경으로 되돌립니다",
     "monitor.rollback_reason": "배포 후 모니터링: {reason}",
     "monitor.rolled_back": "❌ 배포 후 모니터링이 롤백했습니다: 트래픽이 {target} 환경으로 돌아왔습니다 ({reason})",
+    "monitor.not_rolled_back": "❌ 배포 후 모니터링이 롤백하지 못했습니다: {error} (이상 감지: {reason})",
     "monitor.cannot_roll_back": "❌ 롤백할 수 없어 모니터링을 시작하지 않았습니다: {reason}",
     "monitor.skipped": "⚠️  롤백할 대상이 없어 배포 후 모니터링을 건너뜁니다: {reason}",
     "monitor.changed": "❌ {watched} 환경이 더 이상 활성이 아닙니다 (현재: {active}): 모니터링 중 다른 배포나 롤백이 있었습니다. 아무것도 변경하지 않았습니다",

@@ -1,0 +1,123 @@
+"""The signals of one watch, gathered round by round: new access-log lines attributed to the watched color and
+to the previous one (its baseline), and probes through nginx. monitor.py runs it; judge.py decides."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from bluegreen import health
+from bluegreen.access_log import LogFormat, LogSource, LogUnavailable, Request, open_source
+from bluegreen.context import Context
+from bluegreen.judge import ProbeStreak, Tally, Verdict, judge, millis, percent
+from bluegreen.units import format_seconds
+
+BASELINE_REQUESTS = 1000  # the previous color's newest requests before the switch
+PROGRESS_EVERY = 5.0  # at most, between progress lines: a minute of watching should not flood the build log
+
+
+@dataclass(frozen=True)
+class Watched:
+    color: str
+    container_id: str
+    addr: str | None  # ip:port as nginx's $upstream_addr names it
+    previous: str
+    previous_addr: str | None
+    image: str | None
+
+
+class Watch:
+    """The signals of one watch, gathered round by round."""
+
+    def __init__(self, ctx: Context, watched: Watched) -> None:
+        self.ctx, self.watched, self.rules = ctx, watched, ctx.service.monitor
+        nginx = ctx.config.nginx
+        self.format = LogFormat(nginx.log_format)
+        self.source: LogSource | None = open_source(ctx.docker, nginx.container, nginx.access_log)
+        health_path = ctx.service.health.public_path or ctx.service.health.path
+        self.urls = {path: nginx.public_url + path for path in dict.fromkeys((health_path, *self.rules.smoke))}
+        self.probes = {path: ProbeStreak() for path in self.urls}
+        self.probed_paths = {path.split("?", 1)[0] for path in self.urls}  # as access_log.Request.path has them
+        self.window, self.baseline = Tally(), Tally()
+        self.elapsed = 0.0
+
+    def run(self, duration: float) -> Verdict | None:
+        self.read_baseline()
+        start, pause = time.monotonic(), threading.Event()
+        every = max(min(PROGRESS_EVERY, duration / 4), self.rules.interval)
+        with health.make_client(self.ctx.service.health.request_timeout) as client:
+            while True:
+                self.read_traffic()
+                for path, url in self.urls.items():
+                    probe = health.probe_color(client, url, self.watched.color)
+                    self.probes[path].record(probe.ok, probe.detail)
+                self.elapsed = time.monotonic() - start
+                verdict = judge(self.rules, self.window, self.baseline, self.probes)
+                if verdict or self.elapsed >= duration:
+                    return verdict
+                self.ctx.out.progress("monitor.progress", every=every, total=format_seconds(duration),
+                                      elapsed=format_seconds(self.elapsed), **self._counts())
+                pause.wait(min(self.rules.interval, max(0.0, duration - self.elapsed)))
+
+    # --- the access log ------------------------------------------------------------------------------------
+    def read_baseline(self) -> None:
+        lines = self._read(lambda source: source.backlog())
+        requests = [r for r in map(self.format.parse, lines) if r is not None]
+        if lines and not requests:
+            self.ctx.out.say("monitor.log_unmatched", count=len(lines), source=self.source.description)
+        self._count(requests, self.watched.previous_addr, self.baseline)
+        self.baseline = self.baseline.last(BASELINE_REQUESTS)
+        if self.baseline.requests:
+            self.ctx.out.say("monitor.baseline", color=self.watched.previous, requests=self.baseline.requests,
+                             share=percent(self.baseline.error_rate), p95=millis(self.baseline.p95))
+        elif self.source is not None:
+            self.ctx.out.say("monitor.no_baseline", color=self.watched.previous)
+
+    def read_traffic(self) -> None:
+        lines = self._read(lambda source: source.poll())
+        self._count(filter(None, map(self.format.parse, lines)), self.watched.addr, self.window)
+
+    def _read(self, how: Callable[[LogSource], list[str]]) -> list[str]:
+        if self.source is None:
+            return []
+        try:
+            return how(self.source)
+        except LogUnavailable as error:
+            self.ctx.out.say("monitor.log_unavailable", source=self.source.description, error=str(error))
+            self.source = None  # said once; the probes go on
+            return []
+
+    def _count(self, requests: Iterable[Request], addr: str | None, tally: Tally) -> None:
+        if addr is None:
+            return
+        for request in requests:
+            if self.format.has_request and request.path in self.probed_paths:
+                continue  # our own probes (and the deploy's verification) are not traffic
+            outcome = request.outcome_at(addr)
+            if outcome is not None:
+                tally.add(failed=outcome.failed, seconds=request.seconds)
+
+    # --- what it says ----------------------------------------------------------------------------------------
+    def _counts(self) -> dict[str, str]:
+        failing = [(p, s) for p, s in self.probes.items() if s.failures]
+        probes = (", ".join(self.ctx.out.text("monitor.probe_failing", url=p, count=s.failures,
+                                              limit=self.rules.failures) for p, s in failing)
+                  or self.ctx.out.text("monitor.probes_ok"))
+        return {"requests": str(self.window.requests), "errors": str(self.window.errors),
+                "share": percent(self.window.error_rate), "p95": millis(self.window.p95), "probes": probes}
+
+    def summary(self, duration: float) -> dict[str, str]:
+        return {"color": self.watched.color, "duration": format_seconds(duration), **self._counts()}
+
+    def details(self) -> dict[str, object]:
+        w, b = self.window, self.baseline
+        return {"seconds": round(self.elapsed, 3), "requests": w.requests, "errors": w.errors,
+                "p95_ms": _ms(w.p95), "baseline_requests": b.requests, "baseline_errors": b.errors,
+                "baseline_p95_ms": _ms(b.p95), "access_log": self.source.description if self.source else "-",
+                "probes": {p: {"probes": s.probes, "failing": s.failures} for p, s in self.probes.items()}}
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
