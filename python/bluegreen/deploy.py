@@ -186,16 +186,8 @@ def run_deploy(ctx: Context, *, image: str | None) -> Report:
         run = Deploy(ctx, live, image_ref, env)
         report.target = run.target
         out.say("deploy.target", color=run.target)
-        try:
+        with report.recording(ctx, since=t0):
             run.run()
-        except BlueGreenError as error:
-            report.fail(ctx, error)
-            raise
-        except BaseException as error:
-            report.crash(error)
-            raise
-        finally:
-            report.finish(ctx, time.monotonic() - t0)
         out.rule()
         out.say("deploy.done")
         out.rule()

@@ -67,8 +67,7 @@ def run_monitor(ctx: Context, *, duration: float | None = None, after_deploy: bo
     rules, out = ctx.service.monitor, ctx.out
     duration = duration or rules.duration
     report = Report.begin(ctx, "monitor", image=None, started=now_iso())
-    t0 = time.monotonic()
-    try:
+    with report.recording(ctx, since=time.monotonic()):
         try:
             watched = _watched(ctx)
         except RollbackUnavailable as error:
@@ -89,15 +88,7 @@ def run_monitor(ctx: Context, *, duration: float | None = None, after_deploy: bo
             out.say("monitor.healthy", **watch.summary(duration))
             return report
         roll_back(ctx, watched, out.text(verdict.key, **verdict.params), report)
-    except BlueGreenError as error:
-        if report.result not in ("rolled_back", "degraded"):  # roll_back() already said how it ended
-            report.fail(ctx, error)
-        raise
-    except BaseException as error:
-        report.crash(error)
-        raise
-    finally:
-        report.finish(ctx, time.monotonic() - t0)
+    return report  # not reached: roll_back() always raises (after settling the report's result)
 
 
 def roll_back(ctx: Context, watched: Watched, reason: str, report: Report) -> None:

@@ -5,8 +5,10 @@ Only names, colors, images and timings go in: never environment values.
 
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterator
 
 from bluegreen.errors import BlueGreenError
 from bluegreen.messages import render
@@ -46,6 +48,22 @@ class Report:
         """An unexpected error (a bug, Ctrl-C): recorded as such, never as a success."""
         self.result, self.exit_code = "error", 1
         self.reason = f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
+
+    @contextmanager
+    def recording(self, ctx: Any, *, since: float) -> Iterator["Report"]:
+        """Record this report in history however the block ends: a failure with its reason (unless the block
+        already settled the result), anything unexpected as an error, the duration counted from `since`."""
+        try:
+            yield self
+        except BlueGreenError as error:
+            if self.result == "success":
+                self.fail(ctx, error)
+            raise
+        except BaseException as error:
+            self.crash(error)
+            raise
+        finally:
+            self.finish(ctx, time.monotonic() - since)
 
     def finish(self, ctx: Any, seconds: float) -> None:
         self.duration = round(seconds, 3)

@@ -57,7 +57,7 @@ def run_rollback(ctx: Context, *, reason: str | None = None, expect_active: tupl
     ctx.state.acquire("rollback " + ctx.service.name)
     failpoints.reach("rollback.locked")
     try:
-        try:
+        with report.recording(ctx, since=t0):
             live = repair(ctx, look(ctx))
             report.source = live.active
             out.say("active.current" if live.active else "active.none", color=live.active or "-")
@@ -81,14 +81,6 @@ def run_rollback(ctx: Context, *, reason: str | None = None, expect_active: tupl
             except BlueGreenError:
                 restore(ctx, live.loaded, text)
                 raise
-        except BlueGreenError as error:
-            report.fail(ctx, error)
-            raise
-        except BaseException as error:
-            report.crash(error)
-            raise
-        finally:
-            report.finish(ctx, time.monotonic() - t0)
         out.rule()
         out.say("rollback.done")
         out.rule()

@@ -35,8 +35,8 @@ def repair(ctx: Context, live: Live) -> Live:
         ctx.out.say("repair.remove_orphan", name=name)
         ctx.docker.remove(name, stop_timeout=ctx.service.stop_timeout)
         changed = True
-    # Looking again costs a file read through the Docker API (~0.1 s of a one-second rollback): only after a change.
-    # A stale lock needs no second look: this run holds the lock now.
+    # Looking again costs a file read through the Docker API (~0.1 s of a one-second rollback): only after a
+    # change. A stale lock needs no second look: this run holds the lock now.
     return look(ctx) if changed else replace(live, stale_lock=None)
 
 
