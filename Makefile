@@ -76,3 +76,16 @@ test-groovy: packages  ## the pipeline tests (vars/, Jenkinsfile, Rollback pipel
 
 lint-groovy: packages  ## CodeNarc via npm-groovy-lint 16.2.0 on vars/ and the Jenkinsfiles (zero errors)
 	bash tests/groovy/lint.sh
+
+# ---------------------------------------------------------------- bench
+# The zero-downtime proof (README "Proof"): blue-green against the recreate baseline under load, ~8 minutes.
+.PHONY: bench
+BENCH_STAMP := $(VENV)/.bench-installed
+
+# matplotlib (for the plot) only for the bench, pinned apart from the runtime and test locks.
+$(BENCH_STAMP): bench/requirements.lock $(VENV_STAMP)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r bench/requirements.lock
+	@touch $@
+
+bench: env $(BENCH_STAMP)  ## prove it: failed requests, rollback time, reloads → bench/results/<date>.{json,md,png}
+	$(VENV)/bin/python bench/zero_downtime_bench.py

@@ -221,7 +221,10 @@ class Generator:
         except OSError:  # EPIPE and the like: the peer was gone before the answer
             raise Failed("closed") from None
         finally:
-            if kept:
+            if kept and self.owned[index] > cls.connections:  # opened during a burst: back to the pool's size
+                writer.close()
+                self.owned[index] -= 1
+            elif kept:
                 self.pools[index].append(conn)
             elif keepalive:
                 self.drop(index, cls, writer)

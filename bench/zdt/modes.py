@@ -4,14 +4,16 @@
              machine, a client bug), so the run stops: the other modes' numbers would mean nothing.
 - bluegreen: cycles of `bluegreen deploy` then `bluegreen rollback`, the real CLI as a subprocess with --json,
              as the Jenkins steps run it. Before the load starts, v1 and v2 are deployed and rolled back once,
-             so every measured deploy is the steady-state one: it replaces the idle (backup) color.
+             so every measured deploy is the steady-state one: it replaces the idle (backup) color; then a few
+             rollbacks with no load measure the CLI's own time apart from CPU contention.
 - recreate:  the guide's "기존 방식": `docker stop` + `docker rm` the one app container, `docker run` the new image
              under the same name, `nginx -s reload` so nginx resolves the new container's address (design note
              4); nginx's upstream names that single container. Its best case: no health wait, no pull.
 
-After a deploy the bench holds `hold_deploy`; after a rollback `hold_rollback`, at least the slow class's
-duration: the color just left is still finishing requests started before the switch, and the next deploy
-replaces that very container (the test app exits at once on SIGTERM; a real app drains within stop_timeout).
+After each command the bench holds a second. The next deploy then replaces the color a rollback just left, while
+old nginx workers may still be proxying slow requests to it (the test app exits at once on SIGTERM, so stopping
+it would cut them); bluegreen waits for those workers first. nginx's own error log, in the report, shows any
+upstream request that was cut anyway.
 """
 
 from __future__ import annotations
@@ -39,10 +41,11 @@ class Plan:
     min_requests: int = 100_000  # of the classes that must not fail (new-connection GET, POST, slow)
     max_seconds: float = 330.0  # bound of the blue-green mode's cycles
     recreate_cycles: int = 10
+    idle_rollbacks: int = 10  # rollbacks with no load, before the blue-green load starts
     ka0_cycles: int = 5
     warmup: float = 3.0
     hold_deploy: float = 1.0
-    hold_rollback: float = 3.0
+    hold_rollback: float = 1.0
 
 
 @dataclass
@@ -52,9 +55,13 @@ class ModeRun:
     load: dict
     operations: list[Operation] = field(default_factory=list)
     nginx_reloads: list[float] = field(default_factory=list)  # epoch times of every reload nginx logged
+    nginx_version: str = ""
+    nginx_errors: dict[str, int] = field(default_factory=dict)  # [error] lines by reason (upstream failures)
+    loadavg: tuple[float, float] = (0.0, 0.0)  # the machine's 1-minute load average as the load started / stopped
     started: float = 0.0  # monotonic, load start
     stopped: float = 0.0
     notes: list[str] = field(default_factory=list)
+    idle_rollbacks: list[Operation] = field(default_factory=list)  # before the load: the CLI's own time
 
 
 def _under_load(stack: BenchStack, nginx: Nginx, plan: Plan, name: str, title: str,
@@ -63,16 +70,21 @@ def _under_load(stack: BenchStack, nginx: Nginx, plan: Plan, name: str, title: s
     load = LoadProcess(nginx.port, plan.classes, stack.workdir, name, max_seconds + 60)
     try:
         run.started = load.started
+        start_load = os.getloadavg()[0]
         time.sleep(plan.warmup)  # slow requests reach their steady number in flight
         body(run, load.started + max_seconds)
-        time.sleep(max(plan.warmup, max(c.timeout for c in plan.classes if "slow" in c.name) - 3.0))
+        time.sleep(plan.warmup)  # the last switch's aftermath is measured too
         run.stopped = time.monotonic()
+        run.loadavg = (start_load, os.getloadavg()[0])
         run.load = load.stop()
     finally:
         load.kill()
     run.nginx_reloads = stack.reload_times(nginx.name)
     for op in run.operations:
         op.reloads = sum(1 for t in run.nginx_reloads if op.epoch_start - 0.05 <= t <= op.epoch_end + 0.05)
+    run.nginx_errors = stack.errors(nginx.name)
+    run.nginx_version = stack.exec(nginx.name, "nginx", "-v")[1].strip().rsplit("/", 1)[-1]
+    stack.remove(f"{stack.name}-{name}")  # this mode's nginx and apps: the next mode gets the CPU
     return run
 
 
@@ -90,7 +102,7 @@ def _cli() -> list[str]:
 
 
 def bluegreen(stack: BenchStack, plan: Plan, log: Callable[[str], None], *, name: str = "bluegreen",
-              keepalive_timeout: str | None = None, cycles: int | None = None) -> ModeRun:
+              keepalive_timeout: str | None = None, cycles: int | None = None, idle_rollbacks: int = 0) -> ModeRun:
     nginx = stack.nginx(name, {"default.conf": site_conf(UPSTREAM, keepalive_timeout=keepalive_timeout),
                                UPSTREAM_FILE: PLACEHOLDER})
     config = stack.bluegreen_config(nginx, name)
@@ -98,13 +110,19 @@ def bluegreen(stack: BenchStack, plan: Plan, log: Callable[[str], None], *, name
     env.update(BLUEGREEN_CONFIG=str(config), BLUEGREEN_LANG="en")
 
     def cli(mode: str, action: str, target: str, *args: str) -> Operation:
-        op = timed(mode, action, target, [*_cli(), action, "backend", *args, "--json"], env=env)
-        if op.exit_code != 0:
-            raise RuntimeError(f"bluegreen {action} exited {op.exit_code}:\n{op.output}")
-        return op
+        return timed(mode, action, target, [*_cli(), action, "backend", *args, "--json"], env=env)
 
     for image, action in ((f"{APP_REPO}:v1", "deploy"), (f"{APP_REPO}:v2", "deploy"), (None, "rollback")):
-        cli("setup", action, "-", *(("--image", image) if image else ()))
+        op = cli("setup", action, "-", *(("--image", image) if image else ()))
+        if op.exit_code != 0:
+            raise RuntimeError(f"setup: bluegreen {action} exited {op.exit_code}:\n{op.output}")
+    idle = []
+    for i in range(idle_rollbacks):  # an even number: blue is active again afterwards
+        op = cli(f"{name}-idle", "rollback", ("green", "blue")[i % 2])
+        if op.exit_code != 0:
+            raise RuntimeError(f"setup: bluegreen rollback exited {op.exit_code}:\n{op.output}")
+        idle.append(op)
+        time.sleep(0.5)
     images = [f"{APP_REPO}:v3", f"{APP_REPO}:v2"]
     title = "Blue-green" if keepalive_timeout is None else f"Blue-green, keepalive_timeout {keepalive_timeout}"
 
@@ -116,16 +134,22 @@ def bluegreen(stack: BenchStack, plan: Plan, log: Callable[[str], None], *, name
                 break
             if cycles is None and i >= plan.min_cycles and _sent(run, strict) >= plan.min_requests:
                 break
-            run.operations.append(cli(name, "deploy", "green", "--image", images[i % 2]))
-            time.sleep(plan.hold_deploy)
-            run.operations.append(cli(name, "rollback", "blue"))
-            time.sleep(plan.hold_rollback)
+            for action, target, args, hold in (("deploy", "green", ("--image", images[i % 2]), plan.hold_deploy),
+                                               ("rollback", "blue", (), plan.hold_rollback)):
+                op = cli(name, action, target, *args)
+                run.operations.append(op)
+                if op.exit_code != 0:  # a result, not a crash: recorded, and the mode ends here
+                    run.notes.append(f"bluegreen {action} exited {op.exit_code}: {op.output[-600:]}")
+                    log(f"{name}: bluegreen {action} exited {op.exit_code}; ending this mode")
+                    return
+                time.sleep(hold)
             i += 1
             last = run.operations[-2:]
             log(f"{name}: cycle {i}: deploy {last[0].seconds:.2f} s, rollback {last[1].seconds:.2f} s")
 
     rate = sum(c.rate for c in plan.classes if c.keepalive == "none")
     run = _under_load(stack, nginx, plan, name, title, body, plan.max_seconds if cycles is None else 300)
+    run.idle_rollbacks = idle
     run.notes.append(f"{rate:.0f} req/s of the zero-failure classes")
     return run
 
@@ -156,23 +180,24 @@ def recreate(stack: BenchStack, plan: Plan, log: Callable[[str], None]) -> ModeR
     def swap(action: str, version: str) -> Operation:
         env = {**os.environ, "APP": app, "NET": stack.network, "NGINX": nginx.name,
                "IMAGE": f"{APP_REPO}:{version}"}
-        op = timed("recreate", action, version, ["bash", "-c", script], env=env)
-        if op.exit_code != 0:
-            raise RuntimeError(f"recreate {action} exited {op.exit_code}:\n{op.output}")
-        return op
+        return timed("recreate", action, version, ["bash", "-c", script], env=env)
 
     def body(run: ModeRun, deadline: float) -> None:
         for i in range(plan.recreate_cycles):
             if time.monotonic() >= deadline:
                 break
-            run.operations.append(swap("deploy", ("v3", "v2")[i % 2]))
-            time.sleep(plan.hold_deploy)
-            run.operations.append(swap("rollback", "v1"))
-            time.sleep(plan.hold_rollback)
+            for action, version, hold in (("deploy", ("v3", "v2")[i % 2], plan.hold_deploy),
+                                          ("rollback", "v1", plan.hold_rollback)):
+                op = swap(action, version)
+                run.operations.append(op)
+                if op.exit_code != 0:
+                    run.notes.append(f"recreate {action} exited {op.exit_code}: {op.output[-600:]}")
+                    return
+                time.sleep(hold)
             last = run.operations[-2:]
             log(f"recreate: cycle {i + 1}: deploy {last[0].seconds:.2f} s, rollback {last[1].seconds:.2f} s")
 
-    return _under_load(stack, nginx, plan, "recreate", "Baseline: recreate (기존 방식)", body, 200)
+    return _under_load(stack, nginx, plan, "recreate", "Baseline: recreate (the guide's 기존 방식)", body, 200)
 
 
 def _wait_answer(nginx: Nginx, timeout: float = 15) -> None:

@@ -11,6 +11,7 @@ write per request would cost CPU that the load generator needs on a 2-core machi
 from __future__ import annotations
 
 import io
+import re
 import secrets
 import tarfile
 import time
@@ -93,12 +94,25 @@ class BenchStack:
         logs = self.client.containers.get(container).logs(stdout=False, stderr=True, since=int(since),
                                                           until=int(until) + 1, timestamps=True)
         return sum(1 for line in logs.decode(errors="replace").splitlines()
-                   if line.endswith("reconfiguring") and since <= _epoch(line) <= until)
+                   if line.endswith(": reconfiguring") and since <= _epoch(line) <= until)
+
+    def errors(self, container: str) -> dict[str, int]:
+        """nginx's [error] lines by reason: upstream errors it answered 502 for, or resent to the next server."""
+        logs = self.client.containers.get(container).logs(stdout=False, stderr=True)
+        reasons: dict[str, int] = {}
+        for line in logs.decode(errors="replace").splitlines():
+            if "[error]" in line:
+                text = line.split("[error]", 1)[1].split(", client:", 1)[0]
+                reason = re.sub(r"^\s*\d+#\d+: (\*\d+ )?", "", text)
+                reason = re.sub(r"\d+\.\d+\.\d+\.\d+(:\d+)?", "<addr>", reason)
+                reasons[reason] = reasons.get(reason, 0) + 1
+        return reasons
 
     def reload_times(self, container: str) -> list[float]:
         """Epoch times of every reload nginx logged."""
         logs = self.client.containers.get(container).logs(stdout=False, stderr=True, timestamps=True)
-        return [_epoch(line) for line in logs.decode(errors="replace").splitlines() if line.endswith("reconfiguring")]
+        return [_epoch(line) for line in logs.decode(errors="replace").splitlines()
+                if line.endswith(": reconfiguring")]
 
     # --- bluegreen ------------------------------------------------------------------------------------------
     def bluegreen_config(self, nginx: Nginx, tag: str) -> Path:
@@ -119,17 +133,22 @@ class BenchStack:
         return path
 
     # --- cleanup --------------------------------------------------------------------------------------------
-    def close(self) -> list[str]:
-        """Remove every container named bgb-<id>… and the network; returns what could not be removed."""
+    def remove(self, prefix: str) -> list[str]:
+        """Remove every container whose name starts with `prefix`; returns what could not be removed."""
         errors: list[str] = []
-        for c in self.client.containers.list(all=True, filters={"name": self.name}):
-            if c.name.startswith(self.name):
+        for c in self.client.containers.list(all=True, filters={"name": prefix}):
+            if c.name.startswith(prefix):
                 try:
                     c.remove(force=True)
                 except docker.errors.NotFound:
                     pass
                 except docker.errors.APIError as exc:
                     errors.append(f"{c.name}: {exc}")
+        return errors
+
+    def close(self) -> list[str]:
+        """Remove every container named bgb-<id>… and the network; returns what could not be removed."""
+        errors = self.remove(self.name)
         try:
             self.client.networks.get(self.network).remove()
         except docker.errors.NotFound:

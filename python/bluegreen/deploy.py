@@ -83,6 +83,9 @@ class Deploy:
             with self.ctx.timed("make_room"):
                 self.before_switch = switch_to(self.ctx, primary=self.active, backup=None,
                                                previous=self.live.loaded)
+                # Old workers may still be proxying requests to the idle color (those a rollback left on it);
+                # stopping it now would cut them unless the app drains on SIGTERM. Bounded by the stop grace.
+                self.ctx.gate.drain(self.ctx.service.stop_timeout)
 
     def start_candidate(self) -> None:
         ctx, svc = self.ctx, self.ctx.service

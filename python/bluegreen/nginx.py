@@ -62,6 +62,17 @@ class NginxGate:
         return {pid for pid, cmd in self.docker.processes(self.container)
                 if WORKER in cmd and SHUTTING_DOWN not in cmd}
 
+    def drain(self, timeout: float, *, clock: Callable[[], float] = time.monotonic) -> bool:
+        """Wait until no worker of an older generation is shutting down, i.e. every request it was still
+        proxying has ended; False when some remain after `timeout` (a websocket, say)."""
+        start = clock()
+        wait = threading.Event()
+        while any(SHUTTING_DOWN in cmd for _, cmd in self.docker.processes(self.container)):
+            if clock() - start >= timeout:
+                return False
+            wait.wait(0.05)
+        return True
+
     def reload(self, *, clock: Callable[[], float] = time.monotonic) -> Reloaded:
         """Graceful reload, confirmed by new workers within `reload_timeout`; raises when not confirmed."""
         before = self.workers()
