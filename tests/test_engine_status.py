@@ -72,3 +72,19 @@ def test_active_container_stopped(site):
     code, doc = site.status()
     assert code == 3 and {p["id"] for p in doc["problems"]} == {"not_running"}
     assert next(c for c in doc["containers"] if c["color"] == "blue")["state"] == "exited"
+
+
+def test_nginx_container_not_running_is_exit_6(site):
+    """With the nginx container stopped, status and deploy say so and exit 6; no app container is started."""
+    site.stack.nginx.stop(timeout=1)
+    for result in (site.bg("status", "backend"), site.deploy("v1")):
+        assert result.returncode == 6, result.stdout + result.stderr
+        assert f"The nginx container '{site.stack.nginx_name}' does not run" in result.stderr
+    assert site.running_names() == set()
+
+
+def test_docker_engine_unreachable_is_exit_6(site):
+    """No Docker engine at DOCKER_HOST: one clear line, exit 6."""
+    result = site.bg("status", "backend", DOCKER_HOST="unix:///nonexistent/docker.sock")
+    assert result.returncode == 6 and "Cannot reach the Docker engine" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

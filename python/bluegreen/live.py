@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from bluegreen.config import Service
 from bluegreen.containers import ContainerInfo, Docker
+from bluegreen.errors import Unreachable
 from bluegreen.nginx import NginxGate
 from bluegreen.state import ServiceState, StateDir
 from bluegreen.upstream import UpstreamView, parse_upstream
@@ -57,6 +58,9 @@ class Live:
 
 
 def observe(service: Service, docker: Docker, gate: NginxGate, state_dir: StateDir) -> Live:
+    nginx = docker.inspect(gate.container)
+    if not nginx or not nginx.running:  # its files can still be read, but nothing can be served or reloaded
+        raise Unreachable("nginx.not_running", name=gate.container)
     containers = {c: docker.inspect(service.container(c)) for c in COLORS}
     disk = gate.read()
     state = state_dir.load()
