@@ -59,12 +59,23 @@ def assert_rolled_back(site, result, why: str) -> dict:
     return monitor
 
 
+def answered_after(loop, version: str) -> None:
+    """Wait until a request started from now on has been answered by `version`."""
+    since = loop.now()
+
+    def answered() -> bool:
+        last = loop.snapshot().hits[-1:]
+        return bool(last) and last[0].t > since and last[0].ok and last[0].version == version
+
+    wait_until(answered, 10, f"a request started after the command to be answered by {version}")
+
+
 def test_failing_version_is_rolled_back_within_the_window(site, request_loop, tmp_path):
     """5xx after the switch: rollback within the window; the only failed requests are v2's 500s before it."""
     loop = with_baseline(request_loop, site)
     report = tmp_path / "report.json"
     result = site.deploy("v2", BLUEGREEN_MONITOR="10s", BLUEGREEN_REPORT=str(report), APP_FAIL_AFTER="2.5")
-    time.sleep(0.3)
+    answered_after(loop, "v1")
     traffic = loop.stop()
     monitor = assert_rolled_back(site, result, "5xx share")
     assert monitor["details"]["seconds"] < 10 and monitor["details"]["baseline_requests"] >= 10
@@ -95,7 +106,7 @@ def test_slow_version_is_rolled_back_reading_docker_logs(stack, tmp_path, reques
     assert site.deploy("v1").returncode == 0
     loop = with_baseline(request_loop, site)
     result = site.deploy("v2", BLUEGREEN_MONITOR="10s", APP_SLOW_AFTER="2.5", APP_SLOW_MS="400")
-    time.sleep(1)  # a slow request that started before the rollback still ends on v2
+    answered_after(loop, "v1")  # requests still in flight on v2 have ended: the loop is sequential
     traffic = loop.stop()
     monitor = assert_rolled_back(site, result, "p95 latency")
     assert monitor["details"]["access_log"].startswith("docker logs")
