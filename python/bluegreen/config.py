@@ -16,7 +16,6 @@ import yaml
 
 from bluegreen.access_log import DEFAULT_FORMAT
 from bluegreen.errors import MissingVariables, UsageError
-from bluegreen.units import parse_duration
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,40}$")  # service names, container prefixes
 CONTAINER = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}$")

@@ -72,13 +72,6 @@ class Docker:
             return []
         return raw.decode("utf-8", "replace").splitlines()[-lines:]
 
-    def network_exists(self) -> bool:
-        try:
-            self._client.networks.get(self.network)
-            return True
-        except NotFound:
-            return False
-
     # --- changing --------------------------------------------------------------------------------------------
     def has_image(self, ref: str) -> bool:
         try:

@@ -38,7 +38,6 @@ class NginxGate:
         directory, _, base = path.rpartition("/")
         # Names that nginx's `conf.d/*.conf` include never matches.
         self._tmp = f"{directory}/.{base}.bluegreen-tmp"
-        self.backup_path = f"{path}.backup"
 
     def read(self) -> str | None:
         return self.docker.read_file(self.container, self.path)

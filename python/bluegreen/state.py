@@ -13,7 +13,6 @@ import fcntl
 import json
 import os
 import socket
-import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,10 +129,3 @@ def _atomic_write(path: Path, text: str) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-
-
-def command_line() -> str:
-    """The command for the lock holder: argv without values (values may be secret or long)."""
-    return " ".join(a for a in sys.argv[1:] if not a.startswith("-") or "=" not in a)[:200] or "bluegreen"
-
-
