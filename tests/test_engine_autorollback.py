@@ -3,6 +3,8 @@ is removed, nginx serves the previous file again, and status is consistent after
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pytest
 
 from site_under_test import Site, UPSTREAM
@@ -41,6 +43,16 @@ def failed_deploy_keeps_v1(site, request_loop, version="v2", loop_path="/", swit
     return output
 
 
+@contextmanager
+def extra_nginx_file(site, name: str, text: str):
+    """Another file in nginx's conf.d for the duration of the block (what breaks nginx besides bluegreen)."""
+    site.stack.write_nginx_file(f"conf.d/{name}", text)
+    try:
+        yield
+    finally:
+        site.stack.nginx_exec("rm", "-f", f"/etc/nginx/conf.d/{name}")
+
+
 def test_candidate_exits_during_health_check(site, request_loop):
     """A candidate that crashes is detected at once (not at the deadline), and its log tail is shown."""
     output = failed_deploy_keeps_v1(site, request_loop, APP_DIE_AFTER="0.3", APP_START_DELAY="1")
@@ -68,11 +80,8 @@ def test_image_that_cannot_start(site, request_loop):
 
 def test_nginx_test_fails(site, request_loop):
     """`nginx -t` failing puts the previous file back without a reload."""
-    site.stack.write_nginx_file("conf.d/zz-broken.conf", "this is not nginx config;\n")
-    try:
+    with extra_nginx_file(site, "zz-broken.conf", "this is not nginx config;\n"):
         output = failed_deploy_keeps_v1(site, request_loop)
-    finally:
-        site.stack.nginx_exec("rm", "-f", "/etc/nginx/conf.d/zz-broken.conf")
     assert "nginx -t" in output
 
 
@@ -82,11 +91,8 @@ def test_reload_that_nginx_does_not_apply(site, request_loop):
     # So: something else in the nginx container holds 127.0.0.1:8081, and a server listens there too.
     code, out = site.stack.nginx_exec("busybox", "httpd", "-p", "127.0.0.1:8081", "-h", "/tmp")
     assert code == 0, out
-    site.stack.write_nginx_file("conf.d/zz-bind.conf", "server { listen 127.0.0.1:8081; return 204; }\n")
-    try:
+    with extra_nginx_file(site, "zz-bind.conf", "server { listen 127.0.0.1:8081; return 204; }\n"):
         output = failed_deploy_keeps_v1(site, request_loop)
-    finally:
-        site.stack.nginx_exec("rm", "-f", "/etc/nginx/conf.d/zz-bind.conf")
     assert "did not confirm the reload" in output
 
 
