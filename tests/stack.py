@@ -220,9 +220,14 @@ class Stack:
         code, output = self.nginx_exec("nginx", "-t")
         if code != 0:
             raise RuntimeError(f"nginx -t failed: {output}")
+        before = self.nginx_worker_pids()
         self.reload_nginx()
         wait_until(
             lambda: httpx.get(self.public_url, timeout=2).headers.get("X-Stack-Generation") == str(gen),
             timeout,
             f"nginx to serve generation {gen} (proxy to {host}:{port})",
         )
+        # Until the old workers have closed their listeners, one of them may still accept a new connection
+        # with the old config: the switch is complete only once they are gone.
+        wait_until(lambda: not (self.nginx_worker_pids() & before), timeout,
+                   f"nginx's old workers to exit (proxy to {host}:{port})")
