@@ -115,7 +115,7 @@ def test_missing_variables_are_all_listed_and_nothing_changes(site):
 
 def test_lock_held_is_refused_with_its_holder(site):
     """A second operation while one runs exits 4 and names the holder; nothing changes."""
-    from bluegreen.state import StateDir
+    from bluegreen.parts.state import StateDir
 
     holder = StateDir(site.state_dir, "backend")
     holder.acquire("deploy backend")

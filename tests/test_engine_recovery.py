@@ -19,15 +19,17 @@ def site(stack, tmp_path):
     return s
 
 
-# failpoint → problems `status` must report right after the kill
+# failpoint → problems `status` must report right after the kill. Killed after nginx confirmed a reload but
+# before the state recorded it: nginx *serves* the unfinished file (unfinished_switch); killed before the reload,
+# the file sits on disk unloaded (disk_not_loaded).
 DEPLOY_POINTS = {
     "deploy.locked": {"stale_lock"},
     "deploy.room_made": {"stale_lock"},
     "deploy.candidate_started": {"stale_lock", "orphan"},
     "nginx.installed#1": {"stale_lock", "disk_not_loaded"},  # while taking blue out of nginx (make room)
-    "nginx.reloaded#1": {"stale_lock", "disk_not_loaded"},
+    "nginx.reloaded#1": {"stale_lock", "unfinished_switch"},
     "nginx.installed#2": {"stale_lock", "orphan", "disk_not_loaded"},  # the switch to the candidate
-    "nginx.reloaded#2": {"stale_lock", "orphan", "disk_not_loaded"},
+    "nginx.reloaded#2": {"stale_lock", "orphan", "unfinished_switch"},
     "deploy.switched": {"stale_lock"},
 }
 

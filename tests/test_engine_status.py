@@ -61,8 +61,10 @@ def test_config_on_disk_not_the_one_loaded(site):
     """A hand edit of the owned file after a deploy is reported: nginx does not serve what is on disk."""
     assert site.deploy("v1").returncode == 0
     text = site.upstream_text().replace("max_fails=3", "max_fails=4")
-    code, problems, _ = problems_for(site, text)
-    assert code == 3 and problems == {"disk_not_loaded"}
+    code, problems, doc = problems_for(site, text)
+    assert code == 3 and problems == {"edited_not_loaded"}
+    assert doc["active"] == "blue" and doc["served"]["known_by"] == "confirmed"
+    assert doc["served"]["disk_is_loaded"] is False
 
 
 def test_active_container_stopped(site):

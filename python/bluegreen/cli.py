@@ -1,4 +1,4 @@
-"""The command line. Thin: options → config and context → the domain; `main` maps errors to exit codes.
+"""The command line. Thin: options → commands.py (which composes operations); `main` maps errors to exit codes.
 
 Exit codes (see errors.py): 0 ok · 1 failed (after automatic rollback) / rollback unavailable · 2 bad input ·
 3 inconsistent · 4 lock held · 5 rolled back by monitoring · 6 Docker/nginx/Jenkins unreachable.
@@ -7,25 +7,19 @@ Exit codes (see errors.py): 0 ok · 1 failed (after automatic rollback) / rollba
 from __future__ import annotations
 
 import json
+import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 import click
 
-from bluegreen import __version__, config as config_mod
-from bluegreen.errors import BlueGreenError, UsageError, exit_code_for
+from bluegreen import __version__, commands
+from bluegreen.commands import Options
+from bluegreen.errors import BlueGreenError, exit_code_for
 from bluegreen.messages import LANGS, detect_language
 from bluegreen.output import Reporter
-from bluegreen.report import failure_report
-
-
-@dataclass(frozen=True)
-class Options:
-    config_path: str | None
-    lang: str
-
+from bluegreen.report import Report, failure_report
 
 SERVICE = click.argument("service", envvar="BLUEGREEN_SERVICE")
 JSON = click.option("--json", "json_mode", is_flag=True, help="Print one JSON document on stdout (human lines go to stderr).")
@@ -45,32 +39,27 @@ def cli(ctx: click.Context, config_path: str | None, lang: str | None) -> None:
     ctx.obj = Options(config_path, lang or detect_language())
 
 
-def _context(opts: Options, service: str, json_mode: bool):
-    from bluegreen.context import Context
-
-    cfg = config_mod.load(opts.config_path)
-    return Context.open(cfg, service, Reporter(opts.lang, json_mode=json_mode))
+def _with(opts: Options, json_mode: bool) -> Options:
+    return Options(opts.config_path, opts.lang, json_mode)
 
 
-def _operation(run: Callable[..., Any], action: str, opts: Options, service: str, json_mode: bool,
-               report_path: str | None, **kwargs: Any) -> None:
-    """Run deploy/rollback; the report reaches --report and --json whether it succeeds or not."""
+def _reported(action: str, opts: Options, service: str, report_path: str | None,
+              run: Callable[[], Report]) -> None:
+    """Run an operation; its report reaches --report and --json whether it succeeds or not."""
     try:
-        ctx = _context(opts, service, json_mode)
-        report = run(ctx, **kwargs)
-        doc = report.as_dict()
+        doc = run().as_dict()
     except BlueGreenError as error:
         partial = getattr(error, "report", None)
-        doc = partial.as_dict() if partial else failure_report(service, action, error, exit_code_for(error), opts.lang)
-        _emit(doc, json_mode, report_path)
+        doc = partial.as_dict() if partial else failure_report(service, action, error, opts.lang)
+        _emit(doc, opts, report_path)
         raise
-    _emit(doc, json_mode, report_path)
+    _emit(doc, opts, report_path)
 
 
-def _emit(doc: dict[str, Any], json_mode: bool, report_path: str | None) -> None:
+def _emit(doc: dict[str, Any], opts: Options, report_path: str | None) -> None:
     if report_path:
         Path(report_path).write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    if json_mode:
+    if opts.json_mode:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
 
 
@@ -87,9 +76,8 @@ def _emit(doc: dict[str, Any], json_mode: bool, report_path: str | None) -> None
 def deploy(opts: Options, service: str, image: str | None, monitor: str | None, report: str | None,
            json_mode: bool) -> None:
     """Deploy SERVICE's new image to the idle color and switch nginx to it."""
-    from bluegreen.monitor import deploy_and_monitor
-
-    _operation(deploy_and_monitor, "deploy", opts, service, json_mode, report, image=image, monitor=monitor)
+    opts = _with(opts, json_mode)
+    _reported("deploy", opts, service, report, lambda: commands.deploy(opts, service, image=image, monitor=monitor))
 
 
 @cli.command()
@@ -100,9 +88,8 @@ def deploy(opts: Options, service: str, image: str | None, monitor: str | None, 
 @click.pass_obj
 def rollback(opts: Options, service: str, reason: str | None, report: str | None, json_mode: bool) -> None:
     """Switch SERVICE back to the previous color, which must still run and be healthy."""
-    from bluegreen.rollback import run_rollback
-
-    _operation(run_rollback, "rollback", opts, service, json_mode, report, reason=reason)
+    opts = _with(opts, json_mode)
+    _reported("rollback", opts, service, report, lambda: commands.rollback(opts, service, reason=reason))
 
 
 @cli.command()
@@ -112,12 +99,7 @@ def rollback(opts: Options, service: str, reason: str | None, report: str | None
 @click.pass_obj
 def monitor(opts: Options, service: str, duration: str | None) -> None:
     """Watch SERVICE's active color; roll back to the previous one if it degrades (exit 5)."""
-    from bluegreen.monitor import parse_duration_option, run_monitor
-
-    seconds = parse_duration_option(duration, "--duration")
-    if seconds == 0:
-        raise UsageError("monitor.bad_duration", option="--duration", value=duration)
-    run_monitor(_context(opts, service, False), duration=seconds)
+    commands.monitor(opts, service, duration=duration)
 
 
 @cli.command()
@@ -125,18 +107,8 @@ def monitor(opts: Options, service: str, duration: str | None) -> None:
 @JSON
 @click.pass_obj
 def status(opts: Options, service: str, json_mode: bool) -> None:
-    """Show SERVICE's colors, containers and nginx upstream; exit 3 when they are not consistent."""
-    from bluegreen.status import run_status
-
-    ctx = _context(opts, service, json_mode)
-    try:
-        doc = run_status(ctx)
-    except BlueGreenError as error:
-        if json_mode and hasattr(error, "document"):
-            ctx.out.document(error.document)
-        raise
-    if json_mode:
-        ctx.out.document(doc)
+    """Show SERVICE's colors, containers and what nginx serves; exit 3 when they are not consistent."""
+    commands.status(_with(opts, json_mode), service)
 
 
 @cli.command()
@@ -146,12 +118,7 @@ def status(opts: Options, service: str, json_mode: bool) -> None:
 @click.pass_obj
 def history(opts: Options, service: str, limit: int, json_mode: bool) -> None:
     """List SERVICE's deploys and rollbacks, newest first."""
-    from bluegreen.commands import history as read_history
-    from bluegreen.state import StateDir
-
-    cfg = config_mod.load(opts.config_path)
-    svc = cfg.service(service)
-    entries = read_history(StateDir(cfg.state_dir, svc.name), limit)
+    entries = commands.history(opts, service, limit)
     if json_mode:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return
@@ -172,10 +139,10 @@ def history(opts: Options, service: str, limit: int, json_mode: bool) -> None:
 @click.pass_obj
 def credentials(opts: Options, service: str) -> None:
     """Print, as JSON, the Jenkins credential bindings SERVICE needs (used by the blueGreenDeploy step)."""
-    from bluegreen.commands import credential_bindings
+    from bluegreen import config as config_mod
 
     cfg = config_mod.load(opts.config_path)
-    print(json.dumps(credential_bindings(cfg.service(service)), indent=2))
+    print(json.dumps(commands.credential_bindings(cfg.service(service)), indent=2))
 
 
 @cli.group("config")
@@ -187,6 +154,8 @@ def config_group() -> None:
 @click.pass_obj
 def config_check(opts: Options) -> None:
     """Validate bluegreen.yml (every problem names its key); exit 2 when invalid."""
+    from bluegreen import config as config_mod
+
     cfg = config_mod.load(opts.config_path)
     Reporter(opts.lang).say("config.ok", path=str(cfg.source), services=", ".join(cfg.services))
 
@@ -218,6 +187,14 @@ def main(argv: list[str] | None = None) -> None:
 
         lang = _lang_from_argv(argv, lang)
         print(render(error.key, lang, **error.params), file=sys.stderr)
+        sys.exit(exit_code_for(error))
+    except KeyboardInterrupt as error:
+        sys.exit(exit_code_for(error))
+    except Exception as error:  # a bug: one line (what the frame recorded), the traceback only when asked for
+        if os.environ.get("BLUEGREEN_DEBUG"):
+            raise
+        print(f"❌ internal error: {type(error).__name__}: {' '.join(str(error).split())[:200]} "
+              "(BLUEGREEN_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(exit_code_for(error))
     sys.exit(0)
 

@@ -1,16 +1,120 @@
-"""Small read-only commands: history and the credential bindings the Jenkins step needs."""
+"""The command layer: what each CLI command does, composed from operations. Click stays in cli.py.
+
+    deploy  = the Deploy operation, then (with --monitor) the Monitor operation
+    rollback, monitor = one operation each; status, history, credentials = read-only queries
+
+Each command builds the parts it needs for one service (the scene) from the config and the environment.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
 
-from bluegreen.config import Service
-from bluegreen.state import StateDir
+from bluegreen import config as config_mod
+from bluegreen.clock import REAL
+from bluegreen.errors import BlueGreenError, UsageError
+from bluegreen.output import Reporter
+from bluegreen.report import Report
+from bluegreen.settings import Config, Service
 
 
-def history(state: StateDir, limit: int) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Options:
+    """What every command gets from the command line."""
+
+    config_path: str | None
+    lang: str
+    json_mode: bool = False
+
+
+def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping[str, str] | None = None):
+    """The parts of one service: Docker runtime, nginx switch, state, output (secrets registered first)."""
+    from bluegreen.operations.frame import Scene
+    from bluegreen.parts.containers import Docker
+    from bluegreen.parts.nginx import NginxGate
+    from bluegreen.parts.runtime import ContainerRuntime
+    from bluegreen.parts.state import StateDir
+    from bluegreen.parts.switch import ReloadSwitch
+
+    service = config.service(service_name)
+    env = dict(os.environ if environ is None else environ)
+    out.add_secrets(env.get(v.name, "") for v in service.env if v.masked)
+    docker = Docker(config.network)
+    switch = ReloadSwitch(NginxGate(docker, config.nginx, service.upstream_file, REAL), service)
+    return Scene(service, config.nginx, ContainerRuntime(docker, service), switch,
+                 StateDir(config.state_dir, service.name), out, REAL, env)
+
+
+def _scene(opts: Options, service: str):
+    return scene_for(config_mod.load(opts.config_path), service, Reporter(opts.lang, json_mode=opts.json_mode))
+
+
+def deploy(opts: Options, service: str, *, image: str | None, monitor: str | None) -> Report:
+    """The deploy (which releases the lock when it returns), then the watch. A rollback by the monitor turns
+    the deploy's report into `monitor_rolled_back` (exit 5)."""
+    from bluegreen.operations.deploy import Deploy
+    from bluegreen.operations.frame import run
+    from bluegreen.operations.monitor import Monitor, parse_duration_option
+
+    duration = parse_duration_option(monitor, "--monitor")
+    scene = _scene(opts, service)
+    report = run(scene, Deploy(scene, image=image))
+    if not duration:
+        return report
+    started = scene.clock.monotonic()
+    try:
+        run(scene, Monitor(scene, duration=duration, after_deploy=True))
+    except BlueGreenError as error:
+        report.fail(error, scene.out.text(error.key, **error.params))
+        raise
+    finally:
+        report.phases["monitor"] = round(scene.clock.monotonic() - started, 3)
+    return report
+
+
+def rollback(opts: Options, service: str, *, reason: str | None) -> Report:
+    from bluegreen.operations.frame import run
+    from bluegreen.operations.rollback import Rollback
+
+    scene = _scene(opts, service)
+    return run(scene, Rollback(scene, reason=reason))
+
+
+def monitor(opts: Options, service: str, *, duration: str | None) -> Report:
+    from bluegreen.operations.frame import run
+    from bluegreen.operations.monitor import Monitor, parse_duration_option
+
+    seconds = parse_duration_option(duration, "--duration")
+    if seconds == 0:
+        raise UsageError("monitor.bad_duration", option="--duration", value=duration)
+    scene = _scene(opts, service)
+    return run(scene, Monitor(scene, duration=seconds))
+
+
+def status(opts: Options, service: str) -> dict[str, Any]:
+    from bluegreen.operations.status import run_status
+
+    scene = _scene(opts, service)
+    try:
+        doc = run_status(scene)
+    except BlueGreenError as error:
+        if opts.json_mode and hasattr(error, "document"):
+            scene.out.document(error.document)
+        raise
+    if opts.json_mode:
+        scene.out.document(doc)
+    return doc
+
+
+def history(opts: Options, service: str, limit: int) -> list[dict[str, Any]]:
+    from bluegreen.parts.state import StateDir
+
+    cfg = config_mod.load(opts.config_path)
+    svc = cfg.service(service)
     entries = []
-    for entry in state.history():
+    for entry in StateDir(cfg.state_dir, svc.name).history():
         entries.append(entry)
         if len(entries) >= limit:
             break

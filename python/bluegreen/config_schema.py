@@ -1,4 +1,7 @@
-"""The schema of bluegreen.yml: allowed keys, types and patterns, with errors that name the key."""
+"""The schema of bluegreen.yml: allowed keys, types and patterns, with errors that name the key.
+
+Patterns are matched whole (`fullmatch`): `^…$` would let a trailing newline through into an nginx file.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,29 @@ import re
 from pathlib import Path
 from typing import Any, Callable
 
-from bluegreen.config import (
-    CONTAINER, DEFAULT_IMAGE, ENV_NAME, HTTP_PATH, IMAGE, NAME, NGINX_PATH, SERVER_PARAM, UPSTREAM,
-    Config, EnvVar, Health, Monitor, Nginx, Service, check,
-)
-from bluegreen.access_log import DOCKER_LOGS, OFF, BadFormat, LogFormat
 from bluegreen.errors import UsageError
+from bluegreen.parts.access_log import DOCKER_LOGS, OFF, BadFormat, LogFormat
+from bluegreen.settings import COLORS, DEFAULT_IMAGE, Config, EnvVar, Health, Monitor, Nginx, Service
 from bluegreen.units import parse_duration
 
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}")  # service names, container prefixes
+CONTAINER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}")
+UPSTREAM = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+NGINX_PATH = re.compile(r"/(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.conf")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SERVER_PARAM = re.compile(r"(?:max_fails=\d{1,3}|fail_timeout=\d{1,5}(?:ms|s|m)?|weight=\d{1,3}|max_conns=\d{1,6})")
+HTTP_PATH = re.compile(r"/[A-Za-z0-9_./?=&%-]*")
+IMAGE = re.compile(r"[a-z0-9][a-z0-9._:/-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?")
+
+
+def check(value: Any, pattern: re.Pattern[str], key: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise UsageError("config.bad_value", key=key, value=repr(value)[:80])
+    return value
+
+
 RESTART = {"no", "always", "unless-stopped", "on-failure"}
-LOG_PATH = re.compile(r"^/[A-Za-z0-9_./-]+$")
-COLORS = ("blue", "green")
+LOG_PATH = re.compile(r"/[A-Za-z0-9_./-]+")
 
 
 def _mapping(value: Any, key: str, allowed: set[str]) -> dict[str, Any]:
@@ -89,7 +104,7 @@ def _parse_nginx(raw: Any) -> Nginx:
 
 
 def _access_log(value: Any) -> str:
-    if value in (DOCKER_LOGS, OFF) or (isinstance(value, str) and LOG_PATH.match(value) and ".." not in value):
+    if value in (DOCKER_LOGS, OFF) or (isinstance(value, str) and LOG_PATH.fullmatch(value) and ".." not in value):
         return value
     raise UsageError("config.bad_value", key="nginx.access_log", value=repr(value)[:80])
 
@@ -237,4 +252,4 @@ def _reject_shared(services: dict[str, Service]) -> None:
             seen[value] = svc.name
 
 
-__all__ = ["parse", "COLORS", "IMAGE"]
+__all__ = ["parse", "check", "IMAGE", "COLORS"]

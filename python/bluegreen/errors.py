@@ -16,9 +16,6 @@ in the operator's language; `str()` gives the English text for logs and tests.
 
 from __future__ import annotations
 
-EXIT_OK = 0
-
-
 class BlueGreenError(Exception):
     exit_code = 1
 
@@ -66,7 +63,9 @@ class Unreachable(BlueGreenError):
 
 
 def exit_code_for(error: BaseException) -> int:
-    """The documented exit code for any error the CLI can meet."""
+    """The documented exit code for any error the CLI can meet: the one place errors become exit codes."""
     if isinstance(error, BlueGreenError):
         return error.exit_code
+    if isinstance(error, KeyboardInterrupt):
+        return 130
     return 1

@@ -1,62 +1,113 @@
 """Where operator lines go: stdout, or stderr when stdout carries the JSON document; secrets masked.
 
-Every line passes through `mask`, which replaces any configured secret value (they can surface in a
-container's log tail or an engine error) with `****`, the way Jenkins masks bound credentials.
+Secret values (the service's credentials, as the step binds them) can surface in a failing container's log tail
+or an engine error. They are masked as *values*, before anything is formatted or serialized:
+- a message's parameters are masked before the message is rendered, a JSON document's strings before it is
+  serialized (so `--json` stays valid JSON whatever a secret looks like: `true`, `blue`, `1`);
+- a secret is masked whole, each of its lines (a PEM key, a JSON service-account file printed line by line) and
+  its JSON-escaped form (an app that logs its environment as JSON);
+- a secret of one or two characters cannot be masked without destroying the text around it: a log tail is then
+  withheld, with a line saying why and how to read it (`docker logs NAME`).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-import time
 from typing import Any, Iterable, TextIO
 
+from bluegreen.clock import REAL, Clock
 from bluegreen.messages import plain, render
 
 RULE = "========================================"
+MASK = "****"
+MASKABLE = 3  # shorter values cannot be masked readably
+
+
+def variants(secret: str) -> set[str]:
+    """Every form of a secret that is masked: whole, line by line, JSON-escaped."""
+    found = {secret, json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}
+    found.update(line.strip() for line in secret.replace("\r", "\n").split("\n"))
+    return {v for v in found if len(v) >= MASKABLE}
 
 
 class Reporter:
     def __init__(self, lang: str, *, json_mode: bool = False, secrets: Iterable[str] = (),
-                 stream: TextIO | None = None) -> None:
+                 stream: TextIO | None = None, clock: Clock = REAL) -> None:
         self.lang = lang
         self.json_mode = json_mode
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
         self._stream = stream
-        self._last_progress = 0.0
+        self.clock = clock
+        self._last_progress: float | None = None
+        self._masked: list[str] = []
+        self._too_short = False
+        self.add_secrets(secrets)
 
     @property
     def stream(self) -> TextIO:
         return self._stream or (sys.stderr if self.json_mode else sys.stdout)
 
     def add_secrets(self, values: Iterable[str]) -> None:
-        self._secrets = sorted(set(self._secrets) | {v for v in values if v and len(v) >= 3}, key=len, reverse=True)
+        found = set(self._masked)
+        for value in values:
+            if not value:
+                continue
+            if len(value.strip()) < MASKABLE:
+                self._too_short = True
+            found |= variants(value)
+        self._masked = sorted(found, key=len, reverse=True)
 
     def mask(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "****")
+        for secret in self._masked:
+            text = text.replace(secret, MASK)
         return text
+
+    def _masked_params(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {k: self.mask(v) if isinstance(v, str) else v for k, v in params.items()}
 
     def line(self, text: str) -> None:
         print(self.mask(text), file=self.stream, flush=True)
 
     def say(self, key: str, **params: Any) -> None:
-        self.line(render(key, self.lang, **params))
+        print(self.message(key, **params), file=self.stream, flush=True)
+
+    def message(self, key: str, **params: Any) -> str:
+        """The message with its status symbol, parameters masked."""
+        return render(key, self.lang, **self._masked_params(params))
 
     def text(self, key: str, **params: Any) -> str:
         """The message without its status symbol, for reasons embedded in other messages and reports."""
-        return self.mask(plain(render(key, self.lang, **params)))
+        return plain(self.message(key, **params))
 
     def rule(self) -> None:
         self.line(RULE)
 
+    def log_tail(self, lines: list[str], *, name: str) -> None:
+        """A failing container's last lines, masked as a whole (a secret may span lines), or withheld."""
+        if not lines:
+            return
+        if self._too_short:
+            self.say("output.log_withheld", name=name)
+            return
+        for line in self.mask("\n".join(lines)).split("\n"):
+            print(f"    │ {line}", file=self.stream, flush=True)
+
     def progress(self, key: str, *, force: bool = False, every: float = 2.0, **params: Any) -> None:
         """Rate-limited progress for long waits (what is awaited, elapsed / deadline)."""
-        now = time.monotonic()
-        if force or now - self._last_progress >= every:
+        now = self.clock.monotonic()
+        if force or self._last_progress is None or now - self._last_progress >= every:
             self._last_progress = now
             self.say(key, **params)
 
     def document(self, data: Any) -> None:
-        """The one JSON document on stdout (`--json`)."""
-        print(self.mask(json.dumps(data, ensure_ascii=False, indent=2)), file=sys.stdout, flush=True)
+        """The one JSON document on stdout (`--json`), its strings masked before it is serialized."""
+        print(json.dumps(self.masked(data), ensure_ascii=False, indent=2), file=sys.stdout, flush=True)
+
+    def masked(self, data: Any) -> Any:
+        if isinstance(data, str):
+            return self.mask(data)
+        if isinstance(data, dict):
+            return {self.masked(k): self.masked(v) for k, v in data.items()}
+        if isinstance(data, (list, tuple)):
+            return [self.masked(v) for v in data]
+        return data

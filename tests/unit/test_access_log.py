@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.access_log import DEFAULT_FORMAT, BadFormat, DockerLogs, FileLog, LogFormat, timestamp
+from bluegreen.parts.access_log import DEFAULT_FORMAT, BadFormat, DockerLogs, FileLog, LogFormat, timestamp
 
 LINE = ('time=2026-11-26T21:00:00+00:00 msec=1795726800.123 status={status} rt={rt} upstream="{up}" '
         'ustatus="{us}" request="GET /api/items?page=2 HTTP/1.1"')
@@ -111,7 +111,7 @@ def test_file_log_starts_over_after_rotation():
 
 def test_file_log_that_is_not_a_file():
     """The official image's access.log is a symlink to stdout: a clear error, not an empty log."""
-    from bluegreen.access_log import LogUnavailable
+    from bluegreen.parts.access_log import LogUnavailable
 
     class NotAFile:
         def read_from(self, *args):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bluegreen import config
+from bluegreen import config, settings
 from bluegreen.config_schema import parse
 from bluegreen.errors import MissingVariables, UsageError
 
@@ -28,7 +28,7 @@ def test_shipped_example_reproduces_the_guide():
     secrets = {v.name for v in svc.env if v.credential and not v.optional}
     assert secrets == {"DATABASE_URL", "OPENAI_API_KEY", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET",
                        "ADMIN_USERNAME", "ADMIN_PASSWORD", "SESSION_SECRET_KEY"}
-    assert svc.image == config.DEFAULT_IMAGE
+    assert svc.image == settings.DEFAULT_IMAGE
 
 
 @pytest.mark.parametrize("raw, key", [

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import config
-from bluegreen.access_log import DEFAULT_FORMAT
+from bluegreen import config, settings
+from bluegreen.parts.access_log import DEFAULT_FORMAT
 from bluegreen.config_schema import parse
 from bluegreen.errors import UsageError
-from bluegreen.monitor import parse_duration_option
+from bluegreen.operations.monitor import parse_duration_option
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "maice" / "bluegreen.yml"
 
@@ -24,7 +24,7 @@ def minimal(monitor=None, **nginx) -> dict:
 def test_defaults():
     """No monitor section: 60 s, every 2 s, 5% above the baseline, 20 requests, 2× p95 above 200 ms, 3 probes."""
     cfg = parse(minimal())
-    assert cfg.service("backend").monitor == config.Monitor(60.0, 2.0, 0.05, 20, 2.0, 0.2, 3, ())
+    assert cfg.service("backend").monitor == settings.Monitor(60.0, 2.0, 0.05, 20, 2.0, 0.2, 3, ())
     assert (cfg.nginx.access_log, cfg.nginx.log_format) == ("docker-logs", DEFAULT_FORMAT)
 
 
@@ -35,7 +35,7 @@ def test_shipped_example_documents_every_key():
     import yaml
 
     raw = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
-    assert set(raw["services"]["backend"]["monitor"]) == {f.name for f in dataclasses.fields(config.Monitor)}
+    assert set(raw["services"]["backend"]["monitor"]) == {f.name for f in dataclasses.fields(settings.Monitor)}
     assert {"access_log", "log_format"} <= set(raw["nginx"])
     cfg = config.load(EXAMPLE)
     assert cfg.service("backend").monitor.duration == 60.0

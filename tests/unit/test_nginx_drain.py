@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from bluegreen.config import Nginx
-from bluegreen.nginx import NginxGate
+from bluegreen.clock import ManualClock
+from bluegreen.parts.containers import Process
+from bluegreen.parts.nginx import NginxGate
+from bluegreen.settings import Nginx
 
-MASTER = ("1", "nginx: master process /usr/sbin/nginx")
-NEW = [("30", "nginx: worker process"), ("31", "nginx: worker process")]
-OLD = [("20", "nginx: worker process is shutting down")]
+MASTER = Process("1", 100, "nginx: master process /usr/sbin/nginx")
+NEW = [Process("30", 5, "nginx: worker process"), Process("31", 5, "nginx: worker process")]
+OLD = [Process("20", 50, "nginx: worker process is shutting down")]
 
 
 class _Docker:
     """Answers `processes` with one scripted listing per call (the last one repeats)."""
 
-    def __init__(self, *listings: list[tuple[str, str]]) -> None:
+    def __init__(self, *listings: list[Process]) -> None:
         self.listings, self.calls = list(listings), 0
 
-    def processes(self, container: str) -> list[tuple[str, str]]:
+    def processes(self, container: str) -> list[Process]:
         self.calls += 1
         return self.listings[min(self.calls, len(self.listings)) - 1]
 
 
-def _gate(docker: _Docker) -> NginxGate:
-    return NginxGate(docker, Nginx(container="nginx"), "/etc/nginx/conf.d/app.upstream.conf")  # type: ignore[arg-type]
+def _gate(docker: _Docker, clock: ManualClock | None = None) -> NginxGate:
+    return NginxGate(docker, Nginx(container="nginx"), "/etc/nginx/conf.d/app.upstream.conf",  # type: ignore[arg-type]
+                     clock or ManualClock())
 
 
 def test_no_old_generation_returns_at_once():
@@ -41,7 +44,15 @@ def test_waits_until_the_old_generation_exits():
 
 def test_gives_up_at_the_bound():
     """A worker that never exits (a websocket) costs at most `timeout`, then drain returns False."""
-    ticks = iter(range(100))
+    clock = ManualClock()
     docker = _Docker([MASTER, *NEW, *OLD])
-    assert _gate(docker).drain(3.0, clock=lambda: float(next(ticks))) is False
-    assert docker.calls == 3  # looks at t = 0, 1 and 2; gives up at t = 3
+    assert _gate(docker, clock).drain(3.0) is False
+    assert abs(sum(clock.slept) - 3.0) < 1e-6  # polled every 50 ms up to the bound, never past it
+    assert 60 <= docker.calls <= 62
+
+
+def test_generation_is_the_current_workers_and_when_the_oldest_started():
+    """Shutting-down workers are not the generation; its start is now minus the oldest current worker's age."""
+    clock = ManualClock(start=1000.0)
+    gen = _gate(_Docker([MASTER, *NEW, *OLD]), clock).generation()
+    assert gen.workers == {"30", "31"} and gen.started == 995.0

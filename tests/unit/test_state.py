@@ -13,7 +13,7 @@ import pytest
 
 import bluegreen
 from bluegreen.errors import LockHeld
-from bluegreen.state import StateDir
+from bluegreen.parts.state import StateDir
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(bluegreen.__file__))
 
@@ -45,7 +45,7 @@ def test_sigkilled_holder_does_not_leave_the_lock_stuck(tmp_path):
     code = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {PACKAGE_ROOT!r})
-        from bluegreen.state import StateDir
+        from bluegreen.parts.state import StateDir
         StateDir(__import__('pathlib').Path({str(tmp_path)!r}), 'backend').acquire('deploy backend')
         print('held', flush=True)
         sys.stdin.read()

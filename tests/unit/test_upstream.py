@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bluegreen.config_schema import parse
-from bluegreen.render import render_upstream
-from bluegreen.upstream import parse_upstream
+from bluegreen.parts.render import render_upstream
+from bluegreen.parts.upstream import parse_upstream
 
 SERVICE = parse({"network": "n", "services": {"backend": {"container_prefix": "maice-back",
                                                           "upstream": "maice_backend"}}}).service("backend")

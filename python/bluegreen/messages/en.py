@@ -82,6 +82,17 @@ MESSAGES = {
     "rollback.auto_restored_first": "✅ Previous nginx upstream restored",
     "deploy.pulling": "ℹ️  Pulling image {image}...",
     "deploy.replacing": "ℹ️  Stopping the previous {name} (grace {grace}, then SIGKILL)...",
+    # --- operator's hand switch, output ---
+    "repair.edited_not_loaded": "❌ {path} was edited outside bluegreen and nginx has not loaded it, so what it serves cannot be trusted; nothing was changed. Apply the edit (docker exec {nginx} nginx -t && docker exec {nginx} nginx -s reload) or undo it, then run this again",
+    "repair.adopt_outside": "⚠️  Traffic was switched outside bluegreen: nginx serves {color} (was {previous}) since {since}; adopting it (recorded in history, never switched back)",
+    "history.outside_switch": "switched outside bluegreen ({path} edited and loaded by nginx)",
+    "status.problem.switched_outside": "⚠️  Traffic is on {color}: switched outside bluegreen (nginx loaded it at {since}); the next deploy/rollback adopts it",
+    "status.problem.edited_not_loaded": "❌ {path} was edited but nginx has not loaded it: apply it (docker exec {nginx} nginx -s reload) or undo the edit; deploy and rollback refuse until then",
+    "status.problem.unfinished_switch": "⚠️  nginx serves {path} as an interrupted run left it (never verified); the next deploy/rollback puts back the last finished switch",
+    "output.log_withheld": "⚠️  The log tail of {name} is withheld: a secret of this service is too short (1-2 characters) to mask. Read it with: docker logs --tail 20 {name}",
+    "repair.adopt_edit": "⚠️  {path} was edited outside bluegreen and nginx loaded it at {since}; adopting it (recorded in history). bluegreen's next switch renders the file from bluegreen.yml again: put lasting changes there (server_params)",
+    "history.outside_edit": "edited outside bluegreen ({path} changed and loaded by nginx, same color)",
+    "status.problem.edited_outside": "⚠️  {path} was edited outside bluegreen and nginx loaded it at {since} (traffic still on {color}); the next deploy/rollback adopts it",
     # --- jenkins ---
     "jenkins.decl_not_found": "❌ Jenkins declaration file not found: {path}",
     "jenkins.decl_bad_yaml": "❌ Jenkins declaration {path} is not valid YAML: {error}",

@@ -82,6 +82,17 @@ MESSAGES = {
     "rollback.auto_restored_first": "✅ 이전 Nginx upstream 복구 완료",
     "deploy.pulling": "ℹ️  이미지 {image} 가져오는 중...",
     "deploy.replacing": "ℹ️  이전 {name} 중지 중 (유예 {grace}, 이후 SIGKILL)...",
+    # --- operator's hand switch, output ---
+    "repair.edited_not_loaded": "❌ {path}이(가) bluegreen 밖에서 수정되었고 Nginx가 아직 로드하지 않아, 현재 서비스 중인 설정을 신뢰할 수 없습니다; 아무것도 변경하지 않았습니다. 수정을 적용하거나(docker exec {nginx} nginx -t && docker exec {nginx} nginx -s reload) 되돌린 뒤 다시 실행하세요",
+    "repair.adopt_outside": "⚠️  bluegreen 밖에서 트래픽이 전환되었습니다: {since}부터 Nginx가 {color}을(를) 서비스 중입니다 (이전: {previous}); 이를 현재 상태로 받아들입니다 (이력에 기록, 되돌리지 않음)",
+    "history.outside_switch": "bluegreen 밖에서 전환됨 ({path} 수정 후 Nginx가 로드)",
+    "status.problem.switched_outside": "⚠️  트래픽이 {color}에 있습니다: bluegreen 밖에서 전환되었습니다 (Nginx 로드 시각 {since}); 다음 배포/롤백이 이를 받아들입니다",
+    "status.problem.edited_not_loaded": "❌ {path}이(가) 수정되었지만 Nginx가 로드하지 않았습니다: 적용하거나(docker exec {nginx} nginx -s reload) 수정을 되돌리세요; 그때까지 배포와 롤백은 거부됩니다",
+    "status.problem.unfinished_switch": "⚠️  Nginx가 중단된 실행이 남긴 {path}을(를) 서비스 중입니다 (검증되지 않음); 다음 배포/롤백이 마지막으로 완료된 전환을 복구합니다",
+    "output.log_withheld": "⚠️  {name}의 로그 끝부분을 표시하지 않습니다: 이 서비스의 시크릿이 너무 짧아(1-2자) 마스킹할 수 없습니다. 확인: docker logs --tail 20 {name}",
+    "repair.adopt_edit": "⚠️  {path}이(가) bluegreen 밖에서 수정되었고 {since}에 Nginx가 로드했습니다; 이를 받아들입니다 (이력에 기록). 다음 전환 시 bluegreen.yml로 파일을 다시 생성하므로, 유지할 변경은 설정(server_params)에 넣으세요",
+    "history.outside_edit": "bluegreen 밖에서 수정됨 ({path} 변경 후 Nginx가 로드, 같은 색)",
+    "status.problem.edited_outside": "⚠️  {path}이(가) bluegreen 밖에서 수정되었고 {since}에 Nginx가 로드했습니다 (트래픽은 계속 {color}); 다음 배포/롤백이 이를 받아들입니다",
     # --- jenkins ---
     "jenkins.decl_not_found": "❌ Jenkins 선언 파일을 찾을 수 없습니다: {path}",
     "jenkins.decl_bad_yaml": "❌ Jenkins 선언 파일 {path}이(가) 올바른 YAML이 아닙니다: {error}",

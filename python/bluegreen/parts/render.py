@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 import jinja2
 
-from bluegreen.config import Service
+from bluegreen.settings import Service
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("bluegreen", "templates"),

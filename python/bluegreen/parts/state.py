@@ -2,9 +2,12 @@
 
 - `<service>.lock`: the operation lock. An `fcntl.flock` the kernel releases when the holder dies (even by
   SIGKILL), so a killed run never leaves it stuck; the file's content names the holder for the refusal message.
-- `<service>.state.json`: the nginx file last *confirmed* loaded, and the container id promoted per color (a
-  container of a color that was never promoted is an unfinished candidate, not a rollback target).
+- `<service>.state.json`: the nginx file last *confirmed* loaded and the worker processes that confirmed it, a
+  file being installed right now (`pending`: what an interrupted run left), and the container id promoted per
+  color (a container of a color that was never promoted is an unfinished candidate, not a rollback target).
 - `<service>.history.jsonl`: one JSON line per operation (no secret values: only names, images, results).
+
+Only the operation frame (operations/frame.py) takes the lock and writes here.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ class ServiceState:
     loaded_config: str | None = None  # exact text of the upstream file nginx last confirmed loaded
     promoted: dict[str, str] = field(default_factory=dict)  # color -> container id that served as active
     images: dict[str, str] = field(default_factory=dict)  # color -> image it last ran (for rollback hints)
+    workers: list[str] = field(default_factory=list)  # nginx worker pids that confirmed loaded_config
+    pending: str | None = None  # a file being installed (written before the swap, cleared once confirmed)
 
 
 class StateDir:
@@ -86,7 +91,8 @@ class StateDir:
             raw = json.loads(self._path("state.json").read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
             return ServiceState()
-        return ServiceState(raw.get("loaded_config"), dict(raw.get("promoted") or {}), dict(raw.get("images") or {}))
+        return ServiceState(raw.get("loaded_config"), dict(raw.get("promoted") or {}), dict(raw.get("images") or {}),
+                            list(raw.get("workers") or []), raw.get("pending"))
 
     def save(self, state: ServiceState) -> None:
         _atomic_write(self._path("state.json"), json.dumps(asdict(state), indent=2))
@@ -111,8 +117,9 @@ class StateDir:
                 continue
 
 
-def now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def now_iso(epoch: float | None = None) -> str:
+    moment = datetime.now(timezone.utc) if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _read_holder(fd: int) -> dict[str, Any]:

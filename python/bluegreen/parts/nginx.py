@@ -11,35 +11,44 @@ Why each step (design notes 1-7):
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
-from typing import Callable
 
 from bluegreen import failpoints
-from bluegreen.config import Nginx
-from bluegreen.containers import Docker
+from bluegreen.clock import REAL, Clock
 from bluegreen.errors import DeployFailed
+from bluegreen.parts.access_log import LogSource, open_source
+from bluegreen.parts.containers import Docker, FileRead
+from bluegreen.settings import Nginx
 
 WORKER = "nginx: worker process"
 SHUTTING_DOWN = "is shutting down"
 
 
 @dataclass(frozen=True)
-class Reloaded:
-    seconds: float
-    new_workers: int
+class Generation:
+    """The worker processes serving now: nginx starts a new set each time it loads its configuration."""
+
+    workers: frozenset[str]  # pids
+    started: float | None  # epoch seconds when the oldest of them started (±1 s: `ps` counts whole seconds)
 
 
 class NginxGate:
-    def __init__(self, docker: Docker, settings: Nginx, path: str) -> None:
-        self.docker, self.settings, self.path = docker, settings, path
+    def __init__(self, docker: Docker, settings: Nginx, path: str, clock: Clock = REAL) -> None:
+        self.docker, self.settings, self.path, self.clock = docker, settings, path, clock
         self.container = settings.container
         directory, _, base = path.rpartition("/")
         # Names that nginx's `conf.d/*.conf` include never matches.
         self._tmp = f"{directory}/.{base}.bluegreen-tmp"
 
-    def read(self) -> str | None:
+    def running(self) -> bool:
+        info = self.docker.inspect(self.container)
+        return bool(info and info.running)
+
+    def access_log(self) -> LogSource | None:
+        """nginx's access log as configured (`nginx.access_log`), for the monitor; None when `off`."""
+        return open_source(self.docker, self.container, self.settings.access_log)
+
+    def read(self) -> FileRead:
         return self.docker.read_file(self.container, self.path)
 
     def install(self, text: str, *, keep_backup: bool = False, test: bool = False) -> tuple[bool, str]:
@@ -57,44 +66,46 @@ class NginxGate:
             raise DeployFailed("nginx.swap_failed", path=self.path, error=_last_line(out))
         return code == 0, out.strip()
 
-    def workers(self) -> set[str]:
-        return {pid for pid, cmd in self.docker.processes(self.container)
-                if WORKER in cmd and SHUTTING_DOWN not in cmd}
+    def generation(self) -> Generation:
+        now = self.clock.now()
+        current = [p for p in self.docker.processes(self.container) if WORKER in p.args and SHUTTING_DOWN not in p.args]
+        started = now - max(p.age for p in current) if current else None
+        return Generation(frozenset(p.pid for p in current), started)
 
-    def drain(self, timeout: float, *, clock: Callable[[], float] = time.monotonic) -> bool:
+    def workers(self) -> set[str]:
+        return set(self.generation().workers)
+
+    def drain(self, timeout: float) -> bool:
         """Wait until no worker of an older generation is shutting down, i.e. every request it was still
         proxying has ended; False when some remain after `timeout` (a websocket, say)."""
-        start = clock()
-        wait = threading.Event()
-        while any(SHUTTING_DOWN in cmd for _, cmd in self.docker.processes(self.container)):
-            if clock() - start >= timeout:
+        deadline = self.clock.deadline(timeout)
+        while any(SHUTTING_DOWN in p.args for p in self.docker.processes(self.container)):
+            if deadline.expired:
                 return False
-            wait.wait(0.05)
+            deadline.pause(0.05)
         return True
 
-    def reload(self, *, clock: Callable[[], float] = time.monotonic) -> Reloaded:
+    def reload(self) -> Generation:
         """Graceful reload, confirmed by new workers within `reload_timeout`; raises when not confirmed."""
         before = self.workers()
-        start = clock()
+        deadline = self.clock.deadline(self.settings.reload_timeout)
         if self.settings.reload == "signal":
             self.docker.signal(self.container, "SIGHUP")
         else:
             code, out = self.docker.exec(self.container, ["nginx", "-s", "reload"])
             if code != 0:
                 raise DeployFailed("nginx.reload_failed", error=_last_line(out))
-        wait = threading.Event()
         while True:
             # Confirmed when new workers run and every old one is gone or shutting down (no longer accepting):
             # from then on, every new connection is served by the new config.
-            now = self.workers()
-            fresh = now - before
-            if fresh and not (now & before):
-                return Reloaded(clock() - start, len(fresh))
-            if clock() - start >= self.settings.reload_timeout:
+            now = self.generation()
+            if now.workers - before and not (now.workers & before):
+                return now
+            if deadline.expired:
                 raise DeployFailed("nginx.reload_unconfirmed", seconds=f"{self.settings.reload_timeout:.0f}")
-            wait.wait(0.02)
+            deadline.pause(0.02)
 
-    def apply(self, text: str, previous: str | None) -> Reloaded:
+    def apply(self, text: str, previous: str | None) -> Generation:
         """Swap in `text` and make nginx serve it; on any failure put `previous` back and serve it again."""
         ok, output = self.install(text, keep_backup=previous is not None, test=True)
         failpoints.reach("nginx.installed")

@@ -6,14 +6,13 @@ operator gets the Location as a hint instead of an opaque timeout.
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from typing import Callable
 
 import httpx
 
-from bluegreen.config import Health
+from bluegreen.clock import REAL, Clock
+from bluegreen.settings import Health
 
 # Identify the color that answered, when the app says so (the test app and the demo do).
 COLOR_HEADER = "X-App-Color"
@@ -62,25 +61,22 @@ def probe(client: httpx.Client, url: str, headers: dict[str, str] | None = None)
 
 def wait_until_healthy(url: str, health: Health, *, still_running: Callable[[], bool],
                        on_progress: Callable[[Progress], None] = lambda p: None,
-                       transport: httpx.BaseTransport | None = None,
-                       clock: Callable[[], float] = time.monotonic) -> Progress:
+                       transport: httpx.BaseTransport | None = None, clock: Clock = REAL) -> Progress:
     """Poll `url` until `health.successes` consecutive 2xx, or the deadline; returns the last progress.
 
     Stops early when the container is no longer running: waiting out the deadline on a dead process helps nobody.
     """
-    start = clock()
-    stop = threading.Event()
+    deadline = clock.deadline(health.timeout)
     successes = 0
-    last = Probe(False, detail="not probed yet")
     with make_client(health.request_timeout, transport, tls=url.startswith("https:")) as client:
         while True:
             last = probe(client, url)
             successes = successes + 1 if last.ok else 0
-            progress = Progress(clock() - start, health.timeout, successes, last)
+            progress = Progress(deadline.elapsed, health.timeout, successes, last)
             on_progress(progress)
-            if successes >= health.successes or progress.elapsed >= health.timeout or not still_running():
+            if successes >= health.successes or deadline.expired or not still_running():
                 return progress
-            stop.wait(min(health.interval, max(0.0, health.timeout - progress.elapsed)))
+            deadline.pause(health.interval)
 
 
 def is_healthy(url: str, health: Health, *, transport: httpx.BaseTransport | None = None) -> Probe:

@@ -3,15 +3,15 @@ to the previous one (its baseline), and probes through nginx. monitor.py runs it
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from bluegreen import health
-from bluegreen.access_log import LogFormat, LogSource, LogUnavailable, Request, open_source
-from bluegreen.context import Context
-from bluegreen.judge import ProbeStreak, Tally, Verdict, judge, millis, percent
+from bluegreen.clock import Clock
+from bluegreen.output import Reporter
+from bluegreen.parts import health
+from bluegreen.parts.access_log import LogFormat, LogSource, LogUnavailable, Request
+from bluegreen.parts.judge import ProbeStreak, Tally, Verdict, judge, millis, percent
+from bluegreen.settings import Nginx, Service
 from bluegreen.units import format_seconds
 
 BASELINE_REQUESTS = 1000  # the previous color's newest requests before the switch
@@ -31,12 +31,12 @@ class Watched:
 class Watch:
     """The signals of one watch, gathered round by round."""
 
-    def __init__(self, ctx: Context, watched: Watched) -> None:
-        self.ctx, self.watched, self.rules = ctx, watched, ctx.service.monitor
-        nginx = ctx.config.nginx
+    def __init__(self, service: Service, nginx: Nginx, source: LogSource | None, watched: Watched, *,
+                 out: Reporter, clock: Clock) -> None:
+        self.service, self.watched, self.rules, self.out, self.clock = service, watched, service.monitor, out, clock
         self.format = LogFormat(nginx.log_format)
-        self.source: LogSource | None = open_source(ctx.docker, nginx.container, nginx.access_log)
-        health_path = ctx.service.health.public_path or ctx.service.health.path
+        self.source = source
+        health_path = service.health.public_path or service.health.path
         self.urls = {path: nginx.public_url + path for path in dict.fromkeys((health_path, *self.rules.smoke))}
         self.probes = {path: ProbeStreak() for path in self.urls}
         self.probed_paths = {path.split("?", 1)[0] for path in self.urls}  # as access_log.Request.path has them
@@ -45,35 +45,35 @@ class Watch:
 
     def run(self, duration: float) -> Verdict | None:
         self.read_baseline()
-        start, pause = time.monotonic(), threading.Event()
+        deadline = self.clock.deadline(duration)
         every = max(min(PROGRESS_EVERY, duration / 4), self.rules.interval)
-        with health.make_client(self.ctx.service.health.request_timeout) as client:
+        with health.make_client(self.service.health.request_timeout) as client:
             while True:
                 self.read_traffic()
                 for path, url in self.urls.items():
                     probe = health.probe_color(client, url, self.watched.color)
                     self.probes[path].record(probe.ok, probe.detail)
-                self.elapsed = time.monotonic() - start
+                self.elapsed = deadline.elapsed
                 verdict = judge(self.rules, self.window, self.baseline, self.probes)
-                if verdict or self.elapsed >= duration:
+                if verdict or deadline.expired:
                     return verdict
-                self.ctx.out.progress("monitor.progress", every=every, total=format_seconds(duration),
-                                      elapsed=format_seconds(self.elapsed), **self._counts())
-                pause.wait(min(self.rules.interval, max(0.0, duration - self.elapsed)))
+                self.out.progress("monitor.progress", every=every, total=format_seconds(duration),
+                                  elapsed=format_seconds(self.elapsed), **self._counts())
+                deadline.pause(self.rules.interval)
 
     # --- the access log ------------------------------------------------------------------------------------
     def read_baseline(self) -> None:
         lines = self._read(lambda source: source.backlog())
         requests = [r for r in map(self.format.parse, lines) if r is not None]
         if lines and not requests:
-            self.ctx.out.say("monitor.log_unmatched", count=len(lines), source=self.source.description)
+            self.out.say("monitor.log_unmatched", count=len(lines), source=self.source.description)
         self._count(requests, self.watched.previous_addr, self.baseline)
         self.baseline = self.baseline.last(BASELINE_REQUESTS)
         if self.baseline.requests:
-            self.ctx.out.say("monitor.baseline", color=self.watched.previous, requests=self.baseline.requests,
+            self.out.say("monitor.baseline", color=self.watched.previous, requests=self.baseline.requests,
                              share=percent(self.baseline.error_rate), p95=millis(self.baseline.p95))
         elif self.source is not None:
-            self.ctx.out.say("monitor.no_baseline", color=self.watched.previous)
+            self.out.say("monitor.no_baseline", color=self.watched.previous)
 
     def read_traffic(self) -> None:
         lines = self._read(lambda source: source.poll())
@@ -85,7 +85,7 @@ class Watch:
         try:
             return how(self.source)
         except LogUnavailable as error:
-            self.ctx.out.say("monitor.log_unavailable", source=self.source.description, error=str(error))
+            self.out.say("monitor.log_unavailable", source=self.source.description, error=str(error))
             self.source = None  # said once; the probes go on
             return []
 
@@ -102,9 +102,9 @@ class Watch:
     # --- what it says ----------------------------------------------------------------------------------------
     def _counts(self) -> dict[str, str]:
         failing = [(p, s) for p, s in self.probes.items() if s.failures]
-        probes = (", ".join(self.ctx.out.text("monitor.probe_failing", url=p, count=s.failures,
+        probes = (", ".join(self.out.text("monitor.probe_failing", url=p, count=s.failures,
                                               limit=self.rules.failures) for p, s in failing)
-                  or self.ctx.out.text("monitor.probes_ok"))
+                  or self.out.text("monitor.probes_ok"))
         return {"requests": str(self.window.requests), "errors": str(self.window.errors),
                 "share": percent(self.window.error_rate), "p95": millis(self.window.p95), "probes": probes}
 

@@ -6,9 +6,11 @@ Everything else sees plain values (`ContainerInfo`) and the bluegreen error tree
 from __future__ import annotations
 
 import io
+import re
 import socket
 import tarfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Mapping
 
 import docker
@@ -16,24 +18,20 @@ from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.utils.socket import frames_iter
 
 from bluegreen.errors import DeployFailed, Unreachable
-
-LABEL = "bluegreen"  # label namespace: bluegreen.service, bluegreen.color, bluegreen.image, ...
+from bluegreen.parts.instance import ContainerInfo
 
 
 @dataclass(frozen=True)
-class ContainerInfo:
-    name: str
-    id: str
-    image: str
-    state: str  # created / running / exited / ...
-    health: str | None  # healthy / unhealthy / starting / None (no HEALTHCHECK)
-    labels: Mapping[str, str] = field(default_factory=dict)
-    ip: str | None = None  # on the service network
-    exit_code: int | None = None
+class Process:
+    pid: str
+    age: float  # seconds since it started (whole seconds: what `ps -o etimes` gives)
+    args: str
 
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
+
+@dataclass(frozen=True)
+class FileRead:
+    text: str | None  # None: no such file
+    mtime: float | None = None  # epoch seconds, nanosecond precision when the engine gives it
 
 
 class Docker:
@@ -150,27 +148,41 @@ class Docker:
             sock.close()
         return api.exec_inspect(exec_id)["ExitCode"], out
 
-    def read_file(self, container: str, path: str) -> str | None:
+    def read_file(self, container: str, path: str) -> FileRead:
+        """A file inside a container, with its modification time (from the engine's path stat)."""
         try:
-            stream, _ = self._client.containers.get(container).get_archive(path)
+            stream, stat = self._client.containers.get(container).get_archive(path)
         except NotFound as exc:
             if "No such container" in str(exc):
                 raise Unreachable("nginx.not_running", name=container) from None
-            return None
+            return FileRead(None)
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             member = tar.next()
             data = tar.extractfile(member) if member else None
-            return data.read().decode("utf-8") if data else None
+            if data is None:
+                return FileRead(None)
+            # Not UTF-8 (a hand edit in latin-1): still readable, and never equal to a file bluegreen wrote.
+            text = data.read().decode("utf-8", "replace")
+        mtime = _rfc3339(str((stat or {}).get("mtime", "")))
+        return FileRead(text, mtime if mtime is not None else float(member.mtime))
 
-    def processes(self, container: str) -> list[tuple[str, str]]:
-        """(pid, command line) of every process in the container, read by the engine (no tools needed)."""
+    def processes(self, container: str) -> list[Process]:
+        """Every process in the container with its age, read by the engine (no tools needed in the container)."""
         try:
-            top = self._client.containers.get(container).top(ps_args="-o pid,args")
+            top = self._client.containers.get(container).top(ps_args="-o pid,etimes,args")
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
-            raise Unreachable("nginx.not_running", name=container) if "is not running" in str(exc) else exc
-        return [(row[0], row[-1]) for row in top.get("Processes") or []]
+            if "is not running" in str(exc):
+                raise Unreachable("nginx.not_running", name=container) from None
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        found = []
+        for row in top.get("Processes") or []:
+            age = row[1] if len(row) >= 3 else ""
+            found.append(Process(row[0], float(age) if age.isdigit() else 0.0, row[-1]))
+        return found
 
     def signal(self, container: str, sig: str) -> None:
         self._client.containers.get(container).kill(signal=sig)
@@ -215,6 +227,19 @@ n=$((size - from)); [ "$n" -gt "$3" ] && n=$3
 echo "$from"
 dd if="$1" bs=65536 skip=$((from / 65536)) 2>/dev/null | tail -c +$((from % 65536 + 1)) | head -c "$n"
 """
+
+
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+def _rfc3339(stamp: str) -> float | None:
+    """The engine's RFC 3339 (nano) time, e.g. 2026-12-01T03:11:34.123456789+09:00, as epoch seconds."""
+    match = _RFC3339.fullmatch(stamp)
+    if not match:
+        return None
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    whole = datetime.fromisoformat(match.group(1) + zone).timestamp()
+    return whole + int((match.group(2) or "0").ljust(9, "0")) / 1e9
 
 
 def _one_line(exc: BaseException) -> str:

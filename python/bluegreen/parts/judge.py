@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from bluegreen.config import Monitor
+from bluegreen.settings import Monitor
 
 __all__ = ["Tally", "ProbeStreak", "Verdict", "judge", "percentile"]
 

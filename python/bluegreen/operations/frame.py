@@ -1,0 +1,209 @@
+"""The operation frame: every operation on a service runs through the same runbook, written once.
+
+    begin (announce, check input: a refusal here changes and records nothing)
+    → lock the service (LockHeld: refused, nothing recorded)
+    → look at the live system → repair what an interrupted run left, adopt an operator's switch
+    → plan (under the lock) → act (under the lock, or after it for a watch that must not block rollbacks)
+    → record the outcome in history, whatever happened → release
+
+Operations (deploy.py, rollback.py, monitor.py) only say what to check, plan and do; they never take the lock,
+write state or history, or turn errors into results. What they change goes through the `Frame` they are given,
+which records each switch in the state the instant nginx confirms it, so a run killed at any point leaves a
+state that matches what nginx serves.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from typing import Iterator, Mapping, Protocol
+
+from bluegreen import failpoints
+from bluegreen.clock import Clock
+from bluegreen.errors import BlueGreenError, Inconsistent
+from bluegreen.operations.look import Live, look
+from bluegreen.output import Reporter
+from bluegreen.parts.runtime import ContainerRuntime
+from bluegreen.parts.state import StateDir, now_iso
+from bluegreen.parts.switch import ReloadSwitch
+from bluegreen.report import Report
+from bluegreen.settings import Nginx, Service
+
+
+@dataclass(frozen=True)
+class Scene:
+    """The parts one command works with, for one service (built by commands.py)."""
+
+    service: Service
+    nginx: Nginx
+    runtime: ContainerRuntime
+    switch: ReloadSwitch
+    state: StateDir
+    out: Reporter
+    clock: Clock
+    environ: Mapping[str, str]
+
+    def look(self) -> Live:
+        return look(self.service, self.runtime, self.switch, self.state)
+
+
+class Operation(Protocol):
+    action: str
+    holds_lock: bool  # False: only the look and the plan are under the lock (a watch must not block a rollback)
+    repairs: bool  # repair and adopt before planning
+
+    def begin(self, report: Report) -> None: ...
+
+    def plan(self, live: Live, frame: "Frame") -> None: ...
+
+    def act(self, frame: "Frame") -> None: ...
+
+    def end(self) -> None: ...
+
+
+class Frame:
+    """What an operation changes the system through; the only writer of state and history."""
+
+    def __init__(self, scene: Scene, report: Report) -> None:
+        self.scene, self.report = scene, report
+        self.phases: dict[str, float] = {}
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """`with frame.timed("wait_until_healthy"):` records how long each runbook step took."""
+        start = self.scene.clock.monotonic()
+        try:
+            yield
+        finally:
+            self.phases[phase] = round(self.phases.get(phase, 0.0) + self.scene.clock.monotonic() - start, 3)
+
+    # --- switching: the state follows nginx step by step -------------------------------------------------------
+    def switch(self, *, primary: str, backup: str | None, previous: str | None) -> str:
+        """Render, remember as pending, serve (test, reload, confirm), remember as confirmed; the new text."""
+        text = self.scene.switch.render(primary=primary, backup=backup)
+        self._serve(text, previous)
+        return text
+
+    def restore(self, text: str | None, current: str) -> None:
+        """Serve again the file that served before a failed step."""
+        if text is not None:
+            self._serve(text, current)
+
+    def _serve(self, text: str, previous: str | None) -> None:
+        state = self.scene.state
+        current = state.load()
+        current.pending = text
+        state.save(current)
+        try:
+            generation = self.scene.switch.apply(text, previous)
+        except BaseException:
+            current.pending = None  # the switch put `previous` back
+            state.save(current)
+            raise
+        failpoints.reach("nginx.reloaded")
+        current.loaded_config, current.workers, current.pending = text, sorted(generation.workers), None
+        state.save(current)
+
+    def promote(self, color: str, instance_id: str, image: str) -> None:
+        """`color` now serves: its instance is a rollback target from now on."""
+        state = self.scene.state
+        current = state.load()
+        current.promoted[color] = instance_id
+        current.images[color] = image
+        state.save(current)
+
+    # --- the frame's own steps -------------------------------------------------------------------------------
+    def repair(self, live: Live) -> Live:
+        """Undo what a killed run left behind, adopt what an operator did on purpose, refuse what is unclear."""
+        scene, out, svc = self.scene, self.scene.out, self.scene.service
+        if live.stale_lock:
+            out.say("repair.stale_lock", pid=live.stale_lock.get("pid", "?"),
+                    command=live.stale_lock.get("command", "?"))
+        if live.edited_not_loaded:
+            raise Inconsistent("repair.edited_not_loaded", path=svc.upstream_file, nginx=scene.nginx.container)
+        changed = False
+        if live.loaded_outside:
+            self.adopt(live)
+        elif live.unfinished_switch or live.leftover_file:
+            out.say("repair.restore_file", path=svc.upstream_file)
+            self.restore(live.state.loaded_config, live.served.disk or "")
+            changed = True
+        for color in live.orphans():
+            name = svc.container(color)
+            out.say("repair.remove_orphan", name=name)
+            scene.runtime.remove(color, grace=svc.stop_timeout)
+            changed = True
+        # Looking again costs a file read through the Docker API (~0.1 s of a one-second rollback): only after a
+        # change. A stale lock needs no second look: this run holds the lock now.
+        return scene.look() if changed else replace(live, stale_lock=None, problems=())
+
+    def adopt(self, live: Live) -> None:
+        """A person edited the upstream file and nginx loaded it: that is now the truth. Never switched back;
+        recorded in history as what it was (a switch to another color, or an edit)."""
+        scene, svc = self.scene, self.scene.service
+        since = now_iso(live.served.since) if live.served.since else now_iso()
+        before = live.remembered_active
+        if live.switched_outside:
+            scene.out.say("repair.adopt_outside", color=live.active or "-", previous=before or "-", since=since)
+        else:
+            scene.out.say("repair.adopt_edit", path=svc.upstream_file, since=since)
+        state = scene.state.load()
+        state.loaded_config, state.workers = live.served.loaded, sorted(live.served.generation.workers)
+        scene.state.save(state)
+        action, key = (("outside_switch", "history.outside_switch") if live.switched_outside
+                       else ("outside_edit", "history.outside_edit"))
+        self._record(Report(service=svc.name, action=action, source=before, target=live.active, started_at=since,
+                            reason=scene.out.text(key, path=svc.upstream_file)))
+
+    def _record(self, report: Report) -> None:
+        self.scene.state.record(report.history_entry())
+
+    @contextmanager
+    def recording(self) -> Iterator[None]:
+        """Record the report in history however the block ends: a failure with its reason (unless the operation
+        already settled the result), anything unexpected as an error."""
+        started = self.scene.clock.monotonic()
+        report, out = self.report, self.scene.out
+        try:
+            yield
+        except BlueGreenError as error:
+            error.params = out.masked(error.params)  # it is printed once more, by the CLI
+            if report.result == "success":
+                report.fail(error, out.text(error.key, **error.params))
+            raise
+        except BaseException as error:
+            report.crash(error)
+            raise
+        finally:
+            report.duration = round(self.scene.clock.monotonic() - started, 3)
+            report.phases = dict(self.phases)
+            self._record(report)
+
+
+def run(scene: Scene, operation: Operation) -> Report:
+    """The frame around one operation (see the module docstring)."""
+    svc = scene.service
+    report = Report(service=svc.name, action=operation.action, started_at=now_iso(),
+                    build=scene.environ.get("BUILD_NUMBER", ""), build_url=scene.environ.get("BUILD_URL", ""),
+                    lang=scene.out.lang)
+    operation.begin(report)
+    frame = Frame(scene, report)
+    scene.state.acquire(f"{operation.action} {svc.name}")
+    try:
+        failpoints.reach(f"{operation.action}.locked")
+        with frame.recording():
+            try:
+                live = scene.look()
+                if operation.repairs:
+                    live = frame.repair(live)
+                operation.plan(live, frame)
+                if operation.holds_lock:
+                    operation.act(frame)
+            finally:
+                scene.state.release()
+            if not operation.holds_lock:
+                operation.act(frame)
+        operation.end()
+        return report
+    finally:
+        scene.state.release()

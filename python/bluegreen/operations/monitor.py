@@ -1,0 +1,111 @@
+"""`bluegreen monitor` (and the watch after `deploy --monitor`): watch the active color, roll back if it degrades.
+
+    (frame: lock, look) → check there is a rollback target → (lock released) → baseline of the previous color
+    from the access log → every interval: new access-log lines, probes through nginx, judge → healthy, or roll
+    back through `bluegreen rollback`'s own operation
+
+Why the lock is not held while watching: holding it for the whole window would refuse an operator's manual
+rollback (exit 4) exactly when something is wrong. The price: someone may deploy or roll back meanwhile, so the
+rollback first checks, under its own lock, that the watched container still serves as active (`expect_active`),
+and otherwise changes nothing.
+
+Signals (parts/watch.py gathers them, parts/judge.py has the rules): the health path and the smoke URLs probed
+through the public entry, and real traffic of this upstream from nginx's own access log (parts/access_log.py).
+"""
+
+from __future__ import annotations
+
+from bluegreen.errors import BlueGreenError, MonitorRolledBack, RollbackUnavailable, UsageError
+from bluegreen.operations.frame import Frame, Scene, run
+from bluegreen.operations.look import Live
+from bluegreen.operations.rollback import Rollback, check_target
+from bluegreen.parts.watch import Watch, Watched
+from bluegreen.report import Report
+from bluegreen.settings import other
+from bluegreen.units import format_seconds, parse_duration
+
+
+def parse_duration_option(value: str | None, option: str) -> float | None:
+    """`--monitor 60s` / `--duration 2m`: seconds, None when not given (empty counts as not given, as Jenkins
+    passes it), 0 to switch monitoring off."""
+    if value is None or not value.strip():
+        return None
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise UsageError("monitor.bad_duration", option=option, value=value[:40])
+    return seconds
+
+
+class Monitor:
+    """Exit 5 after a rollback; 1 when there is nothing to roll back to (right after a deploy: a warning, and
+    the deploy stands)."""
+
+    action, holds_lock, repairs = "monitor", False, False
+
+    def __init__(self, scene: Scene, *, duration: float | None = None, after_deploy: bool = False) -> None:
+        self.scene, self.out = scene, scene.out
+        self.duration = duration or scene.service.monitor.duration
+        self.after_deploy = after_deploy
+        self.watched: Watched | None = None
+
+    def begin(self, report: Report) -> None:
+        pass
+
+    def plan(self, live: Live, frame: Frame) -> None:
+        """One consistent look under the lock: what serves, and that there is something to roll back to."""
+        report = frame.report
+        try:
+            target = check_target(self.scene, live)
+        except RollbackUnavailable as error:
+            reason = self.out.text(error.key, **error.params)
+            if not self.after_deploy:
+                raise RollbackUnavailable("monitor.cannot_roll_back", reason=reason) from error
+            self.out.say("monitor.skipped", reason=reason)
+            report.result, report.reason = "skipped", reason
+            return
+        active, runtime = other(target), self.scene.runtime
+        info, before = live.instance(active), live.instance(target)
+        assert info is not None and before is not None  # check_target saw both running
+        self.watched = Watched(active, info.id, runtime.address(info), target, runtime.address(before),
+                               live.state.images.get(active))
+        report.source, report.target, report.image = target, active, self.watched.image
+
+    def act(self, frame: Frame) -> None:
+        watched, rules, out = self.watched, self.scene.service.monitor, self.out
+        if watched is None:
+            return  # skipped: nothing to roll back to
+        out.say("monitor.begin", color=watched.color, duration=format_seconds(self.duration),
+                previous=watched.previous, interval=format_seconds(rules.interval))
+        scene = self.scene
+        watch = Watch(scene.service, scene.nginx, scene.switch.access_log(), watched, out=out, clock=scene.clock)
+        verdict = watch.run(self.duration)
+        frame.report.details = watch.details()
+        if verdict is None:
+            frame.report.result = "healthy"
+            frame.report.reason = out.text("monitor.healthy", **watch.summary(self.duration))
+            out.say("monitor.healthy", **watch.summary(self.duration))
+            return
+        self.roll_back(frame.report, out.text(verdict.key, **verdict.params))
+
+    def roll_back(self, report: Report, reason: str) -> None:
+        """`bluegreen rollback`'s own operation, if the watched container still serves; always raises: exit 5
+        when done, else the rollback's refusal or failure (its exit code), saying what was degraded."""
+        watched, out = self.watched, self.out
+        assert watched is not None
+        out.say("monitor.degraded", color=watched.color, reason=reason)
+        out.say("monitor.rolling_back", target=watched.previous)
+        try:
+            run(self.scene, Rollback(self.scene, reason=out.text("monitor.rollback_reason", reason=reason),
+                                     expect_active=(watched.color, watched.container_id)))
+        except BlueGreenError as error:
+            failed = type(error)("monitor.not_rolled_back", error=out.text(error.key, **error.params), reason=reason)
+            report.fail(failed, out.text(failed.key, **failed.params))
+            report.result = "degraded"
+            raise failed from error
+        rolled_back = MonitorRolledBack("monitor.rolled_back", target=watched.previous, reason=reason)
+        report.fail(rolled_back, reason)
+        report.result = "rolled_back"
+        raise rolled_back
+
+    def end(self) -> None:
+        pass

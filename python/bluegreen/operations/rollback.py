@@ -1,0 +1,96 @@
+"""`bluegreen rollback`: a switch back to the previous color, which must already run and be healthy.
+
+    (frame: lock, look, repair) → check the target → switch → verify (undo: the previous file serves again)
+
+Nothing is started here, so it takes about a second. If the target does not run (first deploy, removed by hand)
+or is unhealthy, say so plainly and change nothing.
+"""
+
+from __future__ import annotations
+
+from bluegreen import failpoints
+from bluegreen.errors import BlueGreenError, RollbackUnavailable
+from bluegreen.operations.deploy import verify_public
+from bluegreen.operations.frame import Frame, Scene
+from bluegreen.operations.look import Live
+from bluegreen.parts import health
+from bluegreen.report import Report
+from bluegreen.settings import other
+
+
+def check_target(scene: Scene, live: Live) -> str:
+    """The color to roll back to, or RollbackUnavailable with the guide's wording."""
+    svc = scene.service
+    if live.active is None:
+        raise RollbackUnavailable("rollback.no_active", upstream=svc.upstream)
+    target = other(live.active)
+    info = live.instance(target)
+    name = svc.container(target)
+    if not info or not info.running:
+        last = live.state.images.get(target) or (info.labels.get("bluegreen.image") if info else None) or "-"
+        raise RollbackUnavailable("rollback.target_missing", name=name, image=last)
+    # A container bluegreen started but never promoted is an unfinished candidate; one an operator ran by hand
+    # (the guide's "restore the previous version" step) is theirs to roll back to, once it answers.
+    if info.ours and live.state.promoted.get(target) != info.id:
+        raise RollbackUnavailable("rollback.target_unpromoted", name=name)
+    address = scene.runtime.address(info)
+    if not address:
+        raise RollbackUnavailable("rollback.target_unhealthy", name=name, detail="no address on the network")
+    probe = health.is_healthy(f"http://{address}{svc.health.path}", svc.health)
+    if not probe.ok:
+        raise RollbackUnavailable("rollback.target_unhealthy", name=name, detail=probe.detail)
+    return target
+
+
+class Rollback:
+    action, holds_lock, repairs = "rollback", True, True
+
+    def __init__(self, scene: Scene, *, reason: str | None = None,
+                 expect_active: tuple[str, str] | None = None) -> None:
+        self.scene, self.out = scene, scene.out
+        self.reason = reason or ""
+        # The monitor watched (color, container id) without the lock: roll back only if it still serves.
+        self.expect_active = expect_active
+
+    def begin(self, report: Report) -> None:
+        self.out.line("❌ " + "=" * 40)
+        self.out.say("rollback.begin")
+        self.out.line("❌ " + "=" * 40)
+        report.reason = self.reason
+
+    def plan(self, live: Live, frame: Frame) -> None:
+        self.live = live
+        report = frame.report
+        report.source = live.active
+        self.out.say("active.current" if live.active else "active.none", color=live.active or "-")
+        if self.expect_active:
+            color, instance_id = self.expect_active
+            info = live.instance(color)
+            if live.active != color or not info or info.id != instance_id:
+                raise RollbackUnavailable("monitor.changed", watched=color, active=live.active or "-")
+        with frame.timed("check_target"):
+            self.target = check_target(self.scene, live)
+        report.target, report.image = self.target, live.state.images.get(self.target)
+        self.out.say("rollback.target", color=self.target)
+        self.out.say("rollback.target_healthy")
+
+    def act(self, frame: Frame) -> None:
+        live = self.live
+        self.out.say("rollback.switching")
+        with frame.timed("switch_traffic"):
+            backup = live.active if live.running(live.active) else None
+            text = frame.switch(primary=self.target, backup=backup, previous=live.served.loaded)
+        self.out.say("rollback.switched", old=live.active, new=self.target)
+        failpoints.reach("rollback.switched")
+        try:
+            with frame.timed("verify"):
+                verify_public(self.scene, self.target)
+        except BlueGreenError:
+            frame.restore(live.served.loaded, text)
+            raise
+
+    def end(self) -> None:
+        self.out.rule()
+        self.out.say("rollback.done")
+        self.out.rule()
+        self.out.say("summary.active", color=self.target)

@@ -1,0 +1,98 @@
+"""The switch seam: point traffic at a color, and read which color nginx actually serves.
+
+Today's switch is the guide's: bluegreen owns one upstream file inside nginx, renders it, tests it with
+`nginx -t` and reloads (nginx.py). Operations call `look`, `render`, `apply` and `drain`, never nginx itself.
+
+What nginx serves is what it *loaded*, which is neither the file on disk (an operator may have edited it without
+reloading) nor what bluegreen remembers (an operator may have edited it and reloaded: the guide's own
+troubleshooting flow). nginx starts a new generation of worker processes each time it loads its configuration,
+so the evidence is the generation:
+- the workers are the ones bluegreen saw right after its last confirmed switch → nginx has loaded nothing since:
+  it serves the text bluegreen confirmed, whatever the disk says now;
+- the workers are newer and started after the file last changed → nginx loaded the file as it is on disk;
+- the file changed after the newest load → what nginx serves is not known from here ("edited, not loaded").
+The engine gives process ages in whole seconds: a file written less than a second before a reload counts as
+loaded by it (an edit followed by `nginx -s reload` in one script), one written later does not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bluegreen.parts.access_log import LogSource
+from bluegreen.parts.nginx import Generation, NginxGate
+from bluegreen.parts.render import new_generation, render_upstream
+from bluegreen.parts.upstream import UpstreamView, parse_upstream
+from bluegreen.settings import Service
+
+CONFIRMED, RELOADED, UNKNOWN = "confirmed", "reloaded", "unknown"
+AGE_RESOLUTION = 1.0  # seconds: `ps -o etimes` counts whole seconds
+
+
+@dataclass(frozen=True)
+class Record:
+    """What bluegreen remembers of its own switches (from the state): the text nginx confirmed, the workers
+    that confirmed it, and a text it was installing when it was interrupted."""
+
+    text: str | None = None
+    workers: frozenset[str] = frozenset()
+    pending: str | None = None
+
+
+@dataclass(frozen=True)
+class Served:
+    disk: str | None  # the file as it is on disk now
+    loaded: str | None  # the file as nginx loaded it (None: not known)
+    how: str  # CONFIRMED | RELOADED | UNKNOWN (see the module docstring)
+    since: float | None  # when nginx loaded it (epoch seconds), when known
+    generation: Generation
+    view: UpstreamView  # the upstream block of `loaded` (of the disk when not known)
+    container: str  # the nginx container
+
+    @property
+    def disk_loaded(self) -> bool:
+        return self.loaded is not None and self.loaded == self.disk
+
+
+class ReloadSwitch:
+    mode = "reload"
+
+    def __init__(self, gate: NginxGate, service: Service) -> None:
+        self.gate, self.service = gate, service
+
+    @property
+    def path(self) -> str:
+        return self.gate.path
+
+    @property
+    def container(self) -> str:
+        return self.gate.container
+
+    def running(self) -> bool:
+        """nginx's container runs (its files can be read when it is stopped, but nothing served or reloaded)."""
+        return self.gate.running()
+
+    def access_log(self) -> LogSource | None:
+        return self.gate.access_log()
+
+    def look(self, record: Record) -> Served:
+        file = self.gate.read()
+        generation = self.gate.generation()
+        if record.text is not None and record.workers and record.workers == generation.workers:
+            loaded, how, since = record.text, CONFIRMED, None
+        elif generation.started is None or file.mtime is None or file.mtime <= generation.started + AGE_RESOLUTION:
+            loaded, how, since = file.text, RELOADED, generation.started
+        else:
+            loaded, how, since = None, UNKNOWN, None
+        view = parse_upstream(loaded if how != UNKNOWN else file.text, self.service.upstream)
+        return Served(file.text, loaded, how, since, generation, view, self.container)
+
+    def render(self, *, primary: str, backup: str | None) -> str:
+        return render_upstream(self.service, primary=primary, backup=backup, generation=new_generation())
+
+    def apply(self, text: str, previous: str | None) -> Generation:
+        """Serve `text` (swap, `nginx -t`, reload, confirm); on failure `previous` serves again."""
+        return self.gate.apply(text, previous)
+
+    def drain(self, timeout: float) -> bool:
+        return self.gate.drain(timeout)

@@ -1,0 +1,115 @@
+"""The typed, validated view of bluegreen.yml: frozen values only (config_schema.py builds them, config.py loads).
+
+Every value that ends up in an nginx file or a container name was checked against a strict pattern by the schema,
+so the renderers and the runtime never see anything that could inject config or shell syntax.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from bluegreen.errors import UsageError
+from bluegreen.parts.access_log import DEFAULT_FORMAT
+
+DEFAULT_IMAGE = "${REGISTRY_URL}/${BACKEND_IMAGE}:${BUILD_NUMBER}"
+COLORS = ("blue", "green")
+
+
+def other(color: str | None) -> str:
+    """The color that is not `color` (blue when there is none yet: the first deploy goes to blue)."""
+    return "green" if color == "blue" else "blue"
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    """One variable the container receives: from the process environment, or a literal `value`."""
+
+    name: str
+    credential: str | None = None
+    field: str | None = None  # "username" / "password" for a Jenkins username-with-password credential
+    optional: bool = False
+    value: str | None = None
+    secret: bool = True  # values from the environment are masked everywhere unless `secret: false`
+
+    @property
+    def masked(self) -> bool:
+        return self.value is None and self.secret
+
+
+@dataclass(frozen=True)
+class Health:
+    path: str = "/health"
+    public_path: str | None = None  # defaults to `path`
+    timeout: float = 120.0
+    interval: float = 2.0
+    successes: int = 3
+    request_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """Post-deploy monitoring (`services.<name>.monitor`): how long, how often, and what counts as degraded."""
+
+    duration: float = 60.0  # `bluegreen monitor` without --duration
+    interval: float = 2.0  # between rounds: read the access log, probe health and smoke URLs through nginx
+    max_error_rate: float = 0.05  # 5xx share allowed above the previous color's recent share
+    min_requests: int = 20  # fewer requests than this are never judged (a quiet service, one error)
+    max_latency_factor: float = 2.0  # p95 allowed, as a multiple of the previous color's recent p95
+    latency_floor: float = 0.2  # a p95 below this is never "slow", whatever the factor
+    failures: int = 3  # consecutive failed probes of one URL that count as degraded
+    smoke: tuple[str, ...] = ()  # extra paths probed through nginx each round
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    image: str
+    container_prefix: str
+    port: int
+    upstream: str
+    upstream_file: str
+    server_params: tuple[str, ...]
+    health: Health
+    stop_timeout: float
+    restart: str | None
+    volumes: tuple[str, ...]
+    labels: Mapping[str, str]
+    env: tuple[EnvVar, ...]
+    monitor: Monitor = Monitor()
+
+    def container(self, color: str) -> str:
+        return f"{self.container_prefix}-{color}"
+
+    def color_of(self, host: str) -> str | None:
+        """The color whose container `host` names (an upstream server's host part), None for anything else."""
+        return next((c for c in COLORS if host == self.container(c)), None)
+
+
+@dataclass(frozen=True)
+class Nginx:
+    container: str = "nginx"
+    reload: str = "signal"
+    public_url: str = "http://127.0.0.1"
+    reload_timeout: float = 10.0
+    access_log: str = "docker-logs"  # a file in the nginx container, `docker-logs` (its stdout) or `off`
+    log_format: str = DEFAULT_FORMAT  # the text of the log_format nginx writes that log with
+
+    def public(self, path: str) -> str:
+        return self.public_url + path
+
+
+@dataclass(frozen=True)
+class Config:
+    network: str
+    state_dir: Path
+    nginx: Nginx
+    services: Mapping[str, Service] = field(default_factory=dict)
+    source: Path | None = None
+
+    def service(self, name: str) -> Service:
+        if name not in self.services:
+            known = ", ".join(sorted(self.services)) or "-"
+            raise UsageError("config.unknown_service", service=name, known=known)
+        return self.services[name]
