@@ -59,8 +59,13 @@ def _read_file(path: Path) -> dict[str, str]:
         raise UsageError("jenkins.credentials_file_missing", path=str(path)) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise UsageError("jenkins.credentials_file_mode", path=str(path), mode=oct(stat.S_IMODE(mode)))
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or type(exc).__name__)
+        raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error=reason) from None
     values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
             name, _, value = line.partition("=")
