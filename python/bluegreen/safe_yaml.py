@@ -72,9 +72,9 @@ def load(text_or_bytes: str | bytes, *, source: str) -> Any:
 
 
 class _Refused(Exception):
-    def __init__(self, key: str, **params: object) -> None:
-        super().__init__(key)
-        self.key, self.params = key, params
+    def __init__(self, message: str, /, **params: object) -> None:
+        super().__init__(message)
+        self.key, self.params = message, params
 
 
 class _StrictLoader(yaml.SafeLoader):
