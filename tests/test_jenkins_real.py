@@ -149,3 +149,12 @@ def test_item_of_another_type_at_a_declared_name_is_named_with_both_types(run, s
     assert "StringCredentialsImpl" in result.out and "UsernamePasswordCredentialsImpl" in result.out
     assert len(standin.writes()) == writes
     assert run("check").code == 2
+
+
+def test_plan_shows_server_text_with_control_characters_escaped(run, standin: Standin):
+    """A branch typed into the UI with a terminal escape sequence is shown escaped by plan, never raw."""
+    assert run("sync").code == 0
+    job = standin.find(DEPLOY)  # saved as XML 1.1 does it: the control characters as references
+    job.xml = job.xml.replace("*/main", "*/main&#x1b;]0;pwned&#x7;")
+    plan = run("plan")
+    assert "\x1b" not in plan.out and "\\x1b]0;pwned\\x07" in plan.out

@@ -24,9 +24,22 @@ REDACTED = "secret-redacted"
 _DECLARATION = re.compile(r"\s*<\?xml[^>]*\?>")
 
 
+# XML 1.1 (what Jenkins writes) may carry control characters as references (&#x1b;), which an XML 1.0 parser
+# refuses. None of ours has one (xmltext.py), so such a value differs anyway: read it as visible text ("\x1b").
+_RESTRICTED_REF = re.compile(r"&#(?:x([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _restricted(match: re.Match[str]) -> str:
+    code = int(match[1], 16) if match[1] else int(match[2])
+    if (code < 0x20 and code not in (0x9, 0xA, 0xD)) or 0x7F <= code <= 0x9F:
+        return f"\\x{code:02x}"
+    return match[0]
+
+
 def parse(xml: str, *, what: str) -> ET.Element:
     try:
-        return ET.fromstring(_DECLARATION.sub("", xml, count=1).strip().encode("utf-8"))
+        body = _RESTRICTED_REF.sub(_restricted, _DECLARATION.sub("", xml, count=1).strip())
+        return ET.fromstring(body.encode("utf-8"))
     except (ET.ParseError, UnicodeEncodeError) as exc:
         # The position only: the text may be a credential's.
         where = getattr(exc, "position", ("?", "?"))

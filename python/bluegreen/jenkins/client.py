@@ -21,6 +21,7 @@ import requests
 
 from bluegreen.errors import BlueGreenError, Unreachable, UsageError
 from bluegreen.jenkins.connection import Connection
+from bluegreen.jenkins.xmltext import printable
 
 T = TypeVar("T")
 # ACL.checkPermission / checkAnyPermission (AccessDeniedException3): "alice is missing the Job/Configure
@@ -163,7 +164,7 @@ class Client:
         except (jenkins.JenkinsException, requests.exceptions.RequestException, ValueError) as exc:
             # python-jenkins' own checks ("create[x] failed", "already exists"): names only, first line.
             # ValueError: an answer that is not the JSON Jenkins gives (a proxy's login page, say).
-            detail = self._scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            detail = printable(self._scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
             raise BlueGreenError("jenkins.failed", item=item, detail=detail[:200]) from None
 
     def _refused(self, f: _HTTPFailure, item: str) -> BlueGreenError:
@@ -176,5 +177,5 @@ class Client:
             return UsageError("jenkins.forbidden", user=self._user, permission=f.permission or "?", **where)
         if f.status >= 500:
             return BlueGreenError("jenkins.server_error", status=f.status, item=item, **where)
-        detail = self._scrub(f.x_error)[:200] or "-"
+        detail = printable(self._scrub(f.x_error))[:200] or "-"
         return BlueGreenError("jenkins.rejected", status=f.status, item=item, detail=detail, **where)

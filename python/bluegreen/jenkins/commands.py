@@ -14,7 +14,7 @@ from typing import Any
 from bluegreen import config as bluegreen_config
 from bluegreen.errors import Inconsistent, UsageError
 from bluegreen.jenkins import connection, declaration, desired, values
-from bluegreen.jenkins.xmltext import unsafe_char
+from bluegreen.jenkins.xmltext import printable, unsafe_char
 from bluegreen.jenkins.compare import DELETE, KEEP, ORPHAN, Plan, Scope, make_plan
 from bluegreen.output import Reporter
 
@@ -36,7 +36,7 @@ def run_plan(settings: Settings, *, prune: bool) -> None:
         _announce(run.out, change.action, change.kind, change.name)
         if change.action not in (ORPHAN, DELETE) and change.kind != "folder":
             for line in change.diff():
-                run.out.line(line)
+                run.out.line(printable(line))
     _summary(run.out, run.plan)
     _refuse_conflicts(run)
 

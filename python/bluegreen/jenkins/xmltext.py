@@ -27,3 +27,9 @@ def unsafe_char(text: str) -> str | None:
 def latin1_lossy(text: str) -> str:
     """The text as an endpoint that writes Latin-1 returns it: every character beyond U+00FF becomes `?`."""
     return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def printable(text: str) -> str:
+    """Text from the server made safe for a terminal: control characters (an escape sequence in a branch name
+    someone typed into the UI, say) shown escaped, so `plan` can't be made to rewrite the operator's screen."""
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in text)
