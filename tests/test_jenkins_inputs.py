@@ -35,6 +35,7 @@ BAD_FILES = {
     "python tag": b"!!python/object/apply:os.system ['echo pwned']\n",
     "deep nesting": b"version: 1\nid: x\nfolder: " + b"[" * 5000 + b"]" * 5000 + b"\n",
     "too large": GOOD.encode() + b"# " + b"x" * (1024 * 1024) + b"\n",
+    "too many values": GOOD.encode() + b"jobs: [" + b"1," * 25000 + b"1]\n",
     "a list at the top": b"- version: 1\n",
     "folder of the wrong type": b"version: 1\nid: maice\nfolder: 5\n",
     "jobs not a list": (GOOD + "jobs: deploy\n").encode(),
@@ -140,7 +141,7 @@ _XML_SAFE = st.characters(codec="utf-8", exclude_categories=("Cc", "Cs", "Cn", "
 _CORE = st.text(st.one_of(_XML_SAFE, st.sampled_from("\n\t<>&\"'{}%$\\]]>")), min_size=4, max_size=60)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(secret=_CORE.map(lambda core: f"Zq7{core}!"), password=_CORE.map(lambda core: f"Pw9{core}?"))
 def test_generated_secrets_round_trip_and_never_leak(secret: str, password: str, declaration: Path,
                                                      monkeypatch: pytest.MonkeyPatch):

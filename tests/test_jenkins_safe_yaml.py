@@ -33,6 +33,7 @@ def test_plain_documents_load_as_safe_load_would():
     ("!!python/name:os.system\n", "yaml.syntax"),
     ("[" * 100 + "]" * 100, "yaml.too_deep"),
     ("[" * 20000 + "]" * 20000, "yaml.too_deep"),
+    ("a: [" + "1," * 25000 + "1]\n", "yaml.too_many_nodes"),
 ])
 def test_what_it_refuses(text: str, key: str):
     """Aliases (and merge keys), duplicate keys, syntax errors, unsafe tags and deep nesting: one line each."""
@@ -44,6 +45,7 @@ def test_bytes_must_be_utf8_and_bounded():
     error = refused(b"a: 1\nb: \xc3\x28\n")
     assert error.key == "yaml.not_utf8" and error.params["offset"] == 8
     assert refused(b"#" * (safe_yaml.MAX_BYTES + 1)).key == "yaml.too_large"
+    assert safe_yaml.load(b"#" * safe_yaml.MAX_BYTES, source="f") is None
     assert refused("#" * (safe_yaml.MAX_BYTES + 1)).key == "yaml.too_large"
 
 

@@ -169,5 +169,6 @@ MESSAGES = {
     "yaml.alias": "❌ {source}, line {line}: YAML aliases (*name) are not accepted; write the value out",
     "yaml.duplicate_key": "❌ {source}, line {line}: key {key} appears twice in the same mapping",
     "yaml.too_deep": "❌ {source}, line {line}: nested more than {limit} levels deep",
+    "yaml.too_many_nodes": "❌ {source}, line {line}: more than {limit} values; a hand-written file has far fewer",
     "yaml.syntax": "❌ {source} is not valid YAML: {error}",
 }

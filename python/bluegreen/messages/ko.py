@@ -169,5 +169,6 @@ MESSAGES = {
     "yaml.alias": "❌ {source} {line}번째 줄: YAML 별칭(*name)은 허용되지 않습니다. 값을 직접 쓰세요",
     "yaml.duplicate_key": "❌ {source} {line}번째 줄: 키 {key}이(가) 같은 매핑에 두 번 있습니다",
     "yaml.too_deep": "❌ {source} {line}번째 줄: {limit}단계보다 깊게 중첩되어 있습니다",
+    "yaml.too_many_nodes": "❌ {source} {line}번째 줄: 값이 {limit}개를 넘습니다. 직접 작성한 파일은 훨씬 적습니다",
     "yaml.syntax": "❌ {source}이(가) 올바른 YAML이 아닙니다: {error}",
 }
