@@ -185,3 +185,15 @@ def _run(declaration: Path, command: str) -> tuple[int, str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exit_info:
         main(["jenkins", command, "--declaration", str(declaration)])
     return exit_info.value.code, out.getvalue() + err.getvalue()
+
+
+@pytest.mark.parametrize("name, value", [("JENKINS_URL", "http://127.0.0.1:1/\n"), ("JENKINS_URL", "http://[::1"),
+                                         ("JENKINS_URL", "http://127.0.0.1:99999/"), ("JENKINS_URL", "file:///etc"),
+                                         ("JENKINS_USER", "admin\nX-Evil: 1"), ("JENKINS_API_TOKEN", "tok\ten")])
+def test_a_bad_connection_value_is_one_line_exit_2(name: str, value: str, run, standin: Standin,
+                                                   env: pytest.MonkeyPatch):
+    """A malformed URL, or a user or token with a newline or space: exit 2, one line naming the variable."""
+    env.setenv(name, value)
+    result = run("check")
+    assert_refused(result, standin)
+    assert name in result.err or "JENKINS_URL" in result.err

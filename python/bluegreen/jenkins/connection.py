@@ -41,9 +41,18 @@ def resolve(credentials_file: str | None, environ: Mapping[str, str] = os.enviro
     missing = [n for n in NAMES if not values[n]]
     if missing:
         return None, missing
+    for name in NAMES:
+        # A newline or control character would end up in a header or a request line (or, for the URL, be
+        # silently dropped by urlsplit): refuse it, naming the variable only.
+        if any(not c.isprintable() or (c.isspace() and name == "JENKINS_URL") for c in values[name]):
+            raise UsageError("jenkins.connection_value_bad", name=name)
     url = values["JENKINS_URL"]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or not _valid_port(parts):
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and _valid_port(parts)
+    except ValueError:  # "Invalid IPv6 URL" and the like
+        raise UsageError("jenkins.bad_url", url="?") from None
+    if not valid:
         raise UsageError("jenkins.bad_url", url=parts.hostname or "?")
     if parts.username or parts.password:
         # A token in the URL ends up in logs and error messages; it has its own variable.

@@ -138,6 +138,7 @@ MESSAGES = {
     "jenkins.conflict.not_ours": "❌ {kind} {name} exists but this declaration did not make it (made by hand or by declaration '{found}'); it is left alone. `bluegreen jenkins sync --adopt {name}` takes it over",
     "jenkins.conflict.legacy": "❌ {kind} {name} carries the old marker [managed by bluegreen] (from before declarations had an id), which does not say which file made it; it is left alone. If it is this one's: `bluegreen jenkins sync --adopt {name}`",
     "jenkins.conflicts": "❌ {count} declared name(s) in {folder} are taken by items this declaration may not change (listed above); nothing was written",
+    "jenkins.connection_value_bad": "❌ {name} contains whitespace or a control character (a stray newline?); nothing was sent",
     # --- monitor ---
     "config.log_format_missing": "❌ Config key '{key}' must contain {names} (the monitor reads them from nginx's access log)",
     "monitor.bad_duration": "❌ Invalid monitoring duration for {option}: '{value}' (e.g. 60s, 2m)",

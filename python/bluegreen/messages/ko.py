@@ -138,6 +138,7 @@ MESSAGES = {
     "jenkins.conflict.not_ours": "❌ {kind} {name}이(가) 이미 있지만 이 선언이 만든 것이 아닙니다 (수동 생성 또는 선언 '{found}'). 그대로 둡니다. `bluegreen jenkins sync --adopt {name}`으로 가져올 수 있습니다",
     "jenkins.conflict.legacy": "❌ {kind} {name}에 선언 id가 없던 시절의 표시 [managed by bluegreen]가 있어 어느 파일이 만들었는지 알 수 없습니다. 그대로 둡니다. 이 선언의 항목이라면: `bluegreen jenkins sync --adopt {name}`",
     "jenkins.conflicts": "❌ {folder}에서 선언된 이름 {count}개를 이 선언이 변경할 수 없는 항목이 쓰고 있습니다 (위 목록). 아무것도 쓰지 않았습니다",
+    "jenkins.connection_value_bad": "❌ {name}에 공백 또는 제어 문자가 있습니다 (줄바꿈이 섞였나요?). 아무것도 전송하지 않았습니다",
     # --- monitor ---
     "config.log_format_missing": "❌ 설정 키 '{key}'에 {names}이(가) 있어야 합니다 (모니터링이 Nginx 접근 로그에서 읽는 값입니다)",
     "monitor.bad_duration": "❌ {option}의 모니터링 시간이 올바르지 않습니다: '{value}' (예: 60s, 2m)",
