@@ -88,10 +88,14 @@ class Client:
         data = self._call(folder, self._j.get_info, item, "?tree=jobs[name,description]", missing_ok=True)
         if data is None:
             return None
+        if not isinstance(data, dict) or not isinstance(data.get("jobs", []), list):
+            raise BlueGreenError("jenkins.failed", item=folder, detail="unexpected answer to the folder listing")
         if "jobs" not in data:
-            raise UsageError("jenkins.folder_other_type", folder=folder, found=data.get("_class") or "?",
+            raise UsageError("jenkins.folder_other_type", folder=folder, found=printable(str(data.get("_class") or "?")),
                              wanted=FOLDER_CLASS)
-        return {j["name"]: Listed(j.get("_class") or "?", j.get("description") or "") for j in data["jobs"]}
+        # Entries without a name (a proxy's mangling, say) are skipped: they can't be ours.
+        return {j["name"]: Listed(str(j.get("_class") or "?"), str(j.get("description") or ""))
+                for j in data["jobs"] if isinstance(j, dict) and isinstance(j.get("name"), str)}
 
     def item_exists(self, name: str) -> bool:
         return bool(self._call(name, self._j.job_exists, name))
@@ -102,7 +106,8 @@ class Client:
         return self._read_xml(name, url)
 
     def credential_ids(self, folder: str) -> list[str]:
-        return [c["id"] for c in self._call(folder, self._j.list_credentials, folder)]
+        listed = self._call(folder, self._j.list_credentials, folder) or []
+        return [c["id"] for c in listed if isinstance(c, dict) and isinstance(c.get("id"), str)]
 
     def credential_config(self, folder: str, credential_id: str) -> str | None:
         # python-jenkins' get_credential_config first re-checks that the folder is a folder: one extra request

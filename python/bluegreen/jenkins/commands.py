@@ -102,7 +102,7 @@ def _refuse_conflicts(run: _Run) -> None:
     """Say every conflict (one line each), then refuse: nothing has been written."""
     for change in run.plan.conflicts:
         run.out.say(change.reason, kind=run.out.text(f"jenkins.kind.{change.kind}"), name=change.name,
-                    found=change.found or "-", wanted=change.wanted or "-")
+                    found=printable(change.found) or "-", wanted=change.wanted or "-")
     if run.plan.conflicts:
         raise UsageError("jenkins.conflicts", count=len(run.plan.conflicts), folder=run.plan.folder)
 
