@@ -1,13 +1,24 @@
 """A Jenkins 2.4xx stand-in: the endpoints python-jenkins 1.8.3 calls for job sync, answering as Jenkins does.
 
-This module holds the server, its state and the helpers; the endpoints are in jenkins_standin_routes.py, each
-with a comment naming the Jenkins behaviour it reproduces. Every request is logged as (method, path, status)
-in `Standin.log`; `fail()` injects errors and `stop()` makes the server unreachable. State: a tree of folders
-and items, each item kept as the XML Jenkins would have saved, each folder with its own credentials store.
+This module holds the server, its state and the helpers; the endpoints are in jenkins_standin_routes.py and
+what Jenkins does to the XML it is sent (XStream, Secret, Declarative builds) in jenkins_standin_xstream.py,
+each with a comment naming the Jenkins behaviour it reproduces. Every request is logged as (method, path, status)
+in `Standin.log` and its body in `Standin.bodies`; `fail()` injects errors and `stop()` makes the server
+unreachable. State: a tree of folders and items, each item kept as the XML Jenkins would have on disk, each
+folder with its own credentials store.
 
-    server = Standin(csrf=True).start()      # server.url, e.g. http://127.0.0.1:41234/
+Jenkins lines (`mode`), since they store a posted config.xml differently:
+- "recent": the job is saved right after every POST, so what is read back is XStream's (plugin attributes,
+  defaults filled in, fields reordered, empty-element forms, XML 1.1, Secrets re-encrypted); every build saves it.
+- "lts-older": the posted file is kept as sent (AbstractItem.updateByXml copies it into place) until something
+  saves the job: a Declarative build that changes its properties, or a UI save (`resave`). Credential
+  descriptions come back with characters beyond Latin-1 as "?".
+Credentials are XStream objects in a store in both: always re-serialized, secrets encrypted.
+
+    server = Standin(mode="recent").start()   # server.url, e.g. http://127.0.0.1:41234/
     server.fail(500, path_contains="createItem")
-    server.find("team/app/deploy").xml; server.writes(); server.stop()
+    server.build("team/app/deploy", Jenkinsfile(parameters=[...]))   # a Declarative build
+    server.find("team/app/deploy").xml; server.secret("team/app", "db-url"); server.writes(); server.stop()
 """
 
 from __future__ import annotations
@@ -22,20 +33,13 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from jenkins_standin_xstream import Jenkinsfile, declarative_build, decrypt, saved
+
 VERSION = "2.426.3"
+MODES = ("recent", "lts-older")
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
 CLASSES = {"flow-definition": "org.jenkinsci.plugins.workflow.job.WorkflowJob",
            "project": "hudson.model.FreeStyleProject", FOLDER: FOLDER}
-# XStream writes plugin="name@version" on elements whose class comes from a plugin.
-PLUGINS = {
-    "flow-definition": "workflow-job@1385.vb_58b_86ea_fff1",
-    FOLDER: "cloudbees-folder@6.858.v898218f3609d",
-    "org.jenkinsci.plugins.workflow.cps.CpsScmFlowDefinition": "workflow-cps@3793.v65dec41c3a_c3",
-    "org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition": "workflow-cps@3793.v65dec41c3a_c3",
-    "hudson.plugins.git.GitSCM": "git@5.2.1",
-    "org.jenkinsci.plugins.plaincredentials.impl.StringCredentialsImpl": "plain-credentials@143.v1b_df8b_d3b_e48",
-    "com.cloudbees.plugins.credentials.impl.UsernamePasswordCredentialsImpl": "credentials@1319.v7eb_51b_3a_c97b_",
-}
 SECRET_FIELDS = ("secret", "password")  # hudson.util.Secret fields: redacted on every read
 STORE = ["credentials", "store", "folder", "domain", "_"]
 
@@ -66,15 +70,22 @@ class Fault:
 
 
 class Standin:
-    def __init__(self, *, users: dict[str, str] | None = None, forbidden: set[str] = frozenset(),
-                 readers: set[str] = frozenset(), csrf: bool = True, reject_crumbs: bool = False) -> None:
-        self.users = users if users is not None else {"admin": "admin-token"}
-        self.forbidden, self.readers = set(forbidden), set(readers)
+    def __init__(self, *, mode: str = "recent", users: dict[str, str] | None = None,
+                 passwords: dict[str, str] | None = None, forbidden: set[str] = frozenset(),
+                 forbidden_any: set[str] = frozenset(), readers: set[str] = frozenset(), csrf: bool = True, reject_crumbs: bool = False) -> None:
+        assert mode in MODES, mode
+        self.mode = mode
+        self.users = users if users is not None else {"admin": "admin-token"}  # API tokens
+        self.passwords = dict(passwords or {})  # web logins: need a crumb bound to their session
+        self.forbidden, self.forbidden_any, self.readers = set(forbidden), set(forbidden_any), set(readers)
         self.csrf, self.reject_crumbs = csrf, reject_crumbs
-        self.crumb = secrets.token_hex(16)
+        self.lossy_descriptions = mode == "lts-older"
+        self.salt = secrets.token_hex(16)  # the crumb salt (DefaultCrumbIssuer hashes it with the session id)
         self.root = Item("", "<hudson/>", children={})
         self.log: list[tuple[str, str, int]] = []
+        self.bodies: list[tuple[str, str, bytes]] = []  # (method, path, body) of every request with a body
         self.faults: list[Fault] = []
+        self.builds = 0
         self.lock = threading.RLock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
@@ -92,6 +103,31 @@ class Standin:
              echo_body: bool = False) -> None:
         self.faults.append(Fault(status, method, path_contains, count, echo_body))
 
+    # --- what happens on the server without our requests ---
+    def build(self, full_name: str, jenkinsfile: Jenkinsfile) -> bool:
+        """A build of a Declarative pipeline: records the Jenkinsfile's properties on the job. True if it saved."""
+        with self.lock:
+            item = self.find(full_name)
+            assert item is not None and item.children is None, full_name
+            xml, changed = declarative_build(item.xml, jenkinsfile)
+            if self.mode == "recent" and not changed:
+                xml, changed = saved(xml), True  # the build's own save (WorkflowRun completion updates the job)
+            item.xml = xml
+            self.builds += 1
+            return changed
+
+    def resave(self, full_name: str) -> None:
+        """Someone presses Save in the job's configuration page without changing anything."""
+        with self.lock:
+            item = self.find(full_name)
+            item.xml = saved(item.xml)
+
+    def edit(self, full_name: str, change) -> None:  # noqa: ANN001 - change: str → str on the stored XML
+        """An edit in the UI: the stored XML changed by `change`, then saved by XStream."""
+        with self.lock:
+            item = self.find(full_name)
+            item.xml = saved(change(item.xml))
+
     # --- for assertions ---
     def find(self, full_name: str) -> Item | None:
         node: Item | None = self.root
@@ -99,33 +135,33 @@ class Standin:
             node = (node.children or {}).get(part) if node else None
         return node
 
+    def secret(self, folder: str, credential_id: str, name: str = "secret") -> str:
+        """A stored credential's value in plain text (what a build bound to it would see)."""
+        root = ET.fromstring(_body(self.find(folder).credentials[credential_id]))
+        return decrypt(root.findtext(name) or "")
+
     def writes(self) -> list[tuple[str, str, int]]:
         return [r for r in self.log if r[0] in ("POST", "DELETE")]
 
 
 def _body(xml: str) -> bytes:
+    """The XML for Python's (1.0) parser: no prologue, and XML 1.1's control-character references (which Jenkins
+    writes) read as U+FFFD, so the stand-in can still list the item."""
+    xml = re.sub(r"&#x0*(?:[0-8bcef]|1[0-9a-f]|7f|8[0-9a-f]|9[0-9a-f]);", "&#xFFFD;", xml, flags=re.IGNORECASE)
     return re.sub(r"^\s*<\?xml[^>]*\?>", "", xml).strip().encode("utf-8")
 
 
-def saved(xml: str) -> str:
-    """What Jenkins keeps for a posted config: XStream adds plugin attributes, re-indents and writes an XML 1.1
-    declaration (AbstractItem.updateByXml, then a save)."""
-    root = ET.fromstring(_body(xml))
-    for el in root.iter():
-        plugin = PLUGINS.get(el.get("class") or el.tag)
-        if plugin:
-            el.set("plugin", plugin)
-    ET.indent(root, space="  ")
-    return "<?xml version='1.1' encoding='UTF-8'?>\n" + ET.tostring(root, encoding="unicode")
-
-
-def redacted(xml: str) -> str:
-    """credentials plugin, CredentialsWrapper config.xml GET: Secret values become <secret-redacted/>."""
+def redacted(xml: str, *, lossy: bool = False) -> str:
+    """credentials plugin, CredentialsWrapper config.xml GET: Secret values become <secret-redacted/>. `lossy`:
+    the description's characters beyond Latin-1 as "?" (what some Jenkins lines answer)."""
     root = ET.fromstring(_body(xml))
     for name in SECRET_FIELDS:
         for el in root.iter(name):
             el.clear()
             ET.SubElement(el, "secret-redacted")
+    if lossy:
+        for el in root.iter("description"):
+            el.text = (el.text or "").encode("latin-1", "replace").decode("latin-1")
     return saved(ET.tostring(root, encoding="unicode"))
 
 
@@ -169,6 +205,8 @@ def _handler(jenkins: Standin) -> type[BaseHTTPRequestHandler]:
             status, headers, payload = route(jenkins, self.command, self.path, self.headers, body)
             with jenkins.lock:
                 jenkins.log.append((self.command, self.path, status))
+                if body:
+                    jenkins.bodies.append((self.command, self.path, body))
             self.send_response(status)
             # Every Jenkins response carries X-Jenkins (python-jenkins' get_version reads it).
             self.send_header("X-Jenkins", VERSION)

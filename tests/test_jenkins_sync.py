@@ -4,111 +4,18 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
-from bluegreen.cli import main
 from bluegreen.errors import BlueGreenError
 from jenkins_standin import Standin
-
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "maice"
-ROLLBACK_SCRIPT = REPO / "resources" / "bluegreen" / "Rollback.Jenkinsfile"
-FOLDER = "team/maice"
-DISTINCTIVE = "sk-DISTINCTIVE-7f3c9e1b-never-print-me"
-VALUES = {
-    "DATABASE_URL": "postgresql://maice:db-pass-31337@db:5432/maice", "OPENAI_API_KEY": DISTINCTIVE,
-    "GOOGLE_CLIENT_ID": "google-client-id-123", "GOOGLE_CLIENT_SECRET": "google-client-secret-456",
-    "ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": "admin-password-789", "SESSION_SECRET_KEY": "session-key-0abc",
-    "BLUEGREEN_FINGERPRINT_KEY": "fingerprint-key-for-tests-0123456789",
-}
-ITEMS = 8  # 2 jobs + 6 credentials in the example declaration
-
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    @property
-    def text(self) -> str:
-        return self.out + self.err
-
-
-@pytest.fixture
-def standin():
-    server = Standin().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def declaration(tmp_path: Path) -> Path:
-    """The example declaration in a nested folder, with a Rollback script (a fixture until the library has one)."""
-    shutil.copy(EXAMPLE / "bluegreen.yml", tmp_path / "bluegreen.yml")
-    script = tmp_path / "Rollback.Jenkinsfile"
-    if ROLLBACK_SCRIPT.exists():
-        shutil.copy(ROLLBACK_SCRIPT, script)
-    else:
-        script.write_text("blueGreenRollback(service: params.SERVICE, reason: params.REASON)\n", encoding="utf-8")
-    data = yaml.safe_load((EXAMPLE / "jenkins.yml").read_text(encoding="utf-8"))
-    data["folder"] = FOLDER
-    data["jobs"][1]["script"] = "Rollback.Jenkinsfile"
-    path = tmp_path / "jenkins.yml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    return path
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch, standin: Standin) -> pytest.MonkeyPatch:
-    for name in ("BLUEGREEN_LANG", "BLUEGREEN_CONFIG", "PYTHONHTTPSVERIFY"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LANG", "C.UTF-8")
-    monkeypatch.setenv("JENKINS_URL", standin.url)
-    monkeypatch.setenv("JENKINS_USER", "admin")
-    monkeypatch.setenv("JENKINS_API_TOKEN", "admin-token")
-    for name, value in VALUES.items():
-        monkeypatch.setenv(name, value)
-    return monkeypatch
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], declaration: Path, env: pytest.MonkeyPatch):
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as exit_info:
-            main(["jenkins", args[0], "--declaration", str(declaration), *args[1:]])
-        captured = capsys.readouterr()
-        return Result(exit_info.value.code, captured.out, captured.err)
-    return invoke
-
-
-def _admin_session(standin: Standin) -> tuple[requests.Session, dict[str, str], str]:
-    session = requests.Session()
-    session.auth = ("admin", "admin-token")
-    crumb = session.get(standin.url + "crumbIssuer/api/json").json()
-    return session, {crumb["crumbRequestField"]: crumb["crumb"], "Content-Type": "text/xml"}, standin.url
-
-
-def post_config(standin: Standin, job: str, xml: str) -> None:
-    """An edit made on the server, the way the UI or a Jenkinsfile run would save it."""
-    session, headers, url = _admin_session(standin)
-    path = "".join(f"job/{p}/" for p in job.split("/"))
-    session.post(url + path + "config.xml", data=xml.encode("utf-8"), headers=headers).raise_for_status()
-
-
-def create_by_hand(standin: Standin, name: str) -> None:
-    """A job someone made in the folder without the tool (no managed marker)."""
-    session, headers, url = _admin_session(standin)
-    path = "".join(f"job/{p}/" for p in FOLDER.split("/"))
-    body = b"<project><description>by hand</description></project>"
-    session.post(f"{url}{path}createItem?name={name}", data=body, headers=headers).raise_for_status()
+from jenkins_standin_xstream import Jenkinsfile
+from jenkins_standin_fixtures import (  # noqa: F401 - fixtures
+    DISTINCTIVE, EXAMPLE, FOLDER, ITEMS, ROLLBACK_SCRIPT, VALUES, create_by_hand, declaration, edit_declaration, env,
+    post_config, run, standin,
+)
 
 
 def test_first_sync_creates_folders_jobs_and_credentials(run, standin: Standin):
@@ -120,12 +27,13 @@ def test_first_sync_creates_folders_jobs_and_credentials(run, standin: Standin):
     store = standin.find(FOLDER).credentials
     assert set(store) == {"maice-database-url", "maice-openai-api-key", "maice-google-client-id",
                           "maice-google-client-secret", "maice-admin", "maice-session-secret-key"}
-    assert VALUES["DATABASE_URL"] in store["maice-database-url"]
-    assert "<username>admin</username>" in store["maice-admin"]
-    assert VALUES["ADMIN_PASSWORD"] in store["maice-admin"]
+    assert standin.secret(FOLDER, "maice-database-url") == VALUES["DATABASE_URL"]
+    assert standin.secret(FOLDER, "maice-admin", "username") == "admin"
+    assert standin.secret(FOLDER, "maice-admin", "password") == VALUES["ADMIN_PASSWORD"]
     rollback = standin.find(f"{FOLDER}/Rollback").xml
     assert "<string>backend</string>" in rollback and "<name>REASON</name>" in rollback
-    assert "[managed by bluegreen]" in standin.find(f"{FOLDER}/deploy-backend").description
+    assert standin.find(f"{FOLDER}/deploy-backend").description.endswith(
+        "\n[managed by bluegreen: declaration maice, job team/maice/deploy-backend]")
 
 
 def test_second_sync_makes_no_writes_and_at_most_two_requests_per_item(run, standin: Standin):
@@ -209,7 +117,7 @@ def test_changed_credential_value_is_detected_and_updated(run, standin: Standin,
     assert "maice-openai-api-key" not in check.out
     sync = run("sync")
     assert sync.code == 0 and "updated credential maice-database-url" in sync.out
-    assert "rotated-pass" in standin.find(FOLDER).credentials["maice-database-url"]
+    assert standin.secret(FOLDER, "maice-database-url") == "postgresql://maice:rotated-pass@db:5432/maice"
     assert run("check").code == 0
 
 
@@ -241,7 +149,7 @@ def test_secret_never_appears_in_output_diffs_logs_or_errors(run, standin: Stand
     texts = [r.text for r in seen] + [record.getMessage() for record in caplog.records]
     texts += [str(error.value), repr(error.value), repr(error.value.params), str(standin.log)]
     assert not [t for t in texts if DISTINCTIVE in t]
-    assert DISTINCTIVE in standin.find(FOLDER).credentials["maice-openai-api-key"]  # it did reach Jenkins
+    assert standin.secret(FOLDER, "maice-openai-api-key") == DISTINCTIVE  # it did reach Jenkins
 
 
 def test_wrong_token_is_reported_as_bad_credentials(run, env: pytest.MonkeyPatch):
@@ -262,18 +170,43 @@ def test_user_without_permission_is_told_which_permission(run, standin: Standin)
 
 
 def test_read_only_user_is_refused_at_the_first_write(run, standin: Standin):
-    """A user who may read but not configure gets a 403 naming Job/Configure when sync first writes."""
+    """A user who may read but not create gets a 403 naming Job/Create when sync first writes (the folder)."""
     standin.readers.add("admin")
     result = run("sync")
-    assert result.code == 2 and "may not POST" in result.err and "Job/Configure" in result.err
+    assert result.code == 2 and "may not POST" in result.err and "Job/Create" in result.err
 
 
-def test_missing_crumb_is_named(run, standin: Standin):
-    """When Jenkins refuses the crumb (403 "No valid crumb"), the message says so and how to fix it."""
-    standin.reject_crumbs = True
+def test_permission_in_the_one_of_format_is_named(run, standin: Standin):
+    """Jenkins' other 403 format ("missing a permission, one of X, Y is required") is named too."""
+    standin.forbidden_any.add("admin")
+    result = run("check")
+    assert result.code == 2 and "Overall/Read, Overall/Administer" in result.err
+
+
+def test_missing_crumb_is_named(run, standin: Standin, env: pytest.MonkeyPatch):
+    """A password login whose crumb Jenkins refuses (403 "No valid crumb") is told so and how to fix it."""
+    standin.passwords["alice"] = "alice-password"
+    env.setenv("JENKINS_USER", "alice")
+    env.setenv("JENKINS_API_TOKEN", "alice-password")
+    standin.reject_crumbs = True  # a proxy that drops the session cookie the crumb is bound to
     result = run("sync")
     assert result.code == 2
     assert "no valid CSRF crumb" in result.err
+
+
+def test_password_login_works_with_its_session_bound_crumb(run, standin: Standin, env: pytest.MonkeyPatch):
+    """A password login gets a crumb bound to its web session; python-jenkins keeps the cookie, so sync works."""
+    standin.passwords["alice"] = "alice-password"
+    env.setenv("JENKINS_USER", "alice")
+    env.setenv("JENKINS_API_TOKEN", "alice-password")
+    assert run("sync").code == 0
+    assert standin.find(f"{FOLDER}/deploy-backend") is not None
+
+
+def test_api_token_needs_no_crumb(run, standin: Standin):
+    """Requests authenticated by an API token are exempt from CSRF: sync works even if no crumb is ever valid."""
+    standin.reject_crumbs = True
+    assert run("sync").code == 0
 
 
 def test_sync_works_with_csrf_protection_off(run, standin: Standin):
@@ -336,25 +269,17 @@ def test_credentials_file_readable_by_others_is_refused(run, standin: Standin, e
 
 
 def test_jenkinsfile_parameters_on_the_deploy_job_are_not_drift(run, standin: Standin, declaration: Path):
-    """Properties a Jenkinsfile wrote on the deploy job are not drift, and an update keeps them."""
+    """Properties a Declarative build wrote on the deploy job are not drift, and an update keeps them."""
     assert run("sync").code == 0
     job = f"{FOLDER}/deploy-backend"
     string = "hudson.model.StringParameterDefinition"
-    params = ("<properties><hudson.model.ParametersDefinitionProperty><parameterDefinitions>"
-              f"<{string}><name>DEPLOY_ENV</name></{string}>"
-              "</parameterDefinitions></hudson.model.ParametersDefinitionProperty></properties>")
-    action = "org.jenkinsci.plugins.pipeline.modeldefinition.actions.DeclarativeJobPropertyTrackerAction"
-    tracker = f"<actions><{action}><parameters><string>DEPLOY_ENV</string></parameters></{action}></actions>"
-    xml = standin.find(job).xml.replace("<properties />", params).replace("<actions />", tracker)
-    assert "DEPLOY_ENV" in xml
-    post_config(standin, job, xml)
+    standin.build(job, Jenkinsfile(parameters=[f"<{string}><name>DEPLOY_ENV</name></{string}>"]))
+    assert "DEPLOY_ENV" in standin.find(job).xml
     assert run("check").code == 0
-    data = yaml.safe_load(declaration.read_text(encoding="utf-8"))
-    data["jobs"][0]["branch"] = "*/release"
-    declaration.write_text(yaml.safe_dump(data), encoding="utf-8")
+    edit_declaration(declaration, lambda d: d["jobs"][0].update(branch="*/release"))
     assert run("sync").code == 0
     saved = standin.find(job).xml
-    assert "*/release" in saved and "<name>DEPLOY_ENV</name>" in saved
+    assert "*/release" in saved and "<name>DEPLOY_ENV</name>" in saved and "DeclarativeJobPropertyTrackerAction" in saved
 
 
 def test_rollback_parameters_are_owned_by_the_job_definition(run, standin: Standin):
@@ -441,4 +366,4 @@ def test_secret_from_file_is_read_without_its_trailing_newline(run, standin: Sta
     assert missing.code == 2 and "db-url.txt" in missing.err and standin.log == []
     (declaration.parent / "db-url.txt").write_text("postgresql://from-file@db/maice\n", encoding="utf-8")
     assert run("sync").code == 0
-    assert "<secret>postgresql://from-file@db/maice</secret>" in standin.find(FOLDER).credentials["maice-database-url"]
+    assert standin.secret(FOLDER, "maice-database-url") == "postgresql://from-file@db/maice"

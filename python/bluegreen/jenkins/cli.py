@@ -1,7 +1,8 @@
 """`bluegreen jenkins plan | sync | check`. Thin: options → Settings → bluegreen.jenkins.commands.
 
-Errors are raised, not printed: the main CLI's `main` maps them to exit codes (2 bad declaration, credentials
-or missing variables · 3 drift found by `check` · 6 Jenkins unreachable · 1 Jenkins refused or failed).
+Errors are raised, not printed: the main CLI's `main` maps them to exit codes (2 bad declaration, credentials,
+missing variables, or a declared name taken by an item that is not ours · 3 drift found by `check` · 6 Jenkins
+unreachable · 1 Jenkins refused or failed).
 python-jenkins is imported only once a command runs, so `bluegreen --help` works without it.
 """
 
@@ -20,19 +21,23 @@ def _connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
     command = click.option(
         "--timeout", type=click.FloatRange(1, 600), default=30.0, show_default=True,
         envvar="BLUEGREEN_JENKINS_TIMEOUT", show_envvar=True, help="Seconds to wait for each Jenkins request.")(command)
+    # Paths are checked by the loaders, not click: a directory then gets one line, like every other bad input.
     command = click.option(
-        "--credentials-file", type=click.Path(dir_okay=False), envvar="BLUEGREEN_JENKINS_CREDENTIALS_FILE", show_envvar=True,
+        "--credentials-file", type=click.Path(), envvar="BLUEGREEN_JENKINS_CREDENTIALS_FILE", show_envvar=True,
         help="File with JENKINS_URL=, JENKINS_USER=, JENKINS_API_TOKEN= lines (overrides those environment "
              "variables). Refused unless only its owner can read it (chmod 600).")(command)
     return click.option(
-        "--declaration", type=click.Path(dir_okay=False), default=DEFAULT_PATH, show_default=True,
+        "--declaration", type=click.Path(), default=DEFAULT_PATH, show_default=True,
         envvar="BLUEGREEN_JENKINS_DECLARATION", show_envvar=True,
         help="The declaration file: folder, jobs and credentials to keep in Jenkins.")(command)
 
 
 PRUNE = click.option("--prune", is_flag=True,
-                     help="Also delete jobs and credentials marked as managed by bluegreen that are no longer "
-                          "declared. Items without the marker are never deleted.")
+                     help="Also delete jobs and credentials this declaration made (its id in their marker) that "
+                          "it no longer declares. Folders and items it did not make are never deleted.")
+ADOPT = click.option("--adopt", multiple=True, metavar="NAME",
+                     help="Take over the declared job or credential NAME although this declaration did not make "
+                          "it (hand-made, another declaration's, or marked by an older bluegreen). Repeatable.")
 
 
 @click.group("jenkins")
@@ -48,23 +53,27 @@ def jenkins() -> None:
 @jenkins.command()
 @_connection_options
 @PRUNE
+@ADOPT
 @click.pass_context
-def plan(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float, prune: bool) -> None:
-    """Show what `sync` would change, as a diff per item (secrets redacted). Changes nothing."""
+def plan(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float, prune: bool,
+         adopt: tuple[str, ...]) -> None:
+    """Show what `sync` would change, as a diff per item (secrets redacted), and each deletion. Changes nothing."""
     from bluegreen.jenkins.commands import run_plan
 
-    run_plan(_settings(ctx, declaration, credentials_file, timeout), prune=prune)
+    run_plan(_settings(ctx, declaration, credentials_file, timeout, adopt), prune=prune)
 
 
 @jenkins.command()
 @_connection_options
 @PRUNE
+@ADOPT
 @click.pass_context
-def sync(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float, prune: bool) -> None:
+def sync(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float, prune: bool,
+         adopt: tuple[str, ...]) -> None:
     """Create what is missing, update what differs, leave what matches untouched."""
     from bluegreen.jenkins.commands import run_sync
 
-    run_sync(_settings(ctx, declaration, credentials_file, timeout), prune=prune)
+    run_sync(_settings(ctx, declaration, credentials_file, timeout, adopt), prune=prune)
 
 
 @jenkins.command()
@@ -77,11 +86,12 @@ def check(ctx: click.Context, declaration: str, credentials_file: str | None, ti
     run_check(_settings(ctx, declaration, credentials_file, timeout))
 
 
-def _settings(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float):  # noqa: ANN202
+def _settings(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float,  # noqa: ANN202
+              adopt: tuple[str, ...] = ()):
     from bluegreen.jenkins.commands import Settings
 
     # The main CLI's options object carries --lang and --config; run on its own, this group has neither.
     main = ctx.find_root().obj
     return Settings(declaration=Path(declaration), credentials_file=credentials_file, timeout=timeout,
                     config_path=getattr(main, "config_path", None),
-                    lang=getattr(main, "lang", None) or detect_language())
+                    lang=getattr(main, "lang", None) or detect_language(), adopt=tuple(adopt))

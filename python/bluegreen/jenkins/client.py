@@ -13,6 +13,7 @@ secret value. Never a response body or a request body (a 500 page may quote what
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
 import jenkins  # python-jenkins: imported here and nowhere else
@@ -20,9 +21,13 @@ import requests
 
 from bluegreen.errors import BlueGreenError, Unreachable, UsageError
 from bluegreen.jenkins.connection import Connection
+from bluegreen.jenkins.xmltext import printable
 
 T = TypeVar("T")
-_PERMISSION = re.compile(r"is missing the ([A-Za-z]+/[A-Za-z]+) permission")
+# ACL.checkPermission / checkAnyPermission (AccessDeniedException3): "alice is missing the Job/Configure
+# permission", or "alice is missing a permission, one of Overall/Manage, Overall/Administer is required".
+_PERMISSION = re.compile(r"is missing (?:the (\S+/\S+(?: \S+)*?) permission|a permission, one of (.+?) is required)")
+FOLDER_CLASS = "com.cloudbees.hudson.plugins.folder.Folder"
 
 
 class _HTTPFailure(Exception):
@@ -38,7 +43,7 @@ class _HTTPFailure(Exception):
         text = response.text or ""
         self.crumb = "crumb" in text.lower() or "crumb" in (response.reason or "").lower()
         match = _PERMISSION.search(text)
-        self.permission = match.group(1) if match else ""
+        self.permission = (match.group(1) or match.group(2) or "")[:120] if match else ""
 
 
 def _header_text(value: str) -> str:
@@ -56,6 +61,14 @@ class _Jenkins(jenkins.Jenkins):
         return super()._response_handler(response)
 
 
+@dataclass(frozen=True)
+class Listed:
+    """An item in a folder listing: its type (Jenkins' `_class`) and description."""
+
+    cls: str
+    description: str
+
+
 class Client:
     def __init__(self, conn: Connection, *, timeout: float = 30.0,
                  scrub: Callable[[str], str] = lambda text: text) -> None:
@@ -68,24 +81,33 @@ class Client:
         self._j._session.verify = True
 
     # --- reads: None means "not there" (a 404) ---
-    def folder_items(self, folder: str) -> dict[str, str] | None:
-        """Items directly in the folder (name → description), or None when the folder does not exist."""
+    def folder_items(self, folder: str) -> dict[str, Listed] | None:
+        """Items directly in the folder (name → type and description), or None when the folder does not exist.
+        Jenkins' remote API adds `_class` to every object, so the types come with the one request."""
         item = "job/" + "/job/".join(folder.split("/"))
         data = self._call(folder, self._j.get_info, item, "?tree=jobs[name,description]", missing_ok=True)
         if data is None:
             return None
+        if not isinstance(data, dict) or not isinstance(data.get("jobs", []), list):
+            raise BlueGreenError("jenkins.failed", item=folder, detail="unexpected answer to the folder listing")
         if "jobs" not in data:
-            raise UsageError("jenkins.not_a_folder", folder=folder)
-        return {j["name"]: j.get("description") or "" for j in data["jobs"]}
+            raise UsageError("jenkins.folder_other_type", folder=folder, found=printable(str(data.get("_class") or "?")),
+                             wanted=FOLDER_CLASS)
+        # Entries without a name (a proxy's mangling, say) are skipped: they can't be ours.
+        return {j["name"]: Listed(str(j.get("_class") or "?"), str(j.get("description") or ""))
+                for j in data["jobs"] if isinstance(j, dict) and isinstance(j.get("name"), str)}
 
     def item_exists(self, name: str) -> bool:
         return bool(self._call(name, self._j.job_exists, name))
 
     def job_config(self, name: str) -> str | None:
-        return self._call(name, self._j.get_job_config, name, missing_ok=True)
+        folder_url, short_name = self._j._get_job_folder(name)
+        url = self._j._build_url(jenkins.CONFIG_JOB, {"folder_url": folder_url, "short_name": short_name})
+        return self._read_xml(name, url)
 
     def credential_ids(self, folder: str) -> list[str]:
-        return [c["id"] for c in self._call(folder, self._j.list_credentials, folder)]
+        listed = self._call(folder, self._j.list_credentials, folder) or []
+        return [c["id"] for c in listed if isinstance(c, dict) and isinstance(c.get("id"), str)]
 
     def credential_config(self, folder: str, credential_id: str) -> str | None:
         # python-jenkins' get_credential_config first re-checks that the folder is a folder: one extra request
@@ -93,7 +115,18 @@ class Client:
         folder_url, short_name = self._j._get_job_folder(folder)
         url = self._j._build_url(jenkins.CONFIG_CREDENTIAL, {"folder_url": folder_url, "short_name": short_name,
                                                              "domain_name": "_", "name": credential_id})
-        return self._call(credential_id, self._j.jenkins_open, requests.Request("GET", url), missing_ok=True)
+        return self._read_xml(credential_id, url)
+
+    def _read_xml(self, item: str, url: str) -> str | None:
+        # Jenkins sends config.xml as `application/xml` without a charset (AbstractItem.doConfigDotXml), so
+        # requests would guess one: a Korean description could come back as mojibake. The file is UTF-8.
+        response = self._call(item, self._j.jenkins_request, requests.Request("GET", url), missing_ok=True)
+        if response is None:
+            return None
+        try:
+            return response.content.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BlueGreenError("jenkins.bad_xml", item=item, error="not UTF-8") from None
 
     # --- writes ---
     def create_folder(self, name: str) -> None:
@@ -136,7 +169,7 @@ class Client:
         except (jenkins.JenkinsException, requests.exceptions.RequestException, ValueError) as exc:
             # python-jenkins' own checks ("create[x] failed", "already exists"): names only, first line.
             # ValueError: an answer that is not the JSON Jenkins gives (a proxy's login page, say).
-            detail = self._scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            detail = printable(self._scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__))
             raise BlueGreenError("jenkins.failed", item=item, detail=detail[:200]) from None
 
     def _refused(self, f: _HTTPFailure, item: str) -> BlueGreenError:
@@ -149,5 +182,5 @@ class Client:
             return UsageError("jenkins.forbidden", user=self._user, permission=f.permission or "?", **where)
         if f.status >= 500:
             return BlueGreenError("jenkins.server_error", status=f.status, item=item, **where)
-        detail = self._scrub(f.x_error)[:200] or "-"
+        detail = printable(self._scrub(f.x_error))[:200] or "-"
         return BlueGreenError("jenkins.rejected", status=f.status, item=item, detail=detail, **where)

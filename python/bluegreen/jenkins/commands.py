@@ -14,7 +14,8 @@ from typing import Any
 from bluegreen import config as bluegreen_config
 from bluegreen.errors import Inconsistent, UsageError
 from bluegreen.jenkins import connection, declaration, desired, values
-from bluegreen.jenkins.compare import DELETE, KEEP, ORPHAN, Plan, make_plan
+from bluegreen.jenkins.xmltext import printable, unsafe_char
+from bluegreen.jenkins.compare import DELETE, KEEP, ORPHAN, Plan, Scope, make_plan
 from bluegreen.output import Reporter
 
 
@@ -25,6 +26,7 @@ class Settings:
     timeout: float
     config_path: str | None  # the main --config / BLUEGREEN_CONFIG, when the declaration names none
     lang: str
+    adopt: tuple[str, ...] = ()  # declared names to take over although another owner's marker (or none) is there
 
 
 def run_plan(settings: Settings, *, prune: bool) -> None:
@@ -34,8 +36,9 @@ def run_plan(settings: Settings, *, prune: bool) -> None:
         _announce(run.out, change.action, change.kind, change.name)
         if change.action not in (ORPHAN, DELETE) and change.kind != "folder":
             for line in change.diff():
-                run.out.line(line)
+                run.out.line(printable(line))
     _summary(run.out, run.plan)
+    _refuse_conflicts(run)
 
 
 def run_check(settings: Settings) -> None:
@@ -43,6 +46,7 @@ def run_check(settings: Settings) -> None:
     run = _read(settings, prune=False)
     for change in run.plan.pending:
         _announce(run.out, change.action, change.kind, change.name)
+    _refuse_conflicts(run)
     if run.plan.pending:
         raise Inconsistent("jenkins.drift", count=len(run.plan.pending), folder=run.plan.folder)
     run.out.say("jenkins.in_sync", folder=run.plan.folder, count=len(run.plan.changes))
@@ -53,6 +57,7 @@ def run_sync(settings: Settings, *, prune: bool) -> None:
     from bluegreen.jenkins.apply import apply
 
     run = _read(settings, prune=prune)
+    _refuse_conflicts(run)  # before the first write: a conflict means the declaration can't be carried out
     apply(run.client, run.plan, run.out)
     for change in run.plan.pending:
         if change.action == ORPHAN:
@@ -80,7 +85,26 @@ def _read(settings: Settings, *, prune: bool) -> _Run:
         out.say("jenkins.plain_http", url=conn.url)
     client = _make_client(conn, settings.timeout, out)
     wanted = desired.build(decl, values=creds, key=key, services=services, scripts=scripts)
-    return _Run(out, client, make_plan(client, decl.folder, wanted, prune=prune))
+    _check_adopt(settings.adopt, wanted)
+    scope = Scope(decl.id, decl.folder, frozenset(settings.adopt))
+    return _Run(out, client, make_plan(client, scope, wanted, prune=prune))
+
+
+def _check_adopt(adopt: tuple[str, ...], wanted: list[desired.Wanted]) -> None:
+    """--adopt names must be declared: adopting takes an item over, so a typo must not pass silently."""
+    known = {w.name for w in wanted} | {w.short for w in wanted}
+    unknown = [name for name in adopt if name not in known]
+    if unknown:
+        raise UsageError("jenkins.adopt_unknown", names=", ".join(unknown))
+
+
+def _refuse_conflicts(run: _Run) -> None:
+    """Say every conflict (one line each), then refuse: nothing has been written."""
+    for change in run.plan.conflicts:
+        run.out.say(change.reason, kind=run.out.text(f"jenkins.kind.{change.kind}"), name=change.name,
+                    found=printable(change.found) or "-", wanted=change.wanted or "-")
+    if run.plan.conflicts:
+        raise UsageError("jenkins.conflicts", count=len(run.plan.conflicts), folder=run.plan.folder)
 
 
 def _maskable(creds: tuple[values.CredentialValue, ...]) -> list[str]:
@@ -108,9 +132,18 @@ def _rollback_inputs(decl: declaration.Declaration, settings: Settings) -> tuple
     scripts = {}
     for job in decl.rollback_jobs:
         try:
-            scripts[job.name] = job.script.read_text(encoding="utf-8")
-        except (FileNotFoundError, IsADirectoryError):
+            text = job.script.read_bytes().decode("utf-8")
+        except (FileNotFoundError, IsADirectoryError, PermissionError):
             raise UsageError("jenkins.script_missing", job=job.name, path=str(job.script)) from None
+        except UnicodeDecodeError as exc:
+            raise UsageError("jenkins.script_not_text", job=job.name, path=str(job.script),
+                             char=f"byte {exc.start}") from None
+        # CRLF from a Windows editor: XML turns it into LF anyway; doing it here keeps what we send exact.
+        text = text.replace("\r\n", "\n")
+        char = unsafe_char(text)
+        if char is not None:
+            raise UsageError("jenkins.script_not_text", job=job.name, path=str(job.script), char=char)
+        scripts[job.name] = text
     return services, scripts
 
 

@@ -41,9 +41,18 @@ def resolve(credentials_file: str | None, environ: Mapping[str, str] = os.enviro
     missing = [n for n in NAMES if not values[n]]
     if missing:
         return None, missing
+    for name in NAMES:
+        # A newline or control character would end up in a header or a request line (or, for the URL, be
+        # silently dropped by urlsplit): refuse it, naming the variable only.
+        if any(not c.isprintable() or (c.isspace() and name == "JENKINS_URL") for c in values[name]):
+            raise UsageError("jenkins.connection_value_bad", name=name)
     url = values["JENKINS_URL"]
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or not _valid_port(parts):
+    try:
+        parts = urlsplit(url)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and _valid_port(parts)
+    except ValueError:  # "Invalid IPv6 URL" and the like
+        raise UsageError("jenkins.bad_url", url="?") from None
+    if not valid:
         raise UsageError("jenkins.bad_url", url=parts.hostname or "?")
     if parts.username or parts.password:
         # A token in the URL ends up in logs and error messages; it has its own variable.
@@ -59,8 +68,13 @@ def _read_file(path: Path) -> dict[str, str]:
         raise UsageError("jenkins.credentials_file_missing", path=str(path)) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise UsageError("jenkins.credentials_file_mode", path=str(path), mode=oct(stat.S_IMODE(mode)))
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or type(exc).__name__)
+        raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error=reason) from None
     values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         line = line.strip()
         if line and not line.startswith("#") and "=" in line:
             name, _, value = line.partition("=")

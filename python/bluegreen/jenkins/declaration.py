@@ -1,6 +1,7 @@
 """The declaration file (jenkins.yml): a typed, strict view. Unknown keys are errors that name the key.
 
     version: 1
+    id: app                           # this file's name in Jenkins: marks what it owns (ownership.py)
     folder: team/app                  # everything lives here; created as needed
     bluegreen_config: bluegreen.yml   # its services are the Rollback job's SERVICE choices
     jobs:
@@ -14,6 +15,11 @@
 
 Relative paths (bluegreen_config, script, from_file) are relative to the declaration file, so the same
 command works from any directory.
+
+Every pattern is matched whole (`fullmatch`: `^…$` would let "deploy\n" through, `$` matching before a final
+newline), and every text that reaches Jenkins must survive its XML unchanged (xmltext.py): a value Jenkins
+would store differently than declared would be "drift" forever. The file itself goes through safe_yaml
+(bounded, no aliases, no duplicate keys). Any problem: one line naming the key, exit 2, nothing sent.
 """
 
 from __future__ import annotations
@@ -24,17 +30,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bluegreen import safe_yaml
 from bluegreen.errors import UsageError
+from bluegreen.jenkins.xmltext import unsafe_char
 
 DEFAULT_PATH = "jenkins.yml"
 DEFAULT_ROLLBACK_SCRIPT = "Rollback.Jenkinsfile"
-# Jenkins accepts more, but these stay safe in URLs, XML and the UI alike.
-ITEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,80}$")
-CREDENTIAL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,100}$")
-ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-REPO = re.compile(r"^(?:https?://|ssh://|git@)[^\s]+$")
+# Jenkins accepts more, but these stay safe in URLs, XML and the UI alike. No trailing dot: Jenkins refuses
+# item names ending in "." (Jenkins.checkGoodName), and "." / ".." can't start one.
+ITEM_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,79}[A-Za-z0-9_-])?")
+CREDENTIAL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,100}")
+DECLARATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+REPO = re.compile(r"(?:https?://|ssh://|git@)[^\s]+")
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,7 @@ class CredentialSpec:
 
 @dataclass(frozen=True)
 class Declaration:
+    id: str  # marks the items this file owns (ownership.py)
     folder: str
     bluegreen_config: Path | None
     jobs: tuple[DeployJob | RollbackJob, ...]
@@ -85,34 +94,32 @@ class Declaration:
 
 def load(path: str | os.PathLike[str]) -> Declaration:
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError("jenkins.decl_not_found", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise UsageError("jenkins.decl_bad_yaml", path=str(path), error=str(exc).splitlines()[0]) from None
-    return parse(raw, source=path)
+    return parse(safe_yaml.load_path(path), source=path)
 
 
 def parse(raw: Any, *, source: Path) -> Declaration:
-    where = str(source)
-    top = _mapping(raw, "", {"version", "folder", "bluegreen_config", "jobs", "credentials"}, where)
-    if top.get("version", 1) != 1:
+    where = _printable(str(source))
+    top = _mapping(raw, "", {"version", "id", "folder", "bluegreen_config", "jobs", "credentials"}, where)
+    if top.get("version", 1) != 1 or isinstance(top.get("version", 1), bool):
         _bad(where, "version", top.get("version"))
+    if "id" not in top:
+        # No default: two files sharing a folder with one default id would prune each other's items.
+        raise UsageError("jenkins.decl_no_id", path=where)
+    decl_id = _match(top["id"], DECLARATION_ID, "id", where)
     folder = top.get("folder")
-    if not isinstance(folder, str) or not all(ITEM_NAME.match(p) for p in folder.split("/")):
+    if not isinstance(folder, str) or not all(ITEM_NAME.fullmatch(p) for p in folder.split("/")):
         _bad(where, "folder", folder)
     base = source.parent
     bg = top.get("bluegreen_config")
-    if bg is not None and not (isinstance(bg, str) and bg):
-        _bad(where, "bluegreen_config", bg)
+    if bg is not None:
+        _path(bg, "bluegreen_config", where)
     jobs = tuple(_job(j, f"jobs[{i}]", base, where) for i, j in enumerate(_list(top.get("jobs"), "jobs", where)))
     creds = tuple(_credential(c, f"credentials[{i}]", base, where)
                   for i, c in enumerate(_list(top.get("credentials"), "credentials", where)))
     _unique([j.name for j in jobs], "jobs", where)
     _unique([c.id for c in creds], "credentials", where)
-    return Declaration(folder=folder, bluegreen_config=base / bg if bg else None, jobs=jobs,
-                       credentials=creds, source=source)
+    return Declaration(id=decl_id, folder=folder, bluegreen_config=base / _path(bg, "bluegreen_config", where)
+                       if bg else None, jobs=jobs, credentials=creds, source=source)
 
 
 def _job(raw: Any, key: str, base: Path, where: str) -> DeployJob | RollbackJob:
@@ -121,7 +128,7 @@ def _job(raw: Any, key: str, base: Path, where: str) -> DeployJob | RollbackJob:
         d = _mapping(raw, key, {"name", "type", "description", "script"}, where)
         return RollbackJob(name=_match(d.get("name"), ITEM_NAME, f"{key}.name", where),
                            description=_text(d.get("description", ""), f"{key}.description", where),
-                           script=base / _text(d.get("script", DEFAULT_ROLLBACK_SCRIPT), f"{key}.script", where))
+                           script=base / _path(d.get("script", DEFAULT_ROLLBACK_SCRIPT), f"{key}.script", where))
     if kind != "deploy":
         _bad(where, f"{key}.type", kind)
     d = _mapping(raw, key, {"name", "type", "description", "repo", "branch", "checkout_credentials",
@@ -134,10 +141,10 @@ def _job(raw: Any, key: str, base: Path, where: str) -> DeployJob | RollbackJob:
         name=_match(d.get("name"), ITEM_NAME, f"{key}.name", where),
         description=_text(d.get("description", ""), f"{key}.description", where),
         repo=_match(d.get("repo"), REPO, f"{key}.repo", where),
-        branch=_text(d.get("branch", "*/main"), f"{key}.branch", where),
+        branch=_line(d.get("branch", "*/main"), f"{key}.branch", where),
         checkout_credentials=None if checkout is None else _match(checkout, CREDENTIAL_ID,
                                                                    f"{key}.checkout_credentials", where),
-        script_path=_text(d.get("script_path", "Jenkinsfile"), f"{key}.script_path", where),
+        script_path=_line(d.get("script_path", "Jenkinsfile"), f"{key}.script_path", where),
         lightweight=lightweight,
     )
 
@@ -155,7 +162,7 @@ def _credential(raw: Any, key: str, base: Path, where: str) -> CredentialSpec:
             id=_match(d.get("id"), CREDENTIAL_ID, f"{key}.id", where), type=kind,
             description=_text(d.get("description", ""), f"{key}.description", where),
             from_env=None if env is None else _match(env, ENV_NAME, f"{key}.from_env", where),
-            from_file=None if file is None else base / _text(file, f"{key}.from_file", where))
+            from_file=None if file is None else base / _path(file, f"{key}.from_file", where))
     if kind != "usernamePassword":
         _bad(where, f"{key}.type", kind)
     d = _mapping(raw, key, common | {"username_from_env", "password_from_env"}, where)
@@ -171,7 +178,8 @@ def _mapping(value: Any, key: str, allowed: set[str], where: str) -> dict[str, A
         raise UsageError("jenkins.decl_not_mapping", path=where, key=key or "(top)")
     for k in value:
         if k not in allowed:
-            raise UsageError("jenkins.decl_unknown_key", path=where, key=f"{key}.{k}" if key else str(k))
+            name = _printable(str(k))[:80]
+            raise UsageError("jenkins.decl_unknown_key", path=where, key=f"{key}.{name}" if key else name)
     return value
 
 
@@ -184,15 +192,32 @@ def _list(value: Any, key: str, where: str) -> list[Any]:
 
 
 def _match(value: Any, pattern: re.Pattern[str], key: str, where: str) -> str:
-    if not isinstance(value, str) or not pattern.match(value):
+    if not isinstance(value, str) or not pattern.fullmatch(value):
         _bad(where, key, value)
     return value
 
 
 def _text(value: Any, key: str, where: str) -> str:
-    if not isinstance(value, str) or any(ord(c) < 32 and c not in "\t\n" for c in value):
+    """Free text (a description): any line breaks, but only characters Jenkins' XML keeps as they are."""
+    if not isinstance(value, str) or unsafe_char(value) is not None or len(value) > 2000:
         _bad(where, key, value)
     return value
+
+
+def _line(value: Any, key: str, where: str) -> str:
+    """One non-empty line (a branch, a script path)."""
+    if not isinstance(value, str) or not value.strip() or "\n" in value or unsafe_char(value) is not None:
+        _bad(where, key, value)
+    return value
+
+
+def _path(value: Any, key: str, where: str) -> str:
+    """A local file name: one line, no NUL (which no file name can hold)."""
+    return _line(value, key, where)
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _unique(names: list[str], key: str, where: str) -> None:
@@ -204,4 +229,5 @@ def _unique(names: list[str], key: str, where: str) -> None:
 
 
 def _bad(where: str, key: str, value: Any) -> None:
-    raise UsageError("jenkins.decl_bad_value", path=where, key=key, value=repr(value)[:80])
+    # repr: a newline or control character in the value shows escaped, so the message stays one line.
+    raise UsageError("jenkins.decl_bad_value", path=where, key=key, value=_printable(repr(value))[:80])

@@ -1,7 +1,8 @@
 """Job and credential XML, rendered with jinja2 (the one owner of the templates), escaped for XML.
 
-Every item this tool writes carries MARKER in its description: that is how `sync --prune` tells what it may
-delete, and how a reader in the Jenkins UI learns that edits there will be reverted.
+Every item this tool writes carries its ownership marker (ownership.py) as the last line of its description:
+that is how `sync --prune` tells what it may delete, and how a reader in the Jenkins UI learns that edits there
+will be reverted.
 """
 
 from __future__ import annotations
@@ -12,9 +13,8 @@ from typing import Iterable
 import jinja2
 
 from bluegreen.jenkins.declaration import DeployJob, RollbackJob
+from bluegreen.jenkins.ownership import Mark, describe
 from bluegreen.jenkins.values import CredentialValue
-
-MARKER = "[managed by bluegreen]"
 
 
 @lru_cache(maxsize=1)
@@ -25,30 +25,21 @@ def _environment() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
-def describe(text: str, fingerprint: str | None = None) -> str:
-    """The description Jenkins shows: the declared text, then the marker (and the credential's fingerprint)."""
-    suffix = MARKER if fingerprint is None else f"{MARKER} fp={fingerprint}"
-    return f"{text} {suffix}" if text else suffix
+def deploy_job(job: DeployJob, mark: Mark) -> str:
+    return _environment().get_template("job-deploy.xml.j2").render(job=job, description=describe(job.description,
+                                                                                                   mark))
 
 
-def is_managed(description: str | None) -> bool:
-    return MARKER in (description or "")
-
-
-def deploy_job(job: DeployJob) -> str:
-    return _environment().get_template("job-deploy.xml.j2").render(job=job, description=describe(job.description))
-
-
-def rollback_job(job: RollbackJob, *, services: Iterable[str], script: str) -> str:
+def rollback_job(job: RollbackJob, mark: Mark, *, services: Iterable[str], script: str) -> str:
     return _environment().get_template("job-rollback.xml.j2").render(
-        description=describe(job.description), services=list(services), script=script)
+        description=describe(job.description, mark), services=list(services), script=script)
 
 
-def credential(value: CredentialValue, fingerprint: str, *, reveal: bool = False) -> str:
+def credential(value: CredentialValue, mark: Mark, *, reveal: bool = False) -> str:
     """The credential's XML. Only `reveal=True` (the body of a write) holds the values; otherwise they are
     `<secret-redacted/>`, exactly as Jenkins answers a read, so the two compare and display safely."""
     spec = value.spec
-    params = {"id": spec.id, "description": describe(spec.description, fingerprint),
+    params = {"id": spec.id, "description": describe(spec.description, mark),
               "secret": None, "username": None, "password": None}
     if reveal:
         for name in ("secret", "username", "password"):

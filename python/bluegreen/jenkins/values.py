@@ -2,11 +2,17 @@
 
 Jenkins never gives a secret back (reads show `<secret-redacted/>`), so a changed value is detected through a
 fingerprint kept where Jenkins does show it: the credential's description,
-`… [managed by bluegreen] fp=<16 hex>`. The fingerprint is HMAC-SHA256 keyed with BLUEGREEN_FINGERPRINT_KEY
-over the id and the value(s): a plain hash would let anyone who can read the description brute-force a short
-secret offline; without the key they cannot. The id is mixed in so two credentials with one value don't look
-alike. Keep the key stable (a Jenkins secret-text credential is a good home): a new key re-writes every
+`…, fp=<16 hex>]` in its ownership marker (ownership.py). The fingerprint is HMAC-SHA256 keyed with
+BLUEGREEN_FINGERPRINT_KEY over the id, the type, the declared description and the value(s): a plain hash would
+let anyone who can read the description brute-force a short secret offline; without the key they cannot. The
+id is mixed in so two credentials with one value don't look alike; the description because some Jenkins
+endpoints return its characters beyond Latin-1 as `?`, so a changed description must show somewhere we can
+read. Keep the key stable (a Jenkins secret-text credential is a good home): a new key re-writes every
 credential once, which is harmless.
+
+Values are checked before anything is sent: a value Jenkins' XML would change (a CR, U+FFFE, bytes that are not
+UTF-8 — see xmltext.py) is refused naming the variable or file and the character's code point, never the value;
+otherwise Jenkins would hold a different secret while the fingerprint of the one we sent says "in sync".
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import Mapping
 
 from bluegreen.errors import MissingVariables, UsageError
 from bluegreen.jenkins.declaration import CredentialSpec
+from bluegreen.jenkins.xmltext import unsafe_char
 
 KEY_VAR = "BLUEGREEN_FINGERPRINT_KEY"
 MIN_KEY_LENGTH = 16  # a short key would be as guessable as the secrets it protects
@@ -49,7 +56,8 @@ class CredentialValue:
         return tuple(p for p in (self.secret, self.username, self.password) if p is not None)
 
     def fingerprint(self, key: Secret) -> str:
-        message = "\0".join([self.spec.id, *(p.reveal() for p in self.parts())]).encode("utf-8")
+        fields = [self.spec.id, self.spec.type, self.spec.description, *(p.reveal() for p in self.parts())]
+        message = "\0".join(fields).encode("utf-8")
         return hmac.new(key.reveal().encode("utf-8"), message, hashlib.sha256).hexdigest()[:FINGERPRINT_CHARS]
 
 
@@ -88,10 +96,14 @@ def require(missing: list[str]) -> None:
 
 def _from_file(spec: CredentialSpec, missing: list[str]) -> Secret | None:
     try:
-        text = spec.from_file.read_text(encoding="utf-8")  # type: ignore[union-attr]
+        data = spec.from_file.read_bytes()  # type: ignore[union-attr]
     except (FileNotFoundError, IsADirectoryError, PermissionError):
         missing.append(str(spec.from_file))
         return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError("jenkins.value_not_utf8", name=str(spec.from_file), offset=exc.start) from None
     # One trailing newline is the editor's, not the secret's.
     text = text[:-1] if text.endswith("\n") else text
     if not text:
@@ -101,7 +113,10 @@ def _from_file(spec: CredentialSpec, missing: list[str]) -> Secret | None:
 
 
 def _checked(value: str, name: str) -> Secret:
-    # XML cannot carry most control characters at all; say which variable, never the value.
-    if any(ord(c) < 32 and c not in "\t\n\r" for c in value):
-        raise UsageError("jenkins.value_control_chars", name=name)
+    # Say which variable and which character, never the value.
+    char = unsafe_char(value)
+    if char == "U+000D":
+        raise UsageError("jenkins.value_carriage_return", name=name)
+    if char is not None:
+        raise UsageError("jenkins.value_unsafe_char", name=name, char=char)
     return Secret(value)
