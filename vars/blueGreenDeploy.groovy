@@ -4,18 +4,9 @@
  * Every option, its default and examples: blueGreenDeploy.txt.
  */
 
-// blueGreenDeploy('backend'). Object rather than String: blueGreenDeploy(null) then reaches the 'no service'
-// guard instead of Groovy's ambiguous-overload error.
-Map call(Object service) {
-    return call([service: service])
-}
-
-// blueGreenDeploy('backend', monitor: '60s'): options after the service.
-Map call(Map userConfig, String service) {
-    return call(userConfig + [service: service])
-}
-
-Map call(Map userConfig = [:]) {
+// blueGreenDeploy('backend'), blueGreenDeploy('backend', monitor: '60s') or blueGreenDeploy(service: 'backend', …):
+// blueGreenOptions tells the forms apart, merges defaultConfig with what was given and refuses unknown options.
+Map call(Object serviceOrOptions = [:], Object service = null) {
     Map defaultConfig = [
         // The service to deploy, as named under `services:` in bluegreen.yml. Required.
         service: null,
@@ -34,13 +25,8 @@ Map call(Map userConfig = [:]) {
         // Serialize deploys of the service with Lockable Resources' lock('bluegreen-<service>') when installed.
         useLock: true,
     ]
-    Map given = userConfig ?: [:]
-    Set unknown = given.keySet() - defaultConfig.keySet()
-    if (unknown) {
-        error("blueGreenDeploy: unknown option(s) ${unknown.sort().join(', ')}; the options are " +
-            defaultConfig.keySet().join(', '))
-    }
-    Map options = defaultConfig + given
+    Map options = blueGreenOptions(step: 'blueGreenDeploy', defaultConfig: defaultConfig,
+        given: [serviceOrOptions, service])
     return blueGreenCli(step: 'blueGreenDeploy', command: 'deploy', report: options.report, useLock: options.useLock,
         cli: options.subMap(['service', 'config', 'lang', 'image', 'monitor']))
 }
