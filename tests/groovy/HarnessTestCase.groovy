@@ -101,6 +101,13 @@ abstract class HarnessTestCase extends GroovyTestCase {
         assert harness.failure.message == message
     }
 
+    /** The build ended ABORTED, by the FlowInterruptedException of a rejected or expired input (or the Abort button). */
+    void assertBuildAborted(Class cause) {
+        assert harness.currentBuild.result == 'ABORTED'
+        assert harness.failure instanceof org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
+        assert harness.failure.causes*.getClass() == [cause]
+    }
+
     void assertBuildFailedWith(String part) {
         assert harness.currentBuild.result == 'FAILURE'
         assert harness.failure?.message?.contains(part)
