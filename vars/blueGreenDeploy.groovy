@@ -1,6 +1,7 @@
 /*
  * blueGreenDeploy: deploy a new image of one service to its idle color, then move nginx to it with zero downtime.
  * If anything fails, the bluegreen CLI switches back by itself and this step fails the build with its reason.
+ * With promotion: 'manual' a person approves the staged color before the switch (blueGreenPromotion).
  * Every option, its default and examples: blueGreenDeploy.txt.
  */
 
@@ -24,9 +25,26 @@ Map call(Object serviceOrOptions = [:], Object service = null) {
         report: null,
         // Serialize deploys of the service with Lockable Resources' lock('bluegreen-<service>') when installed.
         useLock: true,
+        // 'automatic': switch as soon as the new color is healthy. 'manual': stage it, ask with `input` (showing the
+        // preview address), switch on approval, remove it on rejection or timeout (the build ends ABORTED).
+        promotion: 'automatic',
+        // With 'manual': how long the input waits ('90s', '30m', '2h'), then counts as rejected; null = no limit.
+        promotionTimeout: null,
+        // With 'manual': who may approve or reject (user ids or groups, comma-separated); null = anyone who may build.
+        submitter: null,
     ]
     Map options = blueGreenOptions(step: 'blueGreenDeploy', defaultConfig: defaultConfig,
         given: [serviceOrOptions, service])
-    return blueGreenCli(step: 'blueGreenDeploy', command: 'deploy', report: options.report, useLock: options.useLock,
-        cli: options.subMap(['service', 'config', 'lang', 'image', 'monitor']))
+    if (!(options.promotion in ['automatic', 'manual'])) {
+        error("blueGreenDeploy: promotion must be 'automatic' or 'manual', not '${options.promotion}'")
+    }
+    if (options.promotion == 'automatic' && (options.promotionTimeout != null || options.submitter != null)) {
+        error("blueGreenDeploy: promotionTimeout and submitter apply to promotion: 'manual' only")
+    }
+    Map deploy = [step: 'blueGreenDeploy', report: options.report, useLock: options.useLock,
+                  cli: options.subMap(['service', 'config', 'lang', 'image', 'monitor'])]
+    if (options.promotion == 'manual') {
+        return blueGreenPromotion(deploy + options.subMap(['promotionTimeout', 'submitter']))
+    }
+    return blueGreenCli(deploy + [command: 'deploy'])
 }
