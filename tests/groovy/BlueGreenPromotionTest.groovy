@@ -319,4 +319,28 @@ class BlueGreenPromotionTest extends HarnessTestCase {
         assert cliRun('stage').BLUEGREEN_IMAGE == 'evil;rm -rf /'
         assert !theInput().named.message.contains('redis-s3cret')
     }
+
+    void 'test in a declarative pipeline a rejection aborts the stage and runs post aborted, not failure'() {
+        fakeCli()
+        harness.answerInput(reject: 'ops')
+        harness.runScript('''
+            pipeline {
+                agent any
+                stages {
+                    stage('Deploy') { steps { blueGreenDeploy('backend', promotion: 'manual', submitter: 'ops') } }
+                    stage('Smoke') { steps { echo 'never' } }
+                }
+                post {
+                    aborted { echo 'not promoted' }
+                    failure { echo 'failed' }
+                }
+            }
+        ''')
+
+        assertBuildAborted(Rejection)
+        assert harness.pipeline.statusOf('Deploy') == 'aborted'
+        assert harness.pipeline.statusOf('Smoke') == 'skipped (earlier failure)'
+        assert harness.log.contains('not promoted') && !harness.log.contains('failed')
+        assert cliRuns*.command == ['credentials', 'stage', 'abort']
+    }
 }
