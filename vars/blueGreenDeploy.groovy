@@ -30,7 +30,7 @@ Map call(Object serviceOrOptions = [:], Object service = null) {
         promotion: 'automatic',
         // With 'manual': how long the input waits ('90s', '30m', '2h'), then counts as rejected; null = no limit.
         promotionTimeout: null,
-        // With 'manual': who may approve or reject (user ids or groups, comma-separated); null = anyone who may build.
+        // With 'manual': who may promote (user ids or groups, comma-separated); null = anyone who may build the job.
         submitter: null,
     ]
     Map options = blueGreenOptions(step: 'blueGreenDeploy', defaultConfig: defaultConfig,

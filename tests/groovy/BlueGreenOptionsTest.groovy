@@ -1,4 +1,4 @@
-/** blueGreenOptions: the one opening of the public steps (call forms, defaults, unknown options), through both steps. */
+/** blueGreenOptions: the one opening of both public steps (call forms, defaults, unknown options). */
 class BlueGreenOptionsTest extends HarnessTestCase {
 
     void 'test both public steps open through blueGreenOptions with their own defaults'() {

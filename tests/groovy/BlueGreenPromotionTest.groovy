@@ -43,7 +43,8 @@ class BlueGreenPromotionTest extends HarnessTestCase {
         assert report.action == 'promote' && report.result == 'success'
         assert harness.log.contains('blueGreenDeploy: promotion of backend approved by ops')
         assert harness.archived.keySet() == ['bluegreen-stage-backend.json', 'bluegreen-promote-backend.json'] as Set
-        assert harness.currentBuild.descriptions == ['green staged \u00b7 maice-back:42', 'blue \u2192 green \u00b7 maice-back:42']
+        assert harness.currentBuild.descriptions ==
+            ['green staged \u00b7 maice-back:42', 'blue \u2192 green \u00b7 maice-back:42']
     }
 
     void 'test the input names who may answer, has a stable id and waits at most promotionTimeout'() {
@@ -255,7 +256,8 @@ class BlueGreenPromotionTest extends HarnessTestCase {
             fakeCli()
             deployManually(promotion: 'manual', promotionTimeout: given)
 
-            assertBuildFailed("blueGreenDeploy: promotionTimeout '${given}' is not a duration such as '90s', '30m' or '2h'")
+            assertBuildFailed("blueGreenDeploy: promotionTimeout '${given}' is not a duration " +
+                "such as '90s', '30m' or '2h'")
             assert harness.callsOf('writeFile').empty && harness.callsOf('sh').empty
         }
     }

@@ -116,8 +116,9 @@ class PipelineHarness {
      * Scripts the next `input`: [approve: 'ops'] (ops presses the ok button), [reject: 'alice'] (alice presses Abort;
      * [reject: null]: Jenkins does not know who), [abortBuild: 'bob'] (bob aborts the whole build while it waits) or
      * [noAnswer: true] (nobody answers: the enclosing `timeout` expires; with none, the build would wait forever
-     * and the test fails). Whoever answers must be allowed by the input's `submitter` (a comma-separated list of
-     * user ids here; Jenkins also takes groups and always lets administrators answer).
+     * and the test fails). Whoever approves must be allowed by the input's `submitter` (a comma-separated list of
+     * user ids here; Jenkins also takes groups and always lets administrators answer). Anyone may reject: in
+     * Jenkins, users with Job/Cancel permission may always answer Abort.
      */
     void answerInput(Map answer) {
         inputAnswers << answer
@@ -405,14 +406,11 @@ class PipelineHarness {
         }
         Map answer = inputAnswers.remove(0)
         if (answer.containsKey('approve')) {
-            mayAnswer(answer.approve.toString(), options.submitter)
+            mayApprove(answer.approve.toString(), options.submitter)
             // no parameters: null, or the approver's id when submitterParameter names it (the only value)
             return options.submitterParameter ? answer.approve.toString() : null
         }
         if (answer.containsKey('reject')) {
-            if (answer.reject != null) {
-                mayAnswer(answer.reject.toString(), options.submitter)
-            }
             throw new FlowInterruptedException('ABORTED',
                 new Rejection(answer.reject == null ? null : new User(answer.reject.toString())))
         }
@@ -428,10 +426,10 @@ class PipelineHarness {
         throw new FlowInterruptedException('ABORTED', new TimeoutStepExecution.ExceededTimeout())
     }
 
-    private static void mayAnswer(String user, Object submitter) {
+    private static void mayApprove(String user, Object submitter) {
         List<String> allowed = submitter ? submitter.toString().split(',')*.trim() : []
         if (allowed && !(user in allowed)) {
-            throw new AssertionError((Object) "harness: ${user} may not answer this input (submitter: ${submitter})")
+            throw new AssertionError((Object) "harness: ${user} may not approve this input (submitter: ${submitter})")
         }
     }
 

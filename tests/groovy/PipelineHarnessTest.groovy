@@ -103,12 +103,16 @@ class PipelineHarnessTest extends HarnessTestCase {
         assert failure.contains('unscripted input: Go?')
     }
 
-    void 'test only a submitter may answer an input'() {
+    void 'test only a submitter may approve an input, anyone may reject it'() {
         harness.answerInput(approve: 'mallory')
         String failure = shouldFail(AssertionError) {
             harness.runScript("input(message: 'Go?', submitter: 'ops')")
         }
-        assert failure.contains('mallory may not answer this input (submitter: ops)')
+        assert failure.contains('mallory may not approve this input (submitter: ops)')
+
+        harness.answerInput(reject: 'mallory')
+        harness.runScript("input(message: 'Go?', submitter: 'ops')")
+        assertBuildAborted(org.jenkinsci.plugins.workflow.support.steps.input.Rejection)
     }
 
     void 'test timeout refuses a time that is not a positive int'() {
