@@ -1,9 +1,10 @@
 /*
  * blueGreenCli: the one place where the library runs the bundled `bluegreen` CLI for a service.
- * blueGreenDeploy and blueGreenRollback are its only callers; blueGreenCli.txt says why it is a step of its own.
+ * blueGreenDeploy, blueGreenRollback and blueGreenPromotion are its only callers; blueGreenCli.txt says why it is a
+ * step of its own.
  *
  * Groovy stays thin: this step delivers the CLI, binds the credentials the CLI names, serializes per service,
- * runs one command with every value in the environment and reports. Colors, nginx and health checks are the
+ * runs commands with every value in the environment and reports. Colors, nginx and health checks are the
  * CLI's business, never decided here.
  */
 import groovy.transform.Field
@@ -28,53 +29,88 @@ import groovy.transform.Field
 @Field static final Map<String, String> COMMAND_SCRIPTS = [
     deploy: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" deploy',
     rollback: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" rollback',
+    // manual promotion: start and health-gate the idle color, switch to it later, or remove it
+    stage: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" deploy --stage',
+    promote: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" promote',
+    abort: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" abort',
 ]
 @Field static final String CREDENTIALS_SCRIPT = 'python3 -I "$BLUEGREEN_CLI" credentials'
 
+// The commands run with the service's credentials bound: deploy and stage start a container with them, rollback
+// runs with them as it always has. promote and abort only switch to or remove a color that already runs, so
+// nothing secret is in their reach.
+@Field static final List<String> COMMANDS_WITH_CREDENTIALS = ['deploy', 'rollback', 'stage']
+
 /**
  * Runs `bluegreen <command>` for one service and returns the CLI's report as a Map.
- * args.step: the calling step's name, for messages; args.command: 'deploy' or 'rollback';
+ * args.step: the calling step's name, for messages; args.command: a key of COMMAND_SCRIPTS;
  * args.cli: CLI options by Groovy key (service, config, lang, image, monitor, reason);
  * args.report: report file name or null; args.useLock: use Lockable Resources' lock when installed.
  */
 Map call(Map args) {
+    if (!COMMAND_SCRIPTS.containsKey(args.command)) {
+        error("${args.step ?: 'blueGreenCli'}: unknown bluegreen command '${args.command}'")
+    }
+    return call(args) { Closure run -> run(command: args.command, report: args.report) }
+}
+
+/**
+ * The frame for several commands of one service: the CLI delivered once, its credentials looked up once, the lock
+ * held across the whole operation. `operation` gets `run`, which runs one command and returns its report (or fails
+ * the build with the CLI's reason): run(command: 'promote', cli: [monitor: '60s'], report: null).
+ * args: step, cli (the options every command gets), report (checked here, before anything runs), useLock.
+ * Returns what `operation` returns.
+ */
+Map call(Map args, Closure operation) {
     String step = args.step ?: 'blueGreenCli'
-    String command = args.command
     Map cli = args.cli ?: [:]
     String service = cli.service
-    String reportName = args.report ?: "bluegreen-${command}-${service}.json"
 
-    if (!COMMAND_SCRIPTS.containsKey(command)) {
-        error("${step}: unknown bluegreen command '${command}'")
-    }
     if (!service) {
         error("${step}: no service given; name one from bluegreen.yml, e.g. ${step}('backend')")
     }
     if (!(service ==~ SERVICE_PATTERN)) {
         error("${step}: '${service}' is not a service name (lowercase letters, digits, '-' and '_'; at most 41)")
     }
-    if (!(reportName ==~ REPORT_PATTERN)) {
-        error("${step}: report '${reportName}' must be a plain file name such as bluegreen-${command}-${service}.json")
+    if (args.report != null && !(args.report ==~ REPORT_PATTERN)) {
+        error("${step}: report '${args.report}' must be a plain file name such as bluegreen-${service}.json")
     }
 
     String tmp = pwd(tmp: true)
     String cliPath = "${tmp}/${CLI_FILE}"
     writeFile(file: cliPath, text: libraryResource(resource: CLI_RESOURCE, encoding: 'Base64'), encoding: 'Base64')
 
-    List<String> environment = cliEnvironment(cli) + [
-        "BLUEGREEN_CLI=${cliPath}".toString(),
-        "BLUEGREEN_REPORT=${tmp}/${reportName}".toString(),
+    Map result = null
+    withEnv(cliEnvironment(cli) + ["BLUEGREEN_CLI=${cliPath}".toString()]) {
+        Map frame = [step: step, service: service, tmp: tmp, bindings: credentialBindings(step)]
+        serialized(service, args.useLock != false) {
+            result = operation { Map command -> runCommand(frame, command) }
+        }
+    }
+    return result
+}
+
+// One command inside the frame: its own options and report file in the environment, its constant script, its report.
+Map runCommand(Map frame, Map command) {
+    String name = command.command
+    String reportName = command.report ?: "bluegreen-${name}-${frame.service}.json"
+    if (!COMMAND_SCRIPTS.containsKey(name)) {
+        error("${frame.step}: unknown bluegreen command '${name}'")
+    }
+    List<String> environment = cliEnvironment(command.cli ?: [:]) + [
+        "BLUEGREEN_REPORT=${frame.tmp}/${reportName}".toString(),
     ]
     int status = 0
     withEnv(environment) {
-        List bindings = credentialBindings(step)
-        serialized(service, args.useLock != false) {
-            withCredentials(bindings) {
-                status = sh(returnStatus: true, script: COMMAND_SCRIPTS[command])
+        if (name in COMMANDS_WITH_CREDENTIALS) {
+            withCredentials(frame.bindings) {
+                status = sh(returnStatus: true, script: COMMAND_SCRIPTS[name])
             }
+        } else {
+            status = sh(returnStatus: true, script: COMMAND_SCRIPTS[name])
         }
     }
-    return reportResult(tmp, reportName, status, "bluegreen ${command} ${service}")
+    return reportResult(frame.tmp, reportName, status, "bluegreen ${name} ${frame.service}")
 }
 
 // Groovy key → BLUEGREEN_<KEY> (healthPath → BLUEGREEN_HEALTH_PATH): the names the CLI reads, no synonyms.

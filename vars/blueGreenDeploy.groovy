@@ -1,21 +1,13 @@
 /*
  * blueGreenDeploy: deploy a new image of one service to its idle color, then move nginx to it with zero downtime.
  * If anything fails, the bluegreen CLI switches back by itself and this step fails the build with its reason.
+ * With promotion: 'manual' a person approves the staged color before the switch (blueGreenPromotion).
  * Every option, its default and examples: blueGreenDeploy.txt.
  */
 
-// blueGreenDeploy('backend'). Object rather than String: blueGreenDeploy(null) then reaches the 'no service'
-// guard instead of Groovy's ambiguous-overload error.
-Map call(Object service) {
-    return call([service: service])
-}
-
-// blueGreenDeploy('backend', monitor: '60s'): options after the service.
-Map call(Map userConfig, String service) {
-    return call(userConfig + [service: service])
-}
-
-Map call(Map userConfig = [:]) {
+// blueGreenDeploy('backend'), blueGreenDeploy('backend', monitor: '60s') or blueGreenDeploy(service: 'backend', …):
+// blueGreenOptions tells the forms apart, merges defaultConfig with what was given and refuses unknown options.
+Map call(Object serviceOrOptions = [:], Object service = null) {
     Map defaultConfig = [
         // The service to deploy, as named under `services:` in bluegreen.yml. Required.
         service: null,
@@ -33,14 +25,26 @@ Map call(Map userConfig = [:]) {
         report: null,
         // Serialize deploys of the service with Lockable Resources' lock('bluegreen-<service>') when installed.
         useLock: true,
+        // 'automatic': switch as soon as the new color is healthy. 'manual': stage it, ask with `input` (showing the
+        // preview address), switch on approval, remove it on rejection or timeout (the build ends ABORTED).
+        promotion: 'automatic',
+        // With 'manual': how long the input waits ('90s', '30m', '2h'), then counts as rejected; null = no limit.
+        promotionTimeout: null,
+        // With 'manual': who may promote (user ids or groups, comma-separated); null = anyone who may build the job.
+        submitter: null,
     ]
-    Map given = userConfig ?: [:]
-    Set unknown = given.keySet() - defaultConfig.keySet()
-    if (unknown) {
-        error("blueGreenDeploy: unknown option(s) ${unknown.sort().join(', ')}; the options are " +
-            defaultConfig.keySet().join(', '))
+    Map options = blueGreenOptions(step: 'blueGreenDeploy', defaultConfig: defaultConfig,
+        given: [serviceOrOptions, service])
+    if (!(options.promotion in ['automatic', 'manual'])) {
+        error("blueGreenDeploy: promotion must be 'automatic' or 'manual', not '${options.promotion}'")
     }
-    Map options = defaultConfig + given
-    return blueGreenCli(step: 'blueGreenDeploy', command: 'deploy', report: options.report, useLock: options.useLock,
-        cli: options.subMap(['service', 'config', 'lang', 'image', 'monitor']))
+    if (options.promotion == 'automatic' && (options.promotionTimeout != null || options.submitter != null)) {
+        error("blueGreenDeploy: promotionTimeout and submitter apply to promotion: 'manual' only")
+    }
+    Map deploy = [step: 'blueGreenDeploy', report: options.report, useLock: options.useLock,
+                  cli: options.subMap(['service', 'config', 'lang', 'image', 'monitor'])]
+    if (options.promotion == 'manual') {
+        return blueGreenPromotion(deploy + options.subMap(['promotionTimeout', 'submitter']))
+    }
+    return blueGreenCli(deploy + [command: 'deploy'])
 }

@@ -4,18 +4,10 @@
  * Every option, its default and examples: blueGreenRollback.txt.
  */
 
-// blueGreenRollback('backend'). Object rather than String: blueGreenRollback(null) then reaches the
-// 'no service' guard instead of Groovy's ambiguous-overload error.
-Map call(Object service) {
-    return call([service: service])
-}
-
-// blueGreenRollback('backend', reason: 'checkout errors since 123'): options after the service.
-Map call(Map userConfig, String service) {
-    return call(userConfig + [service: service])
-}
-
-Map call(Map userConfig = [:]) {
+// blueGreenRollback('backend'), blueGreenRollback('backend', reason: 'checkout errors since 123') or
+// blueGreenRollback(service: 'backend', …): blueGreenOptions tells the forms apart, merges defaultConfig with what
+// was given and refuses unknown options.
+Map call(Object serviceOrOptions = [:], Object service = null) {
     Map defaultConfig = [
         // The service to roll back, as named under `services:` in bluegreen.yml. Required.
         service: null,
@@ -32,13 +24,8 @@ Map call(Map userConfig = [:]) {
         // Serialize with deploys of the service through Lockable Resources' lock('bluegreen-<service>') when installed.
         useLock: true,
     ]
-    Map given = userConfig ?: [:]
-    Set unknown = given.keySet() - defaultConfig.keySet()
-    if (unknown) {
-        error("blueGreenRollback: unknown option(s) ${unknown.sort().join(', ')}; the options are " +
-            defaultConfig.keySet().join(', '))
-    }
-    Map options = defaultConfig + given
+    Map options = blueGreenOptions(step: 'blueGreenRollback', defaultConfig: defaultConfig,
+        given: [serviceOrOptions, service])
     return blueGreenCli(step: 'blueGreenRollback', command: 'rollback',
         report: options.report, useLock: options.useLock, cli: options.subMap(['service', 'config', 'lang', 'reason']))
 }

@@ -1,9 +1,12 @@
+import org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
+
 /**
  * A minimal Declarative Pipeline interpreter: enough of `pipeline {}` to load and run this library's Jenkinsfiles.
  * It reads agent, options, parameters, environment, stages (stage, when { expression / not / allOf / anyOf },
- * steps, post) and post (always, success, failure, unstable, cleanup), then runs the stages in order like Jenkins:
+ * steps, post) and post (always, aborted, failure, success, unstable, cleanup), then runs the stages in order like Jenkins:
  * a `when` that does not hold skips its stage ("skipped due to when conditional"); after a failure the remaining
- * stages are skipped and post runs. Steps blocks run against the script, so their steps reach the harness.
+ * stages are skipped and post runs. A FlowInterruptedException (a rejected input, an expired timeout) aborts the
+ * stage and the build instead of failing them. Steps blocks run against the script, so their steps reach the harness.
  * A directive it does not know fails the test rather than being ignored.
  */
 class DeclarativePipeline {
@@ -15,7 +18,7 @@ class DeclarativePipeline {
     final Map<String, String> environment = [:]
     final List<StageDefinition> stages = []
     final Map<String, Closure> post = [:]
-    /** [name: 'Build', status: 'success' | 'failed' | 'skipped' | 'skipped (earlier failure)'] */
+    /** [name: 'Build', status: 'success' | 'failed' | 'aborted' | 'skipped' | 'skipped (earlier failure)'] */
     final List<Map> stageResults = []
 
     DeclarativePipeline(PipelineHarness harness, Script script) {
@@ -38,7 +41,7 @@ class DeclarativePipeline {
 
     /** the names of the stages that ran their steps */
     List<String> getRanStages() {
-        return stageResults.findAll { it.status in ['success', 'failed'] }*.name
+        return stageResults.findAll { it.status in ['success', 'failed', 'aborted'] }*.name
     }
 
     String statusOf(String stageName) {
@@ -62,6 +65,10 @@ class DeclarativePipeline {
             stageResults << [name: stage.name, status: 'success']
         } catch (AssertionError testFailure) {
             throw testFailure
+        } catch (FlowInterruptedException interruption) {
+            harness.currentBuild.result = interruption.result
+            stageResults << [name: stage.name, status: 'aborted']
+            failure = interruption
         } catch (Throwable stageFailure) {
             harness.currentBuild.result = 'FAILURE'
             stageResults << [name: stage.name, status: 'failed']
@@ -72,8 +79,9 @@ class DeclarativePipeline {
     }
 
     private void runPost(Map<String, Closure> conditions, Throwable failure) {
-        String result = failure != null ? 'FAILURE' : harness.currentBuild.currentResult
-        List<String> order = ['always', 'success', 'unstable', 'failure', 'cleanup']
+        String result = failure instanceof FlowInterruptedException ? ((FlowInterruptedException) failure).result :
+            failure != null ? 'FAILURE' : harness.currentBuild.currentResult
+        List<String> order = ['always', 'aborted', 'failure', 'success', 'unstable', 'cleanup']
         conditions.keySet().findAll { !(it in order) }.each { String unknown ->
             throw new AssertionError((Object) "harness: post condition '${unknown}' is not supported")
         }

@@ -13,6 +13,13 @@ abstract class HarnessTestCase extends GroovyTestCase {
     static final String DEPLOY_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" deploy'
     static final String ROLLBACK_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" rollback'
     static final String CREDENTIALS_SCRIPT = 'python3 -I "$BLUEGREEN_CLI" credentials'
+    static final String STAGE_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" deploy --stage'
+    static final String PROMOTE_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" promote'
+    static final String ABORT_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" abort'
+    /** the commands that write a report, by their script line */
+    static final Map<String, String> REPORTING_COMMANDS = [(DEPLOY_SCRIPT): 'deploy', (ROLLBACK_SCRIPT): 'rollback',
+        (STAGE_SCRIPT): 'stage', (PROMOTE_SCRIPT): 'promote', (ABORT_SCRIPT): 'abort']
+    static final String PREVIEW_URL = 'http://127.0.0.1:8081'
 
     /** The bindings `bluegreen credentials backend` gives for examples/maice/bluegreen.yml (abridged). */
     static final List<Map> MAICE_BINDINGS = [
@@ -49,9 +56,10 @@ abstract class HarnessTestCase extends GroovyTestCase {
     }
 
     /**
-     * Scripts the CLI. `credentials` prints the bindings; `deploy`/`rollback` remove the stale report like the
-     * real script line does, then write `report` (merged over a success report; null = write none) and exit with
-     * `status`.
+     * Scripts the CLI. `credentials` prints the bindings; deploy, rollback, stage (`deploy --stage`), promote and
+     * abort remove the stale report like the real script line does, then write `report` (merged over the command's
+     * success report; null = write none) and exit with `status`. `status` and `report` given under a command's
+     * name (fakeCli(promote: [status: 1, report: […]])) apply to that command only.
      */
     void fakeCli(Map options = [:]) {
         List<Map> bindings = options.containsKey('bindings') ? (List<Map>) options.bindings : MAICE_BINDINGS
@@ -59,21 +67,25 @@ abstract class HarnessTestCase extends GroovyTestCase {
             cliRuns << [command: 'credentials', env: env]
             [stdout: JsonOutput.toJson([service: env.BLUEGREEN_SERVICE, bindings: bindings]) + '\n']
         }
-        Closure isCommand = { String script, Map env -> script in [DEPLOY_SCRIPT, ROLLBACK_SCRIPT] }
+        Closure isCommand = { String script, Map env -> REPORTING_COMMANDS.containsKey(script) }
         harness.onSh(isCommand) { String script, Map env ->
-            String command = script.tokenize(' ')[-1]
+            String command = REPORTING_COMMANDS[script]
+            Map outcome = options.containsKey(command) ? (Map) options[command] : options
             cliRuns << [command: command, env: env]
             File report = new File(env.BLUEGREEN_REPORT)
             report.delete()
-            if (!options.containsKey('report') || options.report != null) {
-                Map written = successReport(command, env) + (Map) (options.report ?: [:])
+            if (!outcome.containsKey('report') || outcome.report != null) {
+                Map written = successReport(command, env) + (Map) (outcome.report ?: [:])
                 report.setText(JsonOutput.toJson(written), 'UTF-8')
             }
-            return options.status ?: 0
+            return outcome.status ?: 0
         }
     }
 
     static Map successReport(String command, Map env) {
+        if (command in ['stage', 'promote', 'abort']) {
+            return promotionReport(command, env)
+        }
         return [service: env.BLUEGREEN_SERVICE, action: command, result: 'success',
                 from: command == 'deploy' ? 'blue' : 'green', to: command == 'deploy' ? 'green' : 'blue',
                 image: env.BLUEGREEN_IMAGE ?: 'registry.example.com:5000/maice-back:42', build: '42',
@@ -82,6 +94,27 @@ abstract class HarnessTestCase extends GroovyTestCase {
                 description: command == 'deploy' ? 'blue \u2192 green \u00b7 maice-back:42' : 'green \u2192 blue (rollback)',
                 phases: [start_candidate: 1.2, wait_until_healthy: 3.4, switch_traffic: 0.3, verify: 0.1],
                 started_at: '2026-11-26T21:00:00Z', duration: 5.0]
+    }
+
+    /** What CONTRACT.md's stage, promote and abort report when they succeed (blue serves, green is staged). */
+    static Map promotionReport(String command, Map env) {
+        Map common = [service: env.BLUEGREEN_SERVICE, from: 'blue', to: 'green',
+                      image: env.BLUEGREEN_IMAGE ?: 'registry.example.com:5000/maice-back:42', build: '42', exit_code: 0,
+                      started_at: '2026-11-26T21:00:00Z']
+        switch (command) {
+            case 'stage':
+                return common + [action: 'deploy', result: 'staged', preview_url: PREVIEW_URL,
+                                 reason: 'green runs maice-back:42, healthy; preview at ' + PREVIEW_URL,
+                                 description: 'green staged \u00b7 maice-back:42',
+                                 phases: [start_candidate: 1.2, wait_until_healthy: 3.4], duration: 4.6]
+            case 'promote':
+                return common + [action: 'promote', result: 'success', reason: 'green serves maice-back:42',
+                                 description: 'blue \u2192 green \u00b7 maice-back:42',
+                                 phases: [wait_until_healthy: 0.4, switch_traffic: 0.3, verify: 0.1], duration: 0.8]
+            default:
+                return common + [action: 'abort', result: 'aborted', reason: 'staged green removed; blue serves',
+                                 description: 'green aborted \u00b7 maice-back:42', phases: [remove: 0.5], duration: 0.5]
+        }
     }
 
     Map cliRun(String command) {
@@ -99,6 +132,13 @@ abstract class HarnessTestCase extends GroovyTestCase {
         assert harness.currentBuild.result == 'FAILURE'
         assert harness.failure != null: 'the build failed without an exception'
         assert harness.failure.message == message
+    }
+
+    /** The build ended ABORTED, by the FlowInterruptedException of a rejected or expired input (or the Abort button). */
+    void assertBuildAborted(Class cause) {
+        assert harness.currentBuild.result == 'ABORTED'
+        assert harness.failure instanceof org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
+        assert harness.failure.causes*.getClass() == [cause]
     }
 
     void assertBuildFailedWith(String part) {

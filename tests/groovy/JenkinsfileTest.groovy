@@ -202,4 +202,58 @@ class JenkinsfileTest extends HarnessTestCase {
         assertBuildFailedWith('blueGreenRollback: no service given')
         assert harness.callsOf('sh').empty
     }
+
+    /**
+     * What Groovy did in this run, with the harness's temp dir written <root>: the steps in order (sh with its
+     * script), what each CLI command found in its environment (BLUEGREEN_* and the bound variables), the result and
+     * the description.
+     */
+    List whatGroovyDid() {
+        String root = harness.root.path
+        List steps = harness.calls.collect { StepCall call ->
+            call.name == 'sh' ? "sh ${call.named.script ?: call.args[0]}".toString() : call.name
+        }
+        List runs = cliRuns.collect { Map run ->
+            [run.command, run.env.findAll { String name, String value ->
+                name.startsWith('BLUEGREEN_') || name in ['DATABASE_URL', 'ADMIN_USERNAME', 'ADMIN_PASSWORD']
+            }.collectEntries { String name, String value -> [(name): value.replace(root, '<root>')] }]
+        }
+        // and Groovy never reads bluegreen.yml itself: the CLI alone interprets it
+        assert !harness.callsOf('readFile').any { StepCall call -> call.named.file.toString().endsWith('.yml') }
+        return [steps, runs, harness.currentBuild.result, harness.currentBuild.description]
+    }
+
+    void 'test a Docker Swarm config changes nothing in Groovy: the deploy and Rollback pipelines make the same calls'() {
+        String compose = new File(REPO, 'examples/maice/bluegreen.yml').getText('UTF-8')
+        String swarm = compose.replaceFirst(/(?m)^version: 1$/,
+            'version: 1\nruntime: swarm   # each color is a Swarm service (endpoint mode dnsrr) on an overlay network')
+        assert swarm.contains('runtime: swarm')
+        Map<String, List> seen = [:]
+        [compose: compose, swarm: swarm].each { String runtime, String config ->
+            // the app's deploy pipeline, bluegreen.yml in its checkout
+            freshHarness()
+            new File(harness.workspace, 'bluegreen.yml').setText(config, 'UTF-8')
+            fakeCli()
+            previousSuccess('abc123', 1)
+            harness.runJenkinsfile(jenkinsfile)
+            assertBuildSucceeded()
+            assert new File(harness.workspace, cliRun('deploy').BLUEGREEN_CONFIG).getText('UTF-8') == config
+            List deploy = whatGroovyDid()
+
+            // the Rollback job: no checkout, BLUEGREEN_CONFIG set on the agent
+            freshHarness()
+            File onAgent = new File(harness.root, 'srv/maice/bluegreen.yml')
+            onAgent.parentFile.mkdirs()
+            onAgent.setText(config, 'UTF-8')
+            harness.env.put('BLUEGREEN_CONFIG', onAgent.path)
+            fakeCli()
+            harness.runJenkinsfile(rollbackJenkinsfile, [SERVICE: 'backend', REASON: 'errors since #42'])
+            assertBuildSucceeded()
+            assert new File(cliRun('rollback').BLUEGREEN_CONFIG).getText('UTF-8') == config
+            seen[runtime] = [deploy, whatGroovyDid()]
+        }
+        assert seen.swarm == seen.compose
+        assert seen.swarm[0][1]*.getAt(0) == ['credentials', 'deploy']
+        assert seen.swarm[1][1]*.getAt(0) == ['credentials', 'rollback']
+    }
 }

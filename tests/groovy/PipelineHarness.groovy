@@ -1,10 +1,16 @@
 import groovy.io.FileType
 import groovy.json.JsonSlurper
+import hudson.model.User
 import java.nio.file.Files
 import java.nio.file.NoSuchFileException
+import java.util.concurrent.TimeUnit
 import java.util.regex.Pattern
+import jenkins.model.CauseOfInterruption
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.control.customizers.ImportCustomizer
+import org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
+import org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution
+import org.jenkinsci.plugins.workflow.support.steps.input.Rejection
 
 /**
  * A pipeline stand-in in the style of JenkinsPipelineUnit, for Groovy 2.4 (the Groovy Jenkins core embeds).
@@ -17,6 +23,9 @@ import org.codehaus.groovy.control.customizers.ImportCustomizer
  *   `fileExists`/`dir`/`pwd` work on a temporary workspace laid out like an agent's (<ws> and <ws>@tmp).
  * - `withEnv`/`withCredentials` keep an environment that `sh` rules see; withCredentials binds from `credentials`
  *   and throws the plugin's own error for a missing id. `error` throws AbortException and marks FAILURE.
+ * - `input` answers from `answerInput` (approve, reject, the build's Abort button, or nobody, which only an
+ *   enclosing `timeout` ends), throwing FlowInterruptedException with Jenkins' causes; an unscripted input fails
+ *   the test. A FlowInterruptedException that ends the build gives its result (ABORTED), as in Jenkins.
  * - The library's vars/*.groovy are steps too, run for real; `pipeline {}` runs through DeclarativePipeline.
  */
 class PipelineHarness {
@@ -39,12 +48,15 @@ class PipelineHarness {
     /** artifact path → its text when archived */
     final Map<String, String> archived = [:]
     final List<String> libraries = []
+    /** the answers `input` gives, in order (see answerInput) */
+    final List<Map> inputAnswers = []
     Throwable failure
     DeclarativePipeline pipeline
 
     private final Map<String, Closure> steps = [:]
     private final List<Map> shRules = []
     private final List<File> cwd = []
+    private final List<Map> activeTimeouts = []
     private final Binding binding = new Binding()
     private final GroovyShell shell
     private final Map<String, Script> loadedVars = [:]
@@ -98,6 +110,18 @@ class PipelineHarness {
      */
     void onSh(Object match, Object answer) {
         shRules << [match: match, answer: answer]
+    }
+
+    /**
+     * Scripts the next `input`: [approve: 'ops'] (ops presses the ok button), [reject: 'alice'] (alice presses Abort;
+     * [reject: null]: Jenkins does not know who), [abortBuild: 'bob'] (bob aborts the whole build while it waits) or
+     * [noAnswer: true] (nobody answers: the enclosing `timeout` expires; with none, the build would wait forever
+     * and the test fails). Whoever approves must be allowed by the input's `submitter` (a comma-separated list of
+     * user ids here; Jenkins also takes groups and always lets administrators answer). Anyone may reject: in
+     * Jenkins, users with Job/Cancel permission may always answer Abort.
+     */
+    void answerInput(Map answer) {
+        inputAnswers << answer
     }
 
     void addStringCredential(String id, String secret) {
@@ -160,6 +184,11 @@ class PipelineHarness {
             // what fails a Jenkins build: error(), a failed sh, a missing credential or step
             failure = buildFailure
             currentBuild.result = 'FAILURE'
+            return null
+        } catch (FlowInterruptedException interruption) {
+            // a rejected input, an expired timeout, the Abort button: the build ends with the interruption's result
+            failure = interruption
+            currentBuild.result = interruption.result
             return null
         }
     }
@@ -346,9 +375,61 @@ class PipelineHarness {
             return env.withOverlay(values, body)
         }
         steps.lock = { Object resource, Closure body -> body.call() }
+        steps.input = { Object arg -> answer(named(arg, 'message')) }
+        steps.timeout = { Map options, Closure body ->
+            Set unknown = options.keySet() - ['time', 'unit', 'activity']
+            assert !unknown: "harness: timeout has no parameter(s) ${unknown}"
+            assert options.time instanceof Integer && options.time > 0:
+                "timeout(time:) must be a positive int, got ${options.time}"
+            assert options.unit == null || options.unit.toString() in TimeUnit.values()*.name():
+                "timeout(unit:) must name a TimeUnit, got ${options.unit}"
+            activeTimeouts << options
+            try {
+                return body.call()
+            } finally {
+                activeTimeouts.remove(activeTimeouts.size() - 1)
+            }
+        }
         steps.pipeline = { Closure body ->
             pipeline = new DeclarativePipeline(this, (Script) body.thisObject)
             pipeline.run(body)
+        }
+    }
+
+    /** What Jenkins' input step does with the next scripted answer. */
+    private Object answer(Map options) {
+        Set unknown = options.keySet() - ['message', 'id', 'ok', 'submitter', 'submitterParameter']
+        assert !unknown: "harness: input parameters ${unknown} are not supported"
+        assert options.message: 'input without a message'
+        if (inputAnswers.empty) {
+            throw new AssertionError((Object) "unscripted input: ${options.message}")
+        }
+        Map answer = inputAnswers.remove(0)
+        if (answer.containsKey('approve')) {
+            mayApprove(answer.approve.toString(), options.submitter)
+            // no parameters: null, or the approver's id when submitterParameter names it (the only value)
+            return options.submitterParameter ? answer.approve.toString() : null
+        }
+        if (answer.containsKey('reject')) {
+            throw new FlowInterruptedException('ABORTED',
+                new Rejection(answer.reject == null ? null : new User(answer.reject.toString())))
+        }
+        if (answer.abortBuild) {
+            throw new FlowInterruptedException('ABORTED',
+                new CauseOfInterruption.UserInterruption(answer.abortBuild.toString()))
+        }
+        assert answer.noAnswer: "harness: unknown input answer ${answer}"
+        if (activeTimeouts.empty) {
+            throw new AssertionError((Object) ("input waits forever: nobody answers '${options.message}' " +
+                'and no timeout encloses it'))
+        }
+        throw new FlowInterruptedException('ABORTED', new TimeoutStepExecution.ExceededTimeout())
+    }
+
+    private static void mayApprove(String user, Object submitter) {
+        List<String> allowed = submitter ? submitter.toString().split(',')*.trim() : []
+        if (allowed && !(user in allowed)) {
+            throw new AssertionError((Object) "harness: ${user} may not approve this input (submitter: ${submitter})")
         }
     }
 

@@ -58,4 +58,91 @@ class PipelineHarnessTest extends HarnessTestCase {
 
         assertBuildFailedWith('No such library resource bluegreen/nothing.here')
     }
+
+    void 'test an approved input returns the approver when submitterParameter asks for it'() {
+        harness.answerInput(approve: 'ops')
+        harness.answerInput(approve: 'ops')
+        List answers = (List) harness.runScript('''
+            [input(message: 'Go?', submitter: 'ops, dev', submitterParameter: 'who'), input(message: 'Again?')]
+        ''')
+
+        assertBuildSucceeded()
+        assert answers == ['ops', null]
+        assert harness.inputAnswers.empty
+    }
+
+    void 'test a rejected input aborts the build with a Rejection naming the user'() {
+        harness.answerInput(reject: 'alice')
+        harness.runScript("input(message: 'Go?')")
+
+        assertBuildAborted(org.jenkinsci.plugins.workflow.support.steps.input.Rejection)
+        assert harness.failure.causes[0].user.id == 'alice'
+        assert harness.failure.message == 'Rejected by alice'
+    }
+
+    void 'test nobody answering ends the input when its timeout expires'() {
+        harness.answerInput(noAnswer: true)
+        harness.runScript("timeout(time: 30, unit: 'MINUTES') { input(message: 'Go?') }")
+
+        assertBuildAborted(org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution.ExceededTimeout)
+        assert harness.callsOf('timeout')*.named == [[time: 30, unit: 'MINUTES']]
+    }
+
+    void 'test an input nobody answers and no timeout ends fails the test'() {
+        harness.answerInput(noAnswer: true)
+        String failure = shouldFail(AssertionError) {
+            harness.runScript("input(message: 'Go?')")
+        }
+        assert failure.contains('input waits forever')
+    }
+
+    void 'test an unscripted input fails the test'() {
+        String failure = shouldFail(AssertionError) {
+            harness.runScript("input(message: 'Go?')")
+        }
+        assert failure.contains('unscripted input: Go?')
+    }
+
+    void 'test only a submitter may approve an input, anyone may reject it'() {
+        harness.answerInput(approve: 'mallory')
+        String failure = shouldFail(AssertionError) {
+            harness.runScript("input(message: 'Go?', submitter: 'ops')")
+        }
+        assert failure.contains('mallory may not approve this input (submitter: ops)')
+
+        harness.answerInput(reject: 'mallory')
+        harness.runScript("input(message: 'Go?', submitter: 'ops')")
+        assertBuildAborted(org.jenkinsci.plugins.workflow.support.steps.input.Rejection)
+    }
+
+    void 'test timeout refuses a time that is not a positive int'() {
+        shouldFail(AssertionError) {
+            harness.runScript("timeout(time: '30m') { echo 'never' }")
+        }
+        shouldFail(AssertionError) {
+            harness.runScript("timeout(time: 30, unit: 'FORTNIGHTS') { echo 'never' }")
+        }
+    }
+
+    void 'test an interruption in a declarative stage aborts it and runs post aborted'() {
+        harness.answerInput(abortBuild: 'bob')
+        harness.runScript('''
+            pipeline {
+                agent any
+                stages {
+                    stage('Ask') { steps { input(message: 'Go?') } }
+                    stage('After') { steps { echo 'never' } }
+                }
+                post {
+                    aborted { echo 'post: aborted' }
+                    failure { echo 'post: failure' }
+                }
+            }
+        ''')
+
+        assertBuildAborted(jenkins.model.CauseOfInterruption.UserInterruption)
+        assert harness.pipeline.statusOf('Ask') == 'aborted'
+        assert harness.pipeline.statusOf('After') == 'skipped (earlier failure)'
+        assert harness.log.contains('post: aborted') && !harness.log.contains('post: failure')
+    }
 }

@@ -10,7 +10,9 @@ import junit.framework.TestSuite
 File testDir = new File(getClass().protectionDomain.codeSource.location.path).parentFile
 GroovyClassLoader loader = new GroovyClassLoader(getClass().classLoader)
 loader.addClasspath(testDir.path)
-List<Class> testClasses = ['PipelineHarnessTest', 'BlueGreenDeployTest', 'BlueGreenRollbackTest', 'JenkinsfileTest'].collect { String name ->
+List<String> testNames = ['PipelineHarnessTest', 'BlueGreenOptionsTest', 'BlueGreenDeployTest', 'BlueGreenPromotionTest',
+                           'BlueGreenRollbackTest', 'JenkinsfileTest']
+List<Class> testClasses = testNames.collect { String name ->
     loader.parseClass(new File(testDir, "${name}.groovy"))
 }
 List<String> filters = args as List
