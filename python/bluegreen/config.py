@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-import yaml
-
+from bluegreen import safe_yaml
 from bluegreen.config_schema import parse
 from bluegreen.errors import MissingVariables, UsageError
 from bluegreen.settings import Config
@@ -20,13 +19,9 @@ DEFAULT_PATH = "bluegreen.yml"
 def load(path: str | os.PathLike[str] | None = None) -> Config:
     """Read and validate the config file; every problem names its key."""
     path = Path(path or os.environ.get("BLUEGREEN_CONFIG") or DEFAULT_PATH)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError("config.not_found", path=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise UsageError("config.bad_yaml", path=str(path), error=str(exc).splitlines()[0]) from None
-    return parse(raw, source=path)
+    if not path.exists() and not path.is_symlink():
+        raise UsageError("config.not_found", path=str(path))
+    return parse(safe_yaml.load_path(path), source=path)
 
 
 def expand(template: str, environ: Mapping[str, str], *, key: str) -> str:

@@ -85,7 +85,7 @@ def test_missing_file_and_bad_yaml(tmp_path):
     bad.write_text("services: [unclosed\n")
     with pytest.raises(UsageError) as err:
         config.load(bad)
-    assert err.value.key == "config.bad_yaml" and "\n" not in str(err.value)
+    assert err.value.key == "yaml.syntax" and "\n" not in str(err.value)
 
 
 def test_image_expansion_lists_every_missing_variable():

@@ -38,3 +38,17 @@ def test_plain_strips_the_status_symbol():
     """Reasons embedded in other messages lose their leading symbol."""
     assert plain("❌ Nginx reload failed: x") == "Nginx reload failed: x"
     assert plain("ℹ️  info") == "info"
+
+
+def test_every_message_is_used_and_said_in_both_languages():
+    """No catalogue key is dead: each is named in the code (literally, or through its family's prefix)."""
+    import pathlib
+
+    import bluegreen
+
+    root = pathlib.Path(bluegreen.__file__).parent
+    code = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py") if "messages" not in p.parts)
+    families = ("jenkins.kind.", "jenkins.plan.", "jenkins.done.")  # built as f"jenkins.{step}.{action}"
+    unused = [k for k in en.MESSAGES if f'"{k}"' not in code and not k.startswith(families)]
+    assert unused == []
+    assert set(en.MESSAGES) == set(ko.MESSAGES)

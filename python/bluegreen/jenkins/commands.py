@@ -115,10 +115,8 @@ def _maskable(creds: tuple[values.CredentialValue, ...]) -> list[str]:
 
 
 def _make_client(conn: connection.Connection, timeout: float, out: Reporter) -> Any:
-    try:
-        from bluegreen.jenkins.client import Client
-    except ImportError:
-        raise UsageError("jenkins.no_python_jenkins") from None
+    from bluegreen.jenkins.client import Client  # python-jenkins: imported only when Jenkins is talked to
+
     return Client(conn, timeout=timeout, scrub=out.mask)
 
 
