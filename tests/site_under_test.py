@@ -32,7 +32,7 @@ SECRET = "pg://maice:Sup3r-S3cret-Valu3@db/maice"
 
 class Site:
     def __init__(self, stack: Stack, tmp_path: Path, *, health: dict | None = None,
-                 nginx: dict | None = None) -> None:
+                 nginx: dict | None = None, service: dict | None = None) -> None:
         self.stack = stack
         self.dir = tmp_path
         self.state_dir = tmp_path / "state"
@@ -48,7 +48,7 @@ class Site:
                 "upstream": UPSTREAM, "upstream_file": UPSTREAM_FILE,
                 "health": {"path": "/health/simple", "public_path": "/health", "interval": "0.2s",
                            "timeout": "8s", "successes": 2, "request_timeout": "2s", **(health or {})},
-                "stop_timeout": "2s", "restart": "no", "env": env,
+                "stop_timeout": "2s", "restart": "no", "env": env, **(service or {}),
             }},
         }
         self.write_config()

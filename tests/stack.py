@@ -21,6 +21,7 @@ from helpers import wait_until
 
 NGINX_CONF_DIR = "/etc/nginx"
 APP_PORT = 8000
+PREVIEW_PORT = 8081
 STACK_LABEL = "bluegreen.test.stack"
 
 
@@ -51,6 +52,7 @@ class Stack:
         self.nginx_name = f"{self.name}-nginx"
         self.prefix = f"{self.name}-app"
         self.public_url = ""
+        self.preview_url = ""
         self._generation = 0
 
     # ------------------------------------------------------------ lifecycle
@@ -61,13 +63,15 @@ class Stack:
             self.images.nginx,
             name=self.nginx_name,
             network=self.network,
-            ports={"80/tcp": ("127.0.0.1", None)},  # docker picks a free host port
+            # docker picks free host ports; 8081 is where bluegreen opens a staged color's preview
+            ports={"80/tcp": ("127.0.0.1", None), f"{PREVIEW_PORT}/tcp": ("127.0.0.1", None)},
             labels={STACK_LABEL: self.id},
             detach=True,
         )
         nginx.reload()
-        host_port = nginx.attrs["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"]
-        self.public_url = f"http://127.0.0.1:{host_port}"
+        ports = nginx.attrs["NetworkSettings"]["Ports"]
+        self.public_url = f"http://127.0.0.1:{ports['80/tcp'][0]['HostPort']}"
+        self.preview_url = f"http://127.0.0.1:{ports[f'{PREVIEW_PORT}/tcp'][0]['HostPort']}"
         wait_until(lambda: httpx.get(self.public_url, timeout=2).status_code, 15,
                    f"nginx {self.nginx_name} to answer on {self.public_url}")
         return self

@@ -21,16 +21,19 @@ def site(stack, tmp_path):
 
 # failpoint → problems `status` must report right after the kill. Killed after nginx confirmed a reload but
 # before the state recorded it: nginx *serves* the unfinished file (unfinished_switch); killed before the reload,
-# the file sits on disk unloaded (disk_not_loaded).
+# the file sits on disk unloaded (disk_not_loaded). Once the previous blue is set aside (kept, stopped) for the
+# candidate, it stays until the deploy is through: the next run puts it back, or discards it if the candidate
+# was promoted.
 DEPLOY_POINTS = {
     "deploy.locked": {"stale_lock"},
     "deploy.room_made": {"stale_lock"},
-    "deploy.candidate_started": {"stale_lock", "orphan"},
+    "deploy.set_aside": {"stale_lock", "kept"},
+    "deploy.candidate_started": {"stale_lock", "orphan", "kept"},
     "nginx.installed#1": {"stale_lock", "disk_not_loaded"},  # while taking blue out of nginx (make room)
     "nginx.reloaded#1": {"stale_lock", "unfinished_switch"},
-    "nginx.installed#2": {"stale_lock", "orphan", "disk_not_loaded"},  # the switch to the candidate
-    "nginx.reloaded#2": {"stale_lock", "orphan", "unfinished_switch"},
-    "deploy.switched": {"stale_lock"},
+    "nginx.installed#2": {"stale_lock", "orphan", "kept", "disk_not_loaded"},  # the switch to the candidate
+    "nginx.reloaded#2": {"stale_lock", "orphan", "kept", "unfinished_switch"},
+    "deploy.switched": {"stale_lock", "kept"},
 }
 
 
@@ -52,6 +55,23 @@ def test_deploy_killed_then_repaired(site, request_loop, point):
     assert code == 0 and doc["consistent"], doc["problems"]
     assert {c["image"] for c in doc["containers"]} >= {"bluegreen-test/app:v3"}
     assert traffic.transitions()[-1] == "v3", traffic.summary()
+
+
+@pytest.mark.parametrize("point", ["deploy.set_aside", "deploy.candidate_started"])
+def test_deploy_killed_then_rollback_finds_its_target(site, request_loop, point):
+    """Killed while the previous blue was set aside: the next rollback puts it back first and rolls back to it."""
+    blue = site.stack.client.containers.get(site.container("blue")).id
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    killed = site.deploy("v3", BLUEGREEN_FAILPOINT=point)
+    assert killed.returncode == -signal.SIGKILL, killed.stdout + killed.stderr
+    again = site.bg("rollback", "backend")
+    traffic = loop.stop()
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Putting back" in again.stdout and traffic.failures == [], traffic.summary()
+    assert traffic.transitions()[-1] == "v1", traffic.summary()
+    assert site.stack.client.containers.get(site.container("blue")).id == blue
+    code, doc = site.status()
+    assert code == 0 and doc["active"] == "blue" and doc["kept"] == [], doc["problems"]
 
 
 @pytest.mark.parametrize("point", ["rollback.locked", "nginx.installed", "rollback.switched"])

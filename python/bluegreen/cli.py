@@ -70,14 +70,42 @@ def _emit(doc: dict[str, Any], opts: Options, report_path: str | None) -> None:
 @click.option("--monitor", envvar="BLUEGREEN_MONITOR", default=None,
               help="After the switch, watch the service this long (e.g. 60s) and roll back if it degrades "
                    "(exit 5). Empty or 0: no monitoring.")
+@click.option("--stage", is_flag=True, envvar="BLUEGREEN_STAGE",
+              help="Start and health-gate the new version and open its preview entry, but do not switch: "
+                   "`promote` switches, `abort` removes it.")
 @REPORT
 @JSON
 @click.pass_obj
-def deploy(opts: Options, service: str, image: str | None, monitor: str | None, report: str | None,
+def deploy(opts: Options, service: str, image: str | None, monitor: str | None, stage: bool, report: str | None,
            json_mode: bool) -> None:
     """Deploy SERVICE's new image to the idle color and switch nginx to it."""
     opts = _with(opts, json_mode)
-    _reported("deploy", opts, service, report, lambda: commands.deploy(opts, service, image=image, monitor=monitor))
+    _reported("deploy", opts, service, report,
+              lambda: commands.deploy(opts, service, image=image, monitor=monitor, stage=stage))
+
+
+@cli.command()
+@SERVICE
+@click.option("--monitor", envvar="BLUEGREEN_MONITOR", default=None,
+              help="After the switch, watch the service this long (e.g. 60s) and roll back if it degrades (exit 5).")
+@REPORT
+@JSON
+@click.pass_obj
+def promote(opts: Options, service: str, monitor: str | None, report: str | None, json_mode: bool) -> None:
+    """Switch SERVICE to its staged color (`deploy --stage`) after a fresh health check."""
+    opts = _with(opts, json_mode)
+    _reported("promote", opts, service, report, lambda: commands.promote(opts, service, monitor=monitor))
+
+
+@cli.command()
+@SERVICE
+@REPORT
+@JSON
+@click.pass_obj
+def abort(opts: Options, service: str, report: str | None, json_mode: bool) -> None:
+    """Remove SERVICE's staged color and close its preview; the active color serves as before."""
+    opts = _with(opts, json_mode)
+    _reported("abort", opts, service, report, lambda: commands.abort(opts, service))
 
 
 @cli.command()
@@ -132,6 +160,22 @@ def history(opts: Options, service: str, limit: int, json_mode: bool) -> None:
             out.line(f"{'':<22}{e['build_url']}")
         if e.get("reason") and (e.get("result") != "success" or e.get("action") == "rollback"):
             out.line(f"{'':<22}{e['reason']}")
+
+
+@cli.command()
+@SERVICE
+@JSON
+@click.pass_obj
+def images(opts: Options, service: str, json_mode: bool) -> None:
+    """List SERVICE's local images: which `retain:` keeps (and why) and which it would remove."""
+    found = commands.images(_with(opts, json_mode), service)
+    if json_mode:
+        print(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    out = Reporter(opts.lang)
+    out.line(f"{'IMAGE':<48}{'ID':<14}{'KEEP':<6}WHY")
+    for v in found:
+        out.line(f"{v['ref']:<48}{v['image_id'].split(':')[-1][:12]:<14}{'yes' if v['keep'] else 'no':<6}{v['why']}")
 
 
 @cli.command()

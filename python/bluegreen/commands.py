@@ -51,16 +51,42 @@ def _scene(opts: Options, service: str):
     return scene_for(config_mod.load(opts.config_path), service, Reporter(opts.lang, json_mode=opts.json_mode))
 
 
-def deploy(opts: Options, service: str, *, image: str | None, monitor: str | None) -> Report:
+def deploy(opts: Options, service: str, *, image: str | None, monitor: str | None, stage: bool = False) -> Report:
     """The deploy (which releases the lock when it returns), then the watch. A rollback by the monitor turns
-    the deploy's report into `monitor_rolled_back` (exit 5)."""
+    the deploy's report into `monitor_rolled_back` (exit 5). Staged: no switch, so nothing to watch yet."""
     from bluegreen.operations.deploy import Deploy
     from bluegreen.operations.frame import run
-    from bluegreen.operations.monitor import Monitor, parse_duration_option
+    from bluegreen.operations.monitor import parse_duration_option
+
+    duration = parse_duration_option(monitor, "--monitor")  # a bad value is refused before anything changes
+    scene = _scene(opts, service)
+    return _then_monitor(scene, run(scene, Deploy(scene, image=image, stage=stage)), None if stage else duration)
+
+
+def promote(opts: Options, service: str, *, monitor: str | None) -> Report:
+    """Switch to the staged color (a fresh health check first), then watch it like `deploy --monitor`."""
+    from bluegreen.operations.frame import run
+    from bluegreen.operations.monitor import parse_duration_option
+    from bluegreen.operations.promote import Promote
 
     duration = parse_duration_option(monitor, "--monitor")
     scene = _scene(opts, service)
-    report = run(scene, Deploy(scene, image=image))
+    return _then_monitor(scene, run(scene, Promote(scene)), duration)
+
+
+def abort(opts: Options, service: str) -> Report:
+    from bluegreen.operations.frame import run
+    from bluegreen.operations.promote import Abort
+
+    scene = _scene(opts, service)
+    return run(scene, Abort(scene))
+
+
+def _then_monitor(scene, report: Report, duration: float | None) -> Report:
+    """`--monitor`: the watch after the switch (its own operation: the lock is free meanwhile)."""
+    from bluegreen.operations.frame import run
+    from bluegreen.operations.monitor import Monitor
+
     if not duration:
         return report
     started = scene.clock.monotonic()
@@ -106,6 +132,20 @@ def status(opts: Options, service: str) -> dict[str, Any]:
     if opts.json_mode:
         scene.out.document(doc)
     return doc
+
+
+def images(opts: Options, service: str) -> list[dict[str, Any]]:
+    """What `retain:` keeps of the service's local images, and why; removes nothing."""
+    from bluegreen.operations.retention import verdicts
+
+    scene = _scene(opts, service)
+    live = scene.look()
+    history = list(scene.state.history())
+    image = live.state.images.get(live.active or "") or next((e["image"] for e in history if e.get("image")), None) \
+        or next((i.labels.get("bluegreen.image") for found in live.instances.values() for i in found), None)
+    if not image:
+        return []
+    return [v.__dict__ for v in verdicts(scene.runtime, live, history, image=image, retain=scene.service.retain or 0)]
 
 
 def history(opts: Options, service: str, limit: int) -> list[dict[str, Any]]:

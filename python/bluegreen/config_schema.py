@@ -6,12 +6,15 @@ Patterns are matched whole (`fullmatch`): `^…$` would let a trailing newline t
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 from bluegreen.errors import UsageError
 from bluegreen.parts.access_log import DOCKER_LOGS, OFF, BadFormat, LogFormat
-from bluegreen.settings import COLORS, DEFAULT_IMAGE, Config, EnvVar, Health, Monitor, Nginx, Service
+from bluegreen.settings import (
+    COLORS, DEFAULT_IMAGE, Config, EnvVar, Health, Hook, Hooks, Monitor, Nginx, Preview, Service,
+)
 from bluegreen.units import parse_duration
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}")  # service names, container prefixes
@@ -82,6 +85,8 @@ def parse(raw: Any, *, source: Path | None = None) -> Config:
         raise UsageError("config.bad_value", key="services", value=repr(services_raw)[:80])
     services = {check(n, NAME, f"services.{n}"): _parse_service(n, v) for n, v in services_raw.items()}
     _reject_shared(services)
+    if source is not None:
+        services = {n: replace(svc, base_dir=source.resolve().parent) for n, svc in services.items()}
     return Config(network=network, state_dir=Path(state_dir), nginx=nginx, services=services, source=source)
 
 
@@ -122,7 +127,7 @@ def _log_format(value: Any) -> str:
 def _parse_service(name: str, raw: Any) -> Service:
     key = f"services.{name}"
     allowed = {"image", "container_prefix", "port", "upstream", "upstream_file", "server_params", "health",
-               "stop_timeout", "restart", "volumes", "labels", "env", "monitor"}
+               "stop_timeout", "restart", "volumes", "labels", "env", "monitor", "preview", "hooks", "retain"}
     d = _mapping(raw, key, allowed)
     image = d.get("image", DEFAULT_IMAGE)
     if not isinstance(image, str) or not image:
@@ -151,6 +156,9 @@ def _parse_service(name: str, raw: Any) -> Service:
         env=tuple(_parse_env(n, v, f"{key}.env.{n}") for n, v in _mapping(d.get("env"), f"{key}.env",
                                                                            set(d.get("env") or {})).items()),
         monitor=_parse_monitor(d.get("monitor"), f"{key}.monitor"),
+        preview=_parse_preview(d.get("preview"), f"{key}.preview"),
+        hooks=_parse_hooks(d.get("hooks"), f"{key}.hooks"),
+        retain=None if d.get("retain") is None else _int(d.get("retain"), f"{key}.retain", 0, 1, 1000),
     )
 
 
@@ -239,6 +247,53 @@ def _parse_env(name: Any, raw: Any, key: str) -> EnvVar:
         raise UsageError("config.bad_value", key=f"{key}.value", value="<hidden>")
     return EnvVar(name=name, credential=credential, field=field, optional=optional,
                   value=None if value is None else str(value), secret=secret)
+
+
+LISTEN = re.compile(r"(?:(?:\d{1,3}\.){3}\d{1,3}:)?\d{1,5}")  # "8081" or "127.0.0.1:8081"
+SERVER_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,252})")
+HOOK_ARG = re.compile(r"[^\x00-\x1f\x7f]{1,4096}")
+HOOK_NAMES = ("pre_deploy", "post_gate", "post_switch", "post_rollback")
+
+
+def _parse_preview(raw: Any, key: str) -> Preview | None:
+    """`preview:` — absent or null: no preview entry; `{}`: the defaults (port 8081 in nginx, 127.0.0.1:8081)."""
+    if raw is None:
+        return None
+    d = _mapping(raw, key, {"listen", "url", "server_name"})
+    listen = str(d.get("listen", Preview.listen))
+    if not LISTEN.fullmatch(listen) or not 0 < int(listen.rsplit(":", 1)[-1]) < 65536:
+        raise UsageError("config.bad_value", key=f"{key}.listen", value=repr(listen)[:80])
+    url = d.get("url", Preview.url)
+    if not isinstance(url, str) or not re.fullmatch(r"https?://[A-Za-z0-9.\[\]:_-]+(?::\d{1,5})?/?", url):
+        raise UsageError("config.bad_value", key=f"{key}.url", value=repr(url)[:80])
+    name = d.get("server_name")
+    if name is not None:
+        check(name, SERVER_NAME, f"{key}.server_name")
+    return Preview(listen=listen, url=url.rstrip("/"), server_name=name)
+
+
+def _parse_hooks(raw: Any, key: str) -> Hooks:
+    d = _mapping(raw, key, {*HOOK_NAMES, "post_switch_failure"})
+    failure = d.get("post_switch_failure", Hooks.post_switch_failure)
+    if failure not in ("rollback", "warn"):
+        raise UsageError("config.bad_value", key=f"{key}.post_switch_failure", value=repr(failure)[:80])
+    return Hooks(**{n: _parse_hook(d.get(n), f"{key}.{n}") for n in HOOK_NAMES}, post_switch_failure=failure)
+
+
+def _parse_hook(raw: Any, key: str) -> Hook | None:
+    """A program path or an argv list, or `{command: …, timeout: 60s}`. Never a shell line: no secret or
+    value reaches a hook's argv, only its environment."""
+    if raw is None:
+        return None
+    d = _mapping(raw, key, {"command", "timeout"}) if isinstance(raw, dict) else {"command": raw}
+    command = d.get("command")
+    argv = [command] if isinstance(command, str) else command
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) and HOOK_ARG.fullmatch(a) for a in argv):
+        raise UsageError("config.bad_value", key=f"{key}.command", value=repr(command)[:80])
+    timeout = _duration(d.get("timeout"), f"{key}.timeout", Hook.timeout)
+    if not 0 < timeout <= 3600:
+        raise UsageError("config.bad_value", key=f"{key}.timeout", value=repr(d.get("timeout"))[:80])
+    return Hook(tuple(argv), timeout)
 
 
 def _reject_shared(services: dict[str, Service]) -> None:

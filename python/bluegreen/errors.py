@@ -7,6 +7,7 @@
     │   └── MissingVariables         exit 2  required environment variables are unset (all listed)
     ├── Inconsistent                 exit 3  `status`/`jenkins check`: the live state differs from what it should be
     ├── LockHeld                     exit 4  another operation holds the service lock (holder shown)
+    │   └── ServiceBusy              exit 4  a staged deploy waits for promote/abort (named)
     ├── MonitorRolledBack            exit 5  post-deploy monitoring saw degradation and rolled back
     └── Unreachable                  exit 6  the Docker engine, the nginx container or Jenkins cannot be reached
 
@@ -51,6 +52,10 @@ class Inconsistent(BlueGreenError):
 
 
 class LockHeld(BlueGreenError):
+    exit_code = 4
+
+
+class ServiceBusy(LockHeld):
     exit_code = 4
 
 

@@ -71,4 +71,6 @@ def failure_report(service: str, action: str, error: BaseException, lang: str) -
             "reason": reason, "exit_code": exit_code_for(error), "description": "", "phases": {}, "duration": 0.0}
 
 
-_RESULTS = {"RollbackUnavailable": "unavailable", "MonitorRolledBack": "monitor_rolled_back", "Inconsistent": "refused"}
+# Refusals after the lock (a staged deploy pending, an edit nginx has not loaded) change nothing but are recorded.
+_RESULTS = {"RollbackUnavailable": "unavailable", "MonitorRolledBack": "monitor_rolled_back", "Inconsistent": "refused",
+            "ServiceBusy": "refused"}

@@ -63,6 +63,34 @@ class Monitor:
 
 
 @dataclass(frozen=True)
+class Preview:
+    """Where a staged (healthy, not yet switched) color can be looked at: a second nginx server of its own,
+    never the public entry."""
+
+    listen: str = "8081"  # nginx's `listen` inside its container; publish it on the host's 127.0.0.1 only
+    url: str = "http://127.0.0.1:8081"  # where people and hooks reach it
+    server_name: str | None = None  # a host name instead of (or besides) a port of its own
+
+
+@dataclass(frozen=True)
+class Hook:
+    command: tuple[str, ...]  # argv (no shell); a relative program is relative to bluegreen.yml
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class Hooks:
+    pre_deploy: Hook | None = None  # before the candidate starts; failing stops the deploy, nothing changed
+    post_gate: Hook | None = None  # the candidate is healthy (and previewed): a smoke test; failing removes it
+    post_switch: Hook | None = None  # traffic is on the new color; failing rolls back (or only warns)
+    post_rollback: Hook | None = None  # after a rollback (manual or automatic by the monitor); failing is reported
+    post_switch_failure: str = "rollback"  # rollback | warn
+
+    def __iter__(self):
+        return iter((self.pre_deploy, self.post_gate, self.post_switch, self.post_rollback))
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     image: str
@@ -78,6 +106,14 @@ class Service:
     labels: Mapping[str, str]
     env: tuple[EnvVar, ...]
     monitor: Monitor = Monitor()
+    preview: Preview | None = None
+    hooks: Hooks = Hooks()
+    retain: int | None = None  # keep this many deployed images of the service; None: never remove images
+    base_dir: Path | None = None  # bluegreen.yml's directory: relative hook programs start there
+
+    @property
+    def preview_upstream(self) -> str:
+        return f"{self.upstream}_preview"
 
     def container(self, color: str) -> str:
         return f"{self.container_prefix}-{color}"

@@ -31,3 +31,21 @@ def test_reporter_masks_secret_values():
     out = Reporter("en", secrets=["s3cr3t-value"], stream=buf)
     out.line("connecting with password=s3cr3t-value now")
     assert "s3cr3t-value" not in buf.getvalue() and "password=****" in buf.getvalue()
+
+
+def test_retention_keeps_what_runs_the_newest_and_the_recent():
+    """In use, the newest N deployed and the last N history entries are kept; the rest is removable."""
+    from bluegreen.operations.retention import judge_images, repository
+
+    assert repository("reg:5000/maice-back:123") == "reg:5000/maice-back"
+    assert repository("reg:5000/maice-back") == "reg:5000/maice-back"
+    local = [(f"id{n}", (f"app:r{n}",), f"2026-12-01T00:00:{n:02d}") for n in range(1, 9)]
+    found = judge_images(local, in_use={"id2": "app-blue"}, deployed=["app:r7", "app:r6", "app:r5", "app:r4"],
+                         recent={"app:r3"}, retain=2)
+    keep = {v.ref: v.why for v in found if v.keep}
+    assert keep == {"app:r8": "newer than the last 2 deployed", "app:r7": "deployed #1 of the last 2",
+                    "app:r6": "deployed #2 of the last 2", "app:r3": "named in the last 2 history entries",
+                    "app:r2": "in use by app-blue"}
+    assert {v.ref for v in found if not v.keep} == {"app:r1", "app:r4", "app:r5"}
+    few = judge_images(local, in_use={}, deployed=["app:r7"], recent=set(), retain=2)
+    assert all(v.keep for v in few)  # one deployed image is fewer than two: nothing goes yet

@@ -78,9 +78,9 @@ class Frame:
             self.phases[phase] = round(self.phases.get(phase, 0.0) + self.scene.clock.monotonic() - start, 3)
 
     # --- switching: the state follows nginx step by step -------------------------------------------------------
-    def switch(self, *, primary: str, backup: str | None, previous: str | None) -> str:
+    def switch(self, *, primary: str, backup: str | None, previous: str | None, preview: str | None = None) -> str:
         """Render, remember as pending, serve (test, reload, confirm), remember as confirmed; the new text."""
-        text = self.scene.switch.render(primary=primary, backup=backup)
+        text = self.scene.switch.render(primary=primary, backup=backup, preview=preview)
         self._serve(text, previous)
         return text
 
@@ -105,12 +105,29 @@ class Frame:
         state.save(current)
 
     def promote(self, color: str, instance_id: str, image: str) -> None:
-        """`color` now serves: its instance is a rollback target from now on."""
+        """`color` now serves: its instance is a rollback target from now on; nothing is staged any more."""
         state = self.scene.state
         current = state.load()
         current.promoted[color] = instance_id
         current.images[color] = image
+        current.staged = None
         state.save(current)
+
+    def stage(self, *, color: str, instance: str, image: str, build: str, preview_url: str, kept: bool) -> None:
+        """A healthy candidate waits for `promote` or `abort`, without the lock."""
+        state = self.scene.state
+        current = state.load()
+        current.staged = {"color": color, "instance": instance, "image": image, "build": build,
+                          "preview_url": preview_url, "kept": kept, "since": now_iso(),
+                          "by": self.scene.environ.get("BUILD_URL", "")}
+        state.save(current)
+
+    def unstage(self) -> None:
+        state = self.scene.state
+        current = state.load()
+        if current.staged is not None:
+            current.staged = None
+            state.save(current)
 
     # --- the frame's own steps -------------------------------------------------------------------------------
     def repair(self, live: Live) -> Live:
@@ -133,9 +150,35 @@ class Frame:
             out.say("repair.remove_orphan", name=name)
             scene.runtime.remove(color, grace=svc.stop_timeout)
             changed = True
+        if self._settle_kept(live):
+            changed = True
         # Looking again costs a file read through the Docker API (~0.1 s of a one-second rollback): only after a
         # change. A stale lock needs no second look: this run holds the lock now.
         return scene.look() if changed else replace(live, stale_lock=None, problems=())
+
+    def _settle_kept(self, live: Live) -> bool:
+        """A previous version a killed deploy set aside: discarded when the candidate that replaced it was
+        promoted, else put back (and nginx reloaded if it names the color, so it resolves the container anew)."""
+        scene, out = self.scene, self.scene.out
+        staged = (live.state.staged or {}).get("color")
+        settled = False
+        for color, kept in live.kept.items():
+            if color == staged:
+                continue  # a staged deploy keeps it until promote or abort
+            current = live.instance(color)
+            if current is not None and live.state.promoted.get(color) == current.id:
+                out.say("repair.discard_kept", name=kept.name)
+                scene.runtime.discard_kept(color)
+            else:
+                out.say("repair.put_back_kept", name=scene.service.container(color))
+                if current is not None:
+                    scene.runtime.remove(color, grace=scene.service.stop_timeout)
+                scene.runtime.put_back(color)
+                fresh = scene.look()
+                if color in (fresh.active, fresh.backup) and fresh.served.loaded:
+                    self.restore(fresh.served.loaded, fresh.served.loaded)
+            settled = True
+        return settled
 
     def adopt(self, live: Live) -> None:
         """A person edited the upstream file and nginx loaded it: that is now the truth. Never switched back;

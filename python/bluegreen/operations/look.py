@@ -36,6 +36,7 @@ class Live:
     backup: str | None
     problems: tuple[Problem, ...] = ()
     stale_lock: dict | None = None
+    kept: Mapping[str, ContainerInfo] = field(default_factory=dict)  # previous versions set aside by a deploy
 
     @property
     def consistent(self) -> bool:
@@ -56,10 +57,11 @@ class Live:
     def orphans(self) -> list[str]:
         """Colors whose instances bluegreen started but that are neither named by the last finished switch nor
         promoted: an unfinished candidate. A container an operator ran by hand is never one."""
-        named = {self.active, self.backup}
+        staged = (self.state.staged or {}).get("color")  # waits for promote/abort: not unfinished
+        named = {self.active, self.backup, staged}
         if self.unfinished_switch:  # the candidate an interrupted switch named is still unfinished
             view = parse_upstream(self.state.loaded_config, self.service.upstream)
-            named = {self.service.color_of(h) for h in (*view.primaries, *view.backups)}
+            named = {self.service.color_of(h) for h in (*view.primaries, *view.backups)} | {staged}
         return [c for c, found in self.instances.items()
                 if found and c not in named and all(i.ours for i in found)
                 and self.state.promoted.get(c) != found[0].id]
@@ -120,7 +122,8 @@ def look(service: Service, runtime: ContainerRuntime, switch: ReloadSwitch, stat
     backup = backups.pop() if len(view.backups) == 1 and len(backups) == 1 else None
     if backup == active:
         backup = None
-    live = Live(service, instances, served, state, active, backup, (), state_dir.stale_holder())
+    kept = {c: info for c in COLORS if (info := runtime.kept(c)) is not None}
+    live = Live(service, instances, served, state, active, backup, (), state_dir.stale_holder(), kept)
     return replace(live, problems=tuple(_problems(live)))
 
 
@@ -161,6 +164,10 @@ def _problems(live: Live) -> list[Problem]:
         found.append(Problem("status.problem.unfinished_switch", {"path": s.upstream_file}, repairable=True))
     for color in live.orphans():
         found.append(Problem("status.problem.orphan", {"name": s.container(color)}, repairable=True))
+    staged = (live.state.staged or {}).get("color")
+    for color, info in live.kept.items():
+        if color != staged:
+            found.append(Problem("status.problem.kept", {"name": info.name, "color": color}, repairable=True))
     if live.stale_lock:
         found.append(Problem("status.problem.stale_lock", {k: str(v) for k, v in live.stale_lock.items()},
                              repairable=True))

@@ -98,10 +98,13 @@ class Monitor:
             run(self.scene, Rollback(self.scene, reason=out.text("monitor.rollback_reason", reason=reason),
                                      expect_active=(watched.color, watched.container_id)))
         except BlueGreenError as error:
-            failed = type(error)("monitor.not_rolled_back", error=out.text(error.key, **error.params), reason=reason)
-            report.fail(failed, out.text(failed.key, **failed.params))
-            report.result = "degraded"
-            raise failed from error
+            if getattr(getattr(error, "report", None), "result", "") != "hook_failed":
+                failed = type(error)("monitor.not_rolled_back", error=out.text(error.key, **error.params),
+                                     reason=reason)
+                report.fail(failed, out.text(failed.key, **failed.params))
+                report.result = "degraded"
+                raise failed from error
+            # rolled back; only its post_rollback hook failed (said above): still a rollback by the monitor
         rolled_back = MonitorRolledBack("monitor.rolled_back", target=watched.previous, reason=reason)
         report.fail(rolled_back, reason)
         report.result = "rolled_back"

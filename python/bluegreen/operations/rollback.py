@@ -9,8 +9,9 @@ or is unhealthy, say so plainly and change nothing.
 from __future__ import annotations
 
 from bluegreen import failpoints
-from bluegreen.errors import BlueGreenError, RollbackUnavailable
-from bluegreen.operations.deploy import verify_public
+from bluegreen.errors import BlueGreenError, DeployFailed, RollbackUnavailable
+from bluegreen.operations.candidate import service_hook, verify_public
+from bluegreen.operations.deploy import refuse_while_staged
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import Live
 from bluegreen.parts import health
@@ -33,6 +34,9 @@ def check_target(scene: Scene, live: Live) -> str:
     # (the guide's "restore the previous version" step) is theirs to roll back to, once it answers.
     if info.ours and live.state.promoted.get(target) != info.id:
         raise RollbackUnavailable("rollback.target_unpromoted", name=name)
+    image = info.labels.get("bluegreen.image")
+    if image and not scene.runtime.has_image(image):  # removed by hand: the color could not be recreated
+        raise RollbackUnavailable("rollback.image_removed", name=name, image=image, id=info.image_id.split(":")[-1][:12])
     address = scene.runtime.address(info)
     if not address:
         raise RollbackUnavailable("rollback.target_unhealthy", name=name, detail="no address on the network")
@@ -63,6 +67,7 @@ class Rollback:
         report = frame.report
         report.source = live.active
         self.out.say("active.current" if live.active else "active.none", color=live.active or "-")
+        refuse_while_staged(live)
         if self.expect_active:
             color, instance_id = self.expect_active
             info = live.instance(color)
@@ -88,6 +93,13 @@ class Rollback:
         except BlueGreenError:
             frame.restore(live.served.loaded, text)
             raise
+        values = {"action": "rollback", "service": self.scene.service.name, "from": live.active or "",
+                  "to": self.target, "image": frame.report.image or "", "build": "", "preview_url": ""}
+        if not service_hook(self.scene, frame, "post_rollback", values=values):
+            failed = DeployFailed("hook.post_rollback_failed", color=self.target)
+            frame.report.fail(failed, self.out.text(failed.key, **failed.params))
+            frame.report.result = "hook_failed"
+            raise failed
 
     def end(self) -> None:
         self.out.rule()

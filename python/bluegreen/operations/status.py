@@ -38,6 +38,9 @@ def describe(live: Live, out: Reporter, *, switch_mode: str) -> dict[str, Any]:
                    "loaded_at": now_iso(served.since) if served.since else None,
                    "disk_is_loaded": served.disk_loaded},
         "containers": containers,
+        "staged": live.state.staged,
+        "kept": [{"color": c, "name": i.name, "state": i.state, "image": i.labels.get("bluegreen.image", i.image),
+                  "id": i.id[:12]} for c, i in live.kept.items()],
         "consistent": live.consistent,
         "problems": [{"id": p.key.rsplit(".", 1)[-1], "message": out.message(p.key, **p.params),
                       "repairable": p.repairable} for p in live.problems],
@@ -65,6 +68,10 @@ def show(out: Reporter, doc: dict[str, Any]) -> None:
     for c in doc["containers"]:
         out.line(f"{c['name']:<28}{c['role']:<8}{c['state']:<10}{c['health'] or '-':<10}"
                  f"{c['build'] or '-':<8}{c['image'] or '-'}")
+    staged = doc["staged"]
+    if staged:
+        out.say("status.staged", image=staged.get("image", "?"), color=staged.get("color", "?"),
+                since=staged.get("since", "?"), url=staged.get("preview_url") or "-")
     if doc["consistent"]:
         out.say("status.consistent")
     for p in doc["problems"]:

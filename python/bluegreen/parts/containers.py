@@ -61,6 +61,7 @@ class Docker:
             name=name, id=c.id, image=attrs.get("Config", {}).get("Image", ""),
             state=state.get("Status", "unknown"), health=(state.get("Health") or {}).get("Status"),
             labels=attrs.get("Config", {}).get("Labels") or {}, ip=ip, exit_code=state.get("ExitCode"),
+            image_id=attrs.get("Image", ""),
         )
 
     def logs_tail(self, name: str, lines: int = 20) -> list[str]:
@@ -117,6 +118,59 @@ class Docker:
             return False
         except DockerException as exc:
             raise DeployFailed("docker.remove_failed", name=name, error=_one_line(exc)) from None
+        return True
+
+    def set_aside(self, name: str, new_name: str, *, stop_timeout: float) -> bool:
+        """Stop `name` and keep it as `new_name` (restart policy off, so a daemon restart leaves it stopped);
+        False when there is no `name`. An older `new_name` is removed first."""
+        try:
+            c = self._client.containers.get(name)
+        except NotFound:
+            return False
+        try:
+            self.remove(new_name, stop_timeout=0)
+            if c.status == "running":
+                c.stop(timeout=int(stop_timeout))
+            c.update(restart_policy={"Name": "no"})
+            c.rename(new_name)
+        except DockerException as exc:
+            raise DeployFailed("docker.set_aside_failed", name=name, error=_one_line(exc)) from None
+        return True
+
+    def put_back(self, kept: str, name: str, *, restart: str | None) -> bool:
+        """Rename `kept` back to `name`, restore its restart policy and start it; False when there is none."""
+        try:
+            c = self._client.containers.get(kept)
+        except NotFound:
+            return False
+        try:
+            c.rename(name)
+            if restart and restart != "no":
+                c.update(restart_policy={"Name": restart})
+            c.start()
+        except DockerException as exc:
+            raise DeployFailed("docker.put_back_failed", name=name, error=_one_line(exc)) from None
+        return True
+
+    # --- images ------------------------------------------------------------------------------------------------
+    def images(self, repository: str) -> list[tuple[str, tuple[str, ...], str]]:
+        """(image id, tags, created) of the local images of `repository`."""
+        try:
+            found = self._client.images.list(name=repository)
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        return [(i.id, tuple(i.tags), str(i.attrs.get("Created", ""))) for i in found]
+
+    def remove_image(self, ref: str) -> bool:
+        """Remove an image tag (never forced: an image a container uses stays); False when it is in use."""
+        try:
+            self._client.images.remove(ref, noprune=False)
+        except ImageNotFound:
+            return True
+        except APIError as exc:
+            if exc.status_code == 409:
+                return False
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         return True
 
     # --- inside a container (nginx) ---------------------------------------------------------------------------

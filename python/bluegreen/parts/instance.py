@@ -16,6 +16,7 @@ class ContainerInfo:
     labels: Mapping[str, str] = field(default_factory=dict)
     ip: str | None = None  # on the service network
     exit_code: int | None = None
+    image_id: str = ""  # sha256:… of the image it runs
 
     @property
     def running(self) -> bool:

@@ -24,11 +24,16 @@ def new_generation() -> str:
     return f"{stamp}-{uuid.uuid4().hex[:8]}"
 
 
-def render_upstream(service: Service, *, primary: str, backup: str | None, generation: str) -> str:
-    """The upstream with `primary` serving and `backup` (if any) named as nginx `backup`."""
+def render_upstream(service: Service, *, primary: str, backup: str | None, generation: str,
+                    preview: str | None = None) -> str:
+    """The upstream with `primary` serving and `backup` (if any) named as nginx `backup`; with `preview`, also
+    that color's preview server (service.preview), which users never reach through the public entry."""
+    entry = service.preview if preview else None
     return _ENV.get_template("upstream.conf.j2").render(
         service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
-        primary=primary, primary_host=service.container(primary),
-        backup=backup, backup_host=service.container(backup) if backup else None,
+        primary=primary, primary_hosts=[service.container(primary)],
+        backup=backup, backup_hosts=[service.container(backup)] if backup else [],
         generation=generation,
+        preview={"color": preview, "upstream": service.preview_upstream, "hosts": [service.container(preview)],
+                 "listen": entry.listen, "server_name": entry.server_name} if entry and preview else None,
     )

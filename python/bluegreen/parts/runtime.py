@@ -49,5 +49,31 @@ class ContainerRuntime:
         """Stop (SIGTERM, SIGKILL after `grace`) and remove the color's instances; False when there were none."""
         return self.docker.remove(self.name(color), stop_timeout=grace)
 
+    # --- the previous version of the idle color, kept while a candidate takes its place ----------------------
+    def kept_name(self, color: str) -> str:
+        """A name nginx never uses (not `<prefix>-blue` / `<prefix>-green`)."""
+        return f"{self.name(color)}-replaced"
+
+    def set_aside(self, color: str, *, grace: float) -> bool:
+        """Stop the color's instance and keep it under kept_name(color) until the candidate is through."""
+        return self.docker.set_aside(self.name(color), self.kept_name(color), stop_timeout=grace)
+
+    def put_back(self, color: str) -> bool:
+        """The kept instance serves as the color again (renamed back, started)."""
+        return self.docker.put_back(self.kept_name(color), self.name(color), restart=self.service.restart)
+
+    def kept(self, color: str) -> ContainerInfo | None:
+        return self.docker.inspect(self.kept_name(color))
+
+    def discard_kept(self, color: str) -> bool:
+        return self.docker.remove(self.kept_name(color), stop_timeout=0)
+
+    # --- images -------------------------------------------------------------------------------------------
+    def images(self, repository: str) -> list[tuple[str, tuple[str, ...], str]]:
+        return self.docker.images(repository)
+
+    def remove_image(self, ref: str) -> bool:
+        return self.docker.remove_image(ref)
+
     def logs_tail(self, color: str, lines: int) -> list[str]:
         return self.docker.logs_tail(self.name(color), lines)

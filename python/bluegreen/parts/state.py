@@ -31,6 +31,7 @@ class ServiceState:
     images: dict[str, str] = field(default_factory=dict)  # color -> image it last ran (for rollback hints)
     workers: list[str] = field(default_factory=list)  # nginx worker pids that confirmed loaded_config
     pending: str | None = None  # a file being installed (written before the swap, cleared once confirmed)
+    staged: dict[str, Any] | None = None  # a deploy staged for promotion: color, instance, image, build, preview, since
 
 
 class StateDir:
@@ -92,7 +93,7 @@ class StateDir:
         except (FileNotFoundError, ValueError):
             return ServiceState()
         return ServiceState(raw.get("loaded_config"), dict(raw.get("promoted") or {}), dict(raw.get("images") or {}),
-                            list(raw.get("workers") or []), raw.get("pending"))
+                            list(raw.get("workers") or []), raw.get("pending"), raw.get("staged"))
 
     def save(self, state: ServiceState) -> None:
         _atomic_write(self._path("state.json"), json.dumps(asdict(state), indent=2))

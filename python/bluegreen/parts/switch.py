@@ -87,8 +87,9 @@ class ReloadSwitch:
         view = parse_upstream(loaded if how != UNKNOWN else file.text, self.service.upstream)
         return Served(file.text, loaded, how, since, generation, view, self.container)
 
-    def render(self, *, primary: str, backup: str | None) -> str:
-        return render_upstream(self.service, primary=primary, backup=backup, generation=new_generation())
+    def render(self, *, primary: str, backup: str | None, preview: str | None = None) -> str:
+        return render_upstream(self.service, primary=primary, backup=backup, generation=new_generation(),
+                               preview=preview)
 
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text` (swap, `nginx -t`, reload, confirm); on failure `previous` serves again."""

@@ -1,0 +1,195 @@
+"""The new version in the idle color, step by step, each step with its undo. Deploy, promote and abort are
+runbooks over these steps (deploy.py, promote.py).
+
+    make room → start (the previous version is kept aside, stopped) → health gate → preview → switch → verify
+    → keep (promoted; the kept previous version is discarded)
+    withdraw = traffic back on the active color → candidate removed → the kept version put back (as `backup`)
+
+A failed deploy costs nothing: the idle color's previous version, the rollback target, comes back as it was.
+"""
+
+from __future__ import annotations
+
+from bluegreen import failpoints
+from bluegreen.errors import DeployFailed
+from bluegreen.operations.frame import Frame, Scene
+from bluegreen.parts import health
+from bluegreen.parts.hooks import run_hook
+from bluegreen.parts.state import now_iso
+from bluegreen.units import format_seconds
+
+
+class Candidate:
+    def __init__(self, scene: Scene, *, color: str, active: str | None, serving: str | None,
+                 image: str, build: str) -> None:
+        self.scene, self.out, self.svc, self.runtime = scene, scene.out, scene.service, scene.runtime
+        self.color, self.active, self.image, self.build = color, active, image, build
+        self.name = self.svc.container(color)
+        self.serving = serving  # the upstream text nginx serves now (put back if a switch fails)
+        self.before = serving  # what nginx served before this run changed anything
+        self.instance_id: str | None = None
+        self.kept = False  # the color's previous version is set aside, stopped
+        self.switched = False
+        self.previewed = False
+
+    # --- steps -----------------------------------------------------------------------------------------------
+    def make_room(self, frame: Frame, *, named: bool) -> None:
+        """The idle color is about to be replaced: nginx must stop naming it first (design note 4)."""
+        if named and self.active:
+            with frame.timed("make_room"):
+                self._switch(frame, primary=self.active, backup=None)
+                # Old workers may still be proxying requests to the idle color (those a rollback left on it);
+                # stopping it now would cut them unless the app drains on SIGTERM. Bounded by the stop grace.
+                self.scene.switch.drain(self.svc.stop_timeout)
+
+    def start(self, frame: Frame, env: dict[str, str]) -> None:
+        svc = self.svc
+        self.out.say("deploy.starting", color=self.color, name=self.name, image=self.image)
+        with frame.timed("start_candidate"):
+            if not self.runtime.has_image(self.image):
+                self.out.say("deploy.pulling", image=self.image)
+                self.runtime.ensure_image(self.image)
+            if self.runtime.instances(self.color):
+                self.out.say("deploy.keeping", name=self.name, kept=self.runtime.kept_name(self.color),
+                             grace=format_seconds(svc.stop_timeout))
+                self.kept = self.runtime.set_aside(self.color, grace=svc.stop_timeout)
+                failpoints.reach("deploy.set_aside")
+            labels = {**svc.labels, "bluegreen.service": svc.name, "bluegreen.color": self.color,
+                      "bluegreen.image": self.image, "bluegreen.build": self.build,
+                      "bluegreen.deployed-at": now_iso()}
+            started = self.runtime.start(self.color, image=self.image, labels=labels,
+                                         env={**env, "BLUEGREEN_COLOR": self.color})
+        self.instance_id = started[0].id
+        self.out.say("deploy.started", id=self.instance_id[:12])
+
+    def gate(self, frame: Frame) -> None:
+        """Health-gate the candidate over the path nginx uses: N consecutive 2xx before the deadline."""
+        svc = self.svc
+        found = self.runtime.instances(self.color)
+        info = found[0] if found else None
+        address = self.runtime.address(info) if info else None
+        if not info or not info.running or not address:
+            raise DeployFailed("deploy.not_running", name=self.name, code=str(info.exit_code if info else "?"))
+        self.out.say("health.waiting", url=f"{self.name}:{svc.port}{svc.health.path}",
+                     deadline=format_seconds(svc.health.timeout))
+
+        def show(p: health.Progress) -> None:
+            self.out.progress("health.progress", elapsed=format_seconds(p.elapsed),
+                              deadline=format_seconds(p.deadline), successes=p.successes,
+                              needed=svc.health.successes, detail=p.last.detail)
+
+        with frame.timed("wait_until_healthy"):
+            result = health.wait_until_healthy(f"http://{address}{svc.health.path}", svc.health,
+                                               still_running=lambda: self.runtime.alive(self.color),
+                                               on_progress=show, clock=self.scene.clock)
+        if result.successes >= svc.health.successes:
+            self.out.say("health.ok")
+            return
+        if not self.runtime.alive(self.color):
+            raise DeployFailed("deploy.died", name=self.name)
+        hint = "health.hint_redirect" if "redirect" in result.last.detail else "health.hint_none"
+        raise DeployFailed("health.failed", color=self.color, detail=result.last.detail, hint=self.out.text(hint))
+
+    def still_healthy(self, expected_id: str) -> None:
+        """Before a promotion: the staged instance is the one that was gated, still runs and still answers."""
+        info = self.runtime.instances(self.color)
+        found = info[0] if info else None
+        if not found or found.id != expected_id or not found.running:
+            raise DeployFailed("promote.staged_gone", name=self.name)
+        address = self.runtime.address(found)
+        probe = health.is_healthy(f"http://{address}{self.svc.health.path}", self.svc.health)
+        if not probe.ok:
+            raise DeployFailed("promote.staged_unhealthy", name=self.name, detail=probe.detail)
+        self.instance_id = found.id
+
+    def open_preview(self, frame: Frame) -> None:
+        """The healthy candidate on the preview entry (never the public one); a reload, no traffic moves."""
+        with frame.timed("open_preview"):
+            self._switch(frame, primary=self.active, backup=None, preview=self.color)
+        self.previewed = True
+        self.out.say("preview.open", color=self.color, url=self.preview_url)
+
+    @property
+    def preview_url(self) -> str:
+        return self.svc.preview.url if self.svc.preview else ""
+
+    def switch(self, frame: Frame) -> None:
+        self.out.say("switch.start")
+        with frame.timed("switch_traffic"):
+            self._switch(frame, primary=self.color, backup=self.active)
+        self.switched, self.previewed = True, False
+        self.out.say("switch.done", old=self.active or "-", new=self.color)
+
+    def verify(self, frame: Frame) -> None:
+        with frame.timed("verify"):
+            verify_public(self.scene, self.color)
+
+    def hook(self, frame: Frame, name: str, *, action: str) -> bool:
+        """Run the service's hook `name` if it has one: True when it passed (or there is none)."""
+        return service_hook(self.scene, frame, name, values={
+            "action": action, "service": self.svc.name, "from": self.active or "", "to": self.color,
+            "image": self.image, "build": self.build, "preview_url": self.preview_url if self.previewed else ""})
+
+    def keep(self, frame: Frame) -> None:
+        """The candidate served and was verified: it is the color's version now; the previous one goes."""
+        frame.promote(self.color, self.instance_id or "", self.image)
+        if self.runtime.discard_kept(self.color):
+            self.out.say("deploy.kept_discarded", name=self.runtime.kept_name(self.color))
+
+    # --- undo ----------------------------------------------------------------------------------------------
+    def withdraw(self, frame: Frame) -> None:
+        """Everything back as it was: traffic on the active color, the candidate removed, the kept previous
+        version put back, and nginx serving the exact file it served before this run."""
+        out = self.out
+        out.say("rollback.auto" if self.active else "rollback.auto_first", active=self.active)
+        in_nginx = self.switched or self.previewed
+        if in_nginx and self.kept and self.active:
+            self._switch(frame, primary=self.active, backup=None)  # the candidate out before it goes away
+        elif self.serving != self.before:
+            self._restore(frame)
+        if in_nginx:
+            out.say("rollback.auto_restored" if self.active else "rollback.auto_restored_first", active=self.active)
+        if self.instance_id or self.runtime.instances(self.color):
+            out.log_tail(self.runtime.logs_tail(self.color, 20), name=self.name)
+            self.runtime.remove(self.color, grace=0)
+            out.say("rollback.candidate_removed", name=self.name)
+        if self.kept and self.runtime.put_back(self.color):
+            out.say("deploy.kept_restored", name=self.name)
+        if self.serving != self.before:
+            if self.runtime.alive(self.color) or not self.kept:
+                self._restore(frame)
+            elif self.active:  # the kept version did not come back: nginx must not name it
+                self._switch(frame, primary=self.active, backup=None)
+
+    def _restore(self, frame: Frame) -> None:
+        frame.restore(self.before, self.serving or "")
+        self.serving = self.before
+
+    def _switch(self, frame: Frame, *, primary: str | None, backup: str | None, preview: str | None = None) -> None:
+        if primary is None:
+            raise DeployFailed("preview.no_active")
+        self.serving = frame.switch(primary=primary, backup=backup, previous=self.serving, preview=preview)
+
+
+def service_hook(scene: Scene, frame: Frame, name: str, *, values: dict[str, str]) -> bool:
+    """Run the service's hook `name`, its output shown masked; True when it passed or there is none."""
+    svc, out = scene.service, scene.out
+    hook = getattr(svc.hooks, name)
+    if hook is None:
+        return True
+    out.say("hook.running", hook=name, timeout=format_seconds(hook.timeout))
+    with frame.timed(f"hook_{name}"):
+        result = run_hook(hook, name=name, environ=scene.environ, base_dir=svc.base_dir, values=values)
+    out.log_tail(result.output, name=f"hook {name}")
+    out.say("hook.passed" if result.ok else "hook.failed", hook=name, detail=result.detail)
+    return result.ok
+
+
+def verify_public(scene: Scene, color: str) -> None:
+    """Through the public entry, the way users come in; the answering color must be the new one."""
+    svc = scene.service
+    url = scene.nginx.public(svc.health.public_path or svc.health.path)
+    result = health.verify_color(url, svc.health, color)
+    if not result.ok:
+        raise DeployFailed("verify.failed", url=url, detail=result.detail)
+    scene.out.say("verify.ok", url=url, detail=result.detail)
