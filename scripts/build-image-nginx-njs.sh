@@ -81,8 +81,10 @@ njs_download() {
     local pins=("nginx=$NJS_NGINX_VERSION" "nginx-common=$NJS_NGINX_VERSION"
                 "libnginx-mod-http-js=$NJS_MODULE_VERSION") pin now
     for pin in "${pins[@]}"; do
-        if ! njs_apt "$apt_dir" apt-cache show "$pin" >/dev/null 2>&1; then
-            now=$(njs_apt "$apt_dir" apt-cache policy "${pin%%=*}" 2>/dev/null | awk '/Candidate:/ { print $2 }')
+        # `apt-cache show pkg=missing-version` prints nothing and exits 0: ask madison.
+        now=$(njs_apt "$apt_dir" apt-cache madison "${pin%%=*}" 2>/dev/null \
+            | awk -F' *[|] *' '{ print $2 }' | paste -sd, -)
+        if [[ ",$now," != *",${pin#*=},"* ]]; then
             die "${pin%%=*} ${pin#*=} is no longer on $mirror $NJS_SUITE (it has ${now:-none}):" \
                 "update the pins in ${BASH_SOURCE[0]}"
         fi
@@ -113,11 +115,12 @@ njs_debs() {
         return
     fi
     mkdir -p "$cache" || die "cannot create the .deb cache $cache (set BLUEGREEN_DEB_CACHE)"
-    local tmp="$cache/.$key.$$"
-    rm -rf "$tmp"
-    njs_download "$tmp"
-    rm -rf "$dir"
-    mv "$tmp" "$dir"
+    # Download into the build's temp dir (gone on any failure), then move in whole;
+    # leftovers of an interrupted move are safe to drop under build-images' lock.
+    njs_download "$WORK/njs-debs"
+    rm -rf "$cache/.$key".* "$dir"
+    cp -r "$WORK/njs-debs" "$cache/.$key.$$"
+    mv "$cache/.$key.$$" "$dir"
     log "cached $(ls "$dir" | grep -c '\.deb$') .debs in $dir"
     NJS_DEBS=$dir
 }
