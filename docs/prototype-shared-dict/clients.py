@@ -20,6 +20,7 @@ class LoadResult:
     errors: int = 0
     detail: dict = field(default_factory=dict)
     colors: dict = field(default_factory=dict)
+    timeline: list = field(default_factory=list)  # (monotonic time, color) per answer, raw client only
 
 
 # ---------------------------------------------------------------- wrk
@@ -48,8 +49,11 @@ class RawConnection:
         self.sock: socket.socket | None = None
         self.buf = b""
 
+    connects = 0  # per instance: how often this connection had to be (re)opened
+
     def connect(self) -> None:
         self.close()
+        self.connects += 1
         self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
@@ -104,10 +108,11 @@ def run_raw(port: int, connections: int, seconds: float, think: float = 0.0) -> 
 
     def worker() -> None:
         conn = RawConnection(port)
-        local = {"n": 0, "colors": {}, "errors": {}}
+        local = {"n": 0, "colors": {}, "errors": {}, "timeline": []}
         while time.monotonic() < deadline:
             try:
                 status, color, _ = conn.request()
+                local["timeline"].append((time.monotonic(), color))
                 local["n"] += 1
                 local["colors"][color] = local["colors"].get(color, 0) + 1
                 if status != 200:
@@ -123,11 +128,13 @@ def run_raw(port: int, connections: int, seconds: float, think: float = 0.0) -> 
                 time.sleep(think)
         conn.close()
         with lock:
+            result.detail_connects = getattr(result, "detail_connects", 0) + conn.connects
             result.requests += local["n"]
             for k, v in local["errors"].items():
                 result.detail[k] += v
             for k, v in local["colors"].items():
                 result.colors[k] = result.colors.get(k, 0) + v
+            result.timeline.extend(local["timeline"])
 
     threads = [threading.Thread(target=worker) for _ in range(connections)]
     for t in threads:

@@ -66,15 +66,8 @@ class Stack:
     # ------------------------------------------------------------ lifecycle
     def start(self, **nginx_kwargs) -> "Stack":
         self.network = self.client.networks.create(self.name, driver="bridge")
-        for color, image in APP_IMAGES.items():
-            self.apps[color] = self.client.containers.run(
-                image, name=f"{self.name}-app-{color}", detach=True,
-                environment={"BLUEGREEN_COLOR": color}, network=self.name,
-                networking_config={self.name: self.client.api.create_endpoint_config(
-                    aliases=[f"app-{color}"])},
-            )
-        for app in self.apps.values():
-            wait_for(lambda a=app: b"listening on" in a.logs(), 10, f"{app.name} to listen")
+        for color in APP_IMAGES:
+            self.run_app(color)
         self.write_site()
         self.nginx = self.client.containers.run(
             self.nginx_image, name=f"{self.name}-nginx", detach=True, network=self.name,
@@ -108,6 +101,18 @@ class Stack:
     def __exit__(self, *exc):
         self.close()
 
+    def run_app(self, color: str, image: str | None = None):
+        """(Re)create the app of `color` (alias app-<color>) and wait until it listens."""
+        app = self.client.containers.run(
+            image or APP_IMAGES[color], name=f"{self.name}-app-{color}", detach=True,
+            environment={"BLUEGREEN_COLOR": color}, network=self.name,
+            networking_config={self.name: self.client.api.create_endpoint_config(
+                aliases=[f"app-{color}"])},
+        )
+        wait_for(lambda: b"listening on" in app.logs(), 10, f"{app.name} to listen")
+        self.apps[color] = app
+        return app
+
     # ------------------------------------------------------------ helpers
     @property
     def url(self) -> str:
@@ -131,8 +136,10 @@ class Stack:
 class DictStack(Stack):
     """The shared-dict site; the admin socket lives in a 0700 host directory."""
 
-    def __init__(self, client, *, default_color: str = "blue", state_file: str | None = None, **kw) -> None:
+    def __init__(self, client, *, default_color: str = "blue", state_file: str | None = None,
+                 upstream_template: str = "app.upstream.conf", **kw) -> None:
         super().__init__(client, **kw)
+        self.upstream_template = upstream_template
         self.default_color = default_color
         self.state_file = state_file
         self.js_dir = self.work / "js"
@@ -166,7 +173,7 @@ class DictStack(Stack):
 
     def write_default_color(self, color: str) -> None:
         """Render the upstream file with `js_var $bg_default_color <color>;` (no reload)."""
-        text = (HERE / "app.upstream.conf").read_text()
+        text = (HERE / self.upstream_template).read_text()
         text = text.replace("js_var $bg_default_color blue;", f"js_var $bg_default_color {color};")
         write_atomic(self.conf_dir / "app.upstream.conf", text)
         self.default_color = color

@@ -1,6 +1,6 @@
 """Prove `switch: shared-dict` on nginx 1.30 + njs, against reload-based switching.
 
-    .venv/bin/python docs/prototype-shared-dict/prototype.py [latency|load|persistence|isolation|validate|all]
+    .venv/bin/python docs/prototype-shared-dict/prototype.py [latency|load|persistence|isolation|validate|extras|overhead ...]  (none: all)
 
 Needs root (nsenter, the 0700 socket directory), the docker engine, `wrk`, and the images
 bluegreen-test/nginx:1.30, bluegreen-test/nginx:1 and bluegreen-test/app:v1/v2 (`make images`).
@@ -9,6 +9,7 @@ and to the containers it creates; every container, network and temp dir is remov
 """
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import statistics
@@ -110,39 +111,74 @@ MODES = {
 }
 
 
+def stale_answers(timeline: list, switches: list, grace: float) -> dict:
+    """Answers from another color than the last switch chose, more than `grace` s after that
+    switch returned (a reload applies asynchronously; the grace covers it). `switches` holds
+    (started, returned, color); while a switch is under way either color is fine."""
+    starts = [s for s, _, _ in switches]
+    stale, worst = 0, 0.0
+    for t, color in timeline:
+        k = bisect.bisect_right(starts, t) - 1
+        if k < 0:
+            continue
+        _, returned, chosen = switches[k]
+        age = t - returned
+        if color != chosen and age > grace:
+            stale += 1
+            worst = max(worst, age)
+    return {"grace_s": grace, "stale_answers": stale, "oldest_stale_answer_s_after_switch": round(worst, 3)}
+
+
+def nginx_processes(stack) -> int:
+    top = stack.nginx.top()
+    return sum(1 for p in top["Processes"] if "nginx: worker process" in p[-1])
+
+
 def load_run(stack, load, seconds: int, interval: float) -> dict:
-    """Run one client for `seconds` while switching every `interval` s (from 1 s to the last 1 s)."""
-    switches, switch_times, errors_in_log = [], [], 0
+    """Run one client for `seconds` while switching every `interval` s, on a fixed schedule
+    from 1 s to the last 1.5 s (so every mode gets the same number of switches)."""
+    switches, switch_times = [], []
     stop = threading.Event()
     since = int(time.time())
 
     def switcher() -> None:
         color = stack.served_color()
-        time.sleep(1)
-        end = time.monotonic() + seconds - 2
-        while time.monotonic() < end and not stop.is_set():
+        start = time.monotonic()
+        n = 0
+        while not stop.is_set():
+            at = start + 1 + n * interval
+            if at > start + seconds - 1.5:
+                break
+            time.sleep(max(0.0, at - time.monotonic()))
             color = OTHER[color]
-            t0 = time.perf_counter()
+            started = time.monotonic()
             stack.switch(color)
-            switch_times.append(time.perf_counter() - t0)
-            switches.append(color)
-            time.sleep(interval)
+            returned = time.monotonic()
+            switch_times.append(returned - started)
+            switches.append((started, returned, color))
+            n += 1
 
     t = threading.Thread(target=switcher)
     t.start()
     result = load(stack.port, seconds)
     stop.set()
     t.join()
+    workers_after = nginx_processes(stack)
     log = stack.nginx.logs(stdout=False, stderr=True, since=since).decode(errors="replace")
     errors_in_log = sum(1 for line in log.splitlines() if "[error]" in line or "[alert]" in line
                         or "[crit]" in line or "[emerg]" in line)
-    return {"client": result.client, "seconds": seconds, "requests": result.requests,
-            "failed": result.errors, "failed_detail": result.detail, "colors": result.colors,
-            "switches": len(switches), "switch_call": stats(switch_times) if switch_times else None,
-            "nginx_error_log_lines": errors_in_log}
+    run = {"client": result.client, "seconds": seconds, "requests": result.requests,
+           "failed": result.errors, "failed_detail": result.detail, "colors": result.colors,
+           "switches": len(switches), "switch_call": stats(switch_times) if switch_times else None,
+           "nginx_worker_processes_right_after": workers_after, "nginx_error_log_lines": errors_in_log}
+    if hasattr(result, "detail_connects"):
+        run["tcp_connections_opened"] = result.detail_connects
+    if result.timeline:
+        run["staleness"] = stale_answers(sorted(result.timeline), switches, grace=0.5)
+    return run
 
 
-def scenario_load(client, seconds: int = 34, interval: float = 0.95) -> dict:
+def scenario_load(client, seconds: int = 40, interval: float = 1.0) -> dict:
     out = {}
     for mode, make in MODES.items():
         with make(client) as s:
@@ -151,8 +187,13 @@ def scenario_load(client, seconds: int = 34, interval: float = 0.95) -> dict:
             for _, load in CLIENTS:
                 runs.append(load_run(s, load, seconds, interval))
                 print(f"{mode}: {runs[-1]['client']}: {runs[-1]['failed']} failed / "
-                      f"{runs[-1]['requests']} requests, {runs[-1]['switches']} switches", flush=True)
-                time.sleep(2)
+                      f"{runs[-1]['requests']} requests, {runs[-1]['switches']} switches, "
+                      f"{runs[-1].get('staleness')}", flush=True)
+                # Let old workers of the last reloads exit before the next client starts.
+                try:
+                    wait_for(lambda: nginx_processes(s) <= 2, 60, "old workers to exit", interval=0.5)
+                except TimeoutError as exc:
+                    print(f"warning: {exc}", flush=True)
             out[mode] = runs
     return out
 
@@ -434,8 +475,87 @@ def scenario_validate(client) -> dict:
     return out
 
 
+# ---------------------------------------------------------------- extras: cost, failover, resolve
+def timed_get(url: str) -> dict:
+    t0 = time.perf_counter()
+    try:
+        r = httpx.get(url, timeout=90)
+        return {"status": r.status_code, "color": r.headers.get("X-App-Color"),
+                "seconds": round(time.perf_counter() - t0, 3)}
+    except httpx.HTTPError as exc:
+        return {"error": repr(exc), "seconds": round(time.perf_counter() - t0, 3)}
+
+
+def scenario_extras(client) -> dict:
+    out = {}
+    # What js_set + map cost per request: the same wrk run, no switching, both sites.
+    for mode, make in (("shared_dict", lambda: DictStack(client)), ("static_upstream", lambda: ReloadStack(client))):
+        with make() as s:
+            s.start()
+            run_wrk(s.port, 8, 3)  # warm-up
+            r = run_wrk(s.port, 8, 10)
+            out[f"wrk -c8 10s no switching, {mode}"] = {"requests": r.requests, "rps": round(r.requests / 10),
+                                                        "failed": r.errors}
+
+    # The guide's backup server still works: the served color's app is stopped.
+    with DictStack(client) as s:
+        s.start()
+        s.switch("green")
+        s.apps["green"].stop(timeout=1)
+        out["served green, app-green stopped"] = [timed_get(s.url) for _ in range(3)]
+
+    # resolve (nginx >= 1.27.3): a recreated container is reached without any reload.
+    with DictStack(client, upstream_template="app.upstream.resolve.conf") as s:
+        s.start()
+        s.switch("green")
+        res = {"before": {"version": httpx.get(s.url).headers["X-App-Version"], "color": s.served_color()}}
+        s.apps["green"].reload()
+        old_ip = s.apps["green"].attrs["NetworkSettings"]["Networks"][s.name]["IPAddress"]
+        s.apps["green"].remove(force=True)
+        filler = client.containers.run("bluegreen-test/app:v1", name=f"{s.name}-filler", detach=True,
+                                       network=s.name)  # takes the freed address
+        t0 = time.monotonic()
+        s.run_app("green", image="bluegreen-test/app:v3")
+        s.apps["green"].reload()
+        new_ip = s.apps["green"].attrs["NetworkSettings"]["Networks"][s.name]["IPAddress"]
+        seen = wait_for(lambda: httpx.get(s.url, timeout=2).headers.get("X-App-Version") == "v3" and "v3",
+                        15, "v3 through nginx without reload")
+        res["recreated green as v3"] = {"old_ip": old_ip, "new_ip": new_ip, "served": seen,
+                                        "seconds_after_create": round(time.monotonic() - t0, 2),
+                                        "reloads": 0}
+        s.apps["green"].remove(force=True)
+        res["nginx -t with app-green gone"] = s.exec("nginx", "-t")
+        res["requests with app-green gone (served green)"] = [timed_get(s.url) for _ in range(3)]
+        filler.remove(force=True)
+        out["resolve"] = res
+    with DictStack(client) as s:
+        s.start()
+        s.apps["green"].remove(force=True)
+        out["without resolve: nginx -t with app-green gone"] = s.exec("nginx", "-t")
+    return out
+
+
+# ---------------------------------------------------------------- the per-request cost of js_set + map
+def scenario_overhead(client, rounds: int = 5, seconds: int = 6) -> dict:
+    """Both sites up at once, wrk -c8 alternating between them (no switching): the cost of
+    evaluating $bg_color (one njs call per request) against a static proxy_pass."""
+    rps = {"shared_dict": [], "static_upstream": []}
+    with DictStack(client) as d, ReloadStack(client) as r:
+        d.start()
+        r.start()
+        for port in (d.port, r.port):
+            run_wrk(port, 8, 2)  # warm-up
+        for _ in range(rounds):
+            for mode, port in (("shared_dict", d.port), ("static_upstream", r.port)):
+                rps[mode].append(round(run_wrk(port, 8, seconds).requests / seconds))
+    med = {mode: statistics.median(v) for mode, v in rps.items()}
+    return {"rps_per_round": rps, "median_rps": med,
+            "shared_dict_vs_static": f"{(med['shared_dict'] / med['static_upstream'] - 1) * 100:+.1f}%"}
+
+
 SCENARIOS = {"latency": scenario_latency, "load": scenario_load, "persistence": scenario_persistence,
-             "isolation": scenario_isolation, "validate": scenario_validate}
+             "isolation": scenario_isolation, "validate": scenario_validate, "extras": scenario_extras,
+             "overhead": scenario_overhead}
 
 
 def main() -> None:
@@ -445,8 +565,11 @@ def main() -> None:
     client = docker.from_env()
     for name in names:
         t0 = time.monotonic()
+        load_before = os.getloadavg()
         data = SCENARIOS[name](client)
         data["_elapsed_s"] = round(time.monotonic() - t0, 1)
+        # 2 cores, shared with whatever else runs: say how busy the machine was.
+        data["_loadavg_1m_before_after"] = [round(load_before[0], 2), round(os.getloadavg()[0], 2)]
         data["_versions"] = {"nginx_image": os.environ.get("BGP_NGINX_IMAGE", "bluegreen-test/nginx:1.30")}
         save(name, data)
 
