@@ -4,11 +4,14 @@
 #   bluegreen-test/app:v1|v2|v3    the same rootfs with ENV APP_VERSION=vN baked in
 #                                  (distinct image ids, shared layer: real "releases")
 #   bluegreen-test/nginx:1         Debian's nginx binary + its libraries + busybox
+#   bluegreen-test/nginx:1.30      nginx 1.30 + njs from Debian testing's pinned .debs
+#                                  (scripts/build-image-nginx-njs.sh; cached .debs)
 # Each image is a `docker import` of a tarball assembled here and carries the label
 # bluegreen.test.input-hash; an image whose label matches the current inputs is kept,
 # so a warm run only hashes a few files.
 # Needs: docker engine (scripts/ensure-docker.sh), gcc + libc6-dev, busybox-static,
-# nginx (scripts/ensure-packages.sh). Usage: build-images.sh [--force]
+# nginx (scripts/ensure-packages.sh); for nginx:1.30 a Debian mirror (first build only).
+# Usage: build-images.sh [--force] [app|nginx|nginx-njs ...]   (default: all three)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,11 +22,20 @@ APP_VERSIONS=(v1 v2 v3)
 LABEL=bluegreen.test.input-hash
 NGINX_BIN=/usr/sbin/nginx
 BUSYBOX=/bin/busybox
-FORCE=0
-[[ "${1:-}" == "--force" ]] && FORCE=1
 
 log() { echo "build-images: $*"; }
 die() { echo "build-images: error: $*" >&2; exit 1; }
+
+FORCE=0
+TARGETS=()
+for arg in "$@"; do
+    case $arg in
+        --force) FORCE=1 ;;
+        app|nginx|nginx-njs) TARGETS+=("$arg") ;;
+        *) die "unknown argument '$arg' (usage: build-images.sh [--force] [app|nginx|nginx-njs ...])" ;;
+    esac
+done
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(app nginx nginx-njs)
 
 command -v docker >/dev/null || die "docker CLI missing (run scripts/ensure-docker.sh)"
 docker info >/dev/null 2>&1 || die "docker engine not answering (run scripts/ensure-docker.sh)"
@@ -174,5 +186,13 @@ build_nginx() {
     drop_replaced $old
 }
 
-build_app
-build_nginx
+# shellcheck source=build-image-nginx-njs.sh
+source "$ROOT/scripts/build-image-nginx-njs.sh"
+
+for target in "${TARGETS[@]}"; do
+    case $target in
+        app) build_app ;;
+        nginx) build_nginx ;;
+        nginx-njs) build_nginx_njs ;;
+    esac
+done

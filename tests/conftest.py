@@ -45,6 +45,19 @@ def images(docker_client: docker.DockerClient) -> TestImages:
     return refs
 
 
+@pytest.fixture(scope="session")
+def nginx_njs_image(docker_client: docker.DockerClient) -> str:
+    """bluegreen-test/nginx:1.30 (nginx 1.30 + njs), built by scripts/build-images.sh when missing."""
+    ref = f"{NGINX_REPO}:1.30"
+    if not docker_client.images.list(name=ref):
+        result = subprocess.run(["bash", str(REPO / "scripts/build-images.sh"), "nginx-njs"],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"missing image {ref}; scripts/build-images.sh nginx-njs failed:\n"
+                        f"{result.stdout}{result.stderr}", pytrace=False)
+    return ref
+
+
 @pytest.fixture
 def stack(docker_client: docker.DockerClient, images: TestImages) -> Stack:
     """A fresh network + nginx (placeholder site) per test; removed afterwards, even on failure."""
