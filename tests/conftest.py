@@ -87,3 +87,17 @@ def request_loop(request: pytest.FixtureRequest):
     yield start
     for loop in loops:
         loop.stop()
+
+
+@pytest.fixture
+def dict_stack(docker_client: docker.DockerClient, images: TestImages, nginx_njs_image: str, tmp_path_factory) -> Stack:
+    """A stack on nginx 1.30 + njs with an admin directory (mode 0700) mounted at the same path, for
+    `switch: shared-dict`."""
+    admin = tmp_path_factory.mktemp("admin")
+    admin.chmod(0o700)
+    s = Stack(docker_client, images, nginx_image=nginx_njs_image, admin_dir=str(admin))
+    try:
+        s.start()
+        yield s
+    finally:
+        s.close()

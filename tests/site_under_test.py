@@ -24,6 +24,10 @@ SITE = f"""server {{
     location / {{ proxy_pass http://{UPSTREAM}; }}
 }}
 """
+# switch: shared-dict: the server block proxies to the variable bluegreen's file defines (the placeholder defines
+# it too, so nginx starts before the first deploy).
+DICT_PLACEHOLDER = f"map $host ${UPSTREAM} {{ default {UPSTREAM}; }}\n" + PLACEHOLDER
+DICT_SITE = SITE.replace(f"http://{UPSTREAM};", f"http://${UPSTREAM};")
 # Optional pass-through variables: set one in a deploy's env to give that release a behaviour.
 APP_KNOBS = ("APP_HEALTH", "APP_HEALTH_DELAY", "APP_START_DELAY", "APP_DIE_AFTER", "APP_FAIL_AFTER",
              "APP_FAIL_HEALTH", "APP_SLOW_AFTER", "APP_SLOW_MS")
@@ -51,9 +55,12 @@ class Site:
                 "stop_timeout": "2s", "restart": "no", "env": env, **(service or {}),
             }},
         }
+        shared_dict = (nginx or {}).get("switch") == "shared-dict"
+        if shared_dict:
+            self.config["nginx"]["admin_dir"] = stack.admin_dir
         self.write_config()
-        stack.write_nginx_file(f"conf.d/{UPSTREAM}.upstream.conf", PLACEHOLDER)
-        stack.write_nginx_file("conf.d/default.conf", SITE)
+        stack.write_nginx_file(f"conf.d/{UPSTREAM}.upstream.conf", DICT_PLACEHOLDER if shared_dict else PLACEHOLDER)
+        stack.write_nginx_file("conf.d/default.conf", DICT_SITE if shared_dict else SITE)
         stack.reload_nginx()
 
     def write_config(self) -> None:

@@ -43,9 +43,12 @@ class TestImages:
 class Stack:
     """A user-defined network, an nginx container on it published on 127.0.0.1, and apps."""
 
-    def __init__(self, client: docker.DockerClient, images: TestImages) -> None:
+    def __init__(self, client: docker.DockerClient, images: TestImages, *, nginx_image: str | None = None,
+                 admin_dir: str | None = None) -> None:
         self.client = client
         self.images = images
+        self.nginx_image = nginx_image or images.nginx
+        self.admin_dir = admin_dir  # mounted into nginx at the same path (switch: shared-dict)
         self.id = secrets.token_hex(4)
         self.name = f"bgt-{self.id}"
         self.network = self.name
@@ -60,7 +63,8 @@ class Stack:
         """Create the network and start nginx (serving the image's placeholder site)."""
         self.client.networks.create(self.network, driver="bridge", labels={STACK_LABEL: self.id})
         nginx = self.client.containers.run(
-            self.images.nginx,
+            self.nginx_image,
+            volumes={self.admin_dir: {"bind": self.admin_dir, "mode": "rw"}} if self.admin_dir else None,
             name=self.nginx_name,
             network=self.network,
             # docker picks free host ports; 8081 is where bluegreen opens a staged color's preview
@@ -189,6 +193,15 @@ class Stack:
             if extracted is None:
                 raise FileNotFoundError(path)
             return extracted.read().decode()
+
+    def restart_nginx(self) -> None:
+        """`docker restart` of nginx; random host ports may change, so the URLs are read again."""
+        nginx = self.nginx
+        nginx.restart(timeout=5)
+        nginx.reload()
+        ports = nginx.attrs["NetworkSettings"]["Ports"]
+        self.public_url = f"http://127.0.0.1:{ports['80/tcp'][0]['HostPort']}"
+        self.preview_url = f"http://127.0.0.1:{ports[f'{PREVIEW_PORT}/tcp'][0]['HostPort']}"
 
     def reload_nginx(self) -> None:
         """`nginx -s reload`; raises with nginx's output when it refuses."""

@@ -36,13 +36,16 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     from bluegreen.parts.nginx import NginxGate
     from bluegreen.parts.runtime import ContainerRuntime
     from bluegreen.parts.state import StateDir
+    from bluegreen.parts.shared_dict import SharedDictSwitch
     from bluegreen.parts.switch import ReloadSwitch
 
     service = config.service(service_name)
     env = dict(os.environ if environ is None else environ)
     out.add_secrets(env.get(v.name, "") for v in service.env if v.masked)
     docker = Docker(config.network)
-    switch = ReloadSwitch(NginxGate(docker, config.nginx, service.upstream_file, REAL), service)
+    gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
+    switch = SharedDictSwitch(gate, service, config.nginx) if config.nginx.switch == "shared-dict" \
+        else ReloadSwitch(gate, service)
     return Scene(service, config.nginx, ContainerRuntime(docker, service), switch,
                  StateDir(config.state_dir, service.name), out, REAL, env)
 

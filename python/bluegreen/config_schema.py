@@ -91,7 +91,8 @@ def parse(raw: Any, *, source: Path | None = None) -> Config:
 
 
 def _parse_nginx(raw: Any) -> Nginx:
-    d = _mapping(raw, "nginx", {"container", "reload", "public_url", "reload_timeout", "access_log", "log_format"})
+    d = _mapping(raw, "nginx", {"container", "reload", "public_url", "reload_timeout", "access_log", "log_format",
+                                "switch", "admin_dir", "keepalive_min_timeout"})
     reload = d.get("reload", "signal")
     if reload not in ("exec", "signal"):
         raise UsageError("config.bad_value", key="nginx.reload", value=repr(reload))
@@ -105,7 +106,26 @@ def _parse_nginx(raw: Any) -> Nginx:
         reload_timeout=_duration(d.get("reload_timeout"), "nginx.reload_timeout", 10.0),
         access_log=_access_log(d.get("access_log", Nginx.access_log)),
         log_format=_log_format(d.get("log_format", Nginx.log_format)),
+        **_switch_settings(d),
     )
+
+
+SWITCHES = ("reload", "shared-dict")
+ADMIN_DIR = re.compile(r"/[A-Za-z0-9_./-]{1,80}")
+NGINX_TIME = re.compile(r"\d{1,4}(?:ms|s|m)?")
+
+
+def _switch_settings(d: dict[str, Any]) -> dict[str, Any]:
+    switch = d.get("switch", Nginx.switch)
+    if switch not in SWITCHES:
+        raise UsageError("config.bad_value", key="nginx.switch", value=repr(switch)[:80])
+    admin_dir = d.get("admin_dir", Nginx.admin_dir)
+    if not isinstance(admin_dir, str) or not ADMIN_DIR.fullmatch(admin_dir) or ".." in admin_dir:
+        raise UsageError("config.bad_value", key="nginx.admin_dir", value=repr(admin_dir)[:80])
+    kmt = d.get("keepalive_min_timeout")
+    if kmt is not None and (not isinstance(kmt, str) or not NGINX_TIME.fullmatch(kmt)):
+        raise UsageError("config.bad_value", key="nginx.keepalive_min_timeout", value=repr(kmt)[:80])
+    return {"switch": switch, "admin_dir": admin_dir.rstrip("/"), "keepalive_min_timeout": kmt}
 
 
 def _access_log(value: Any) -> str:

@@ -131,6 +131,9 @@ class Nginx:
     reload_timeout: float = 10.0
     access_log: str = "docker-logs"  # a file in the nginx container, `docker-logs` (its stdout) or `off`
     log_format: str = DEFAULT_FORMAT  # the text of the log_format nginx writes that log with
+    switch: str = "reload"  # reload: the guide's file + graceful reload · shared-dict: njs dictionary, no reload
+    admin_dir: str = "/run/bluegreen"  # shared-dict: host directory (mode 0700) mounted into nginx at the same path
+    keepalive_min_timeout: str | None = None  # rendered into bluegreen's file when set (nginx >= 1.27.4)
 
     def public(self, path: str) -> str:
         return self.public_url + path

@@ -39,7 +39,7 @@ def _live(*, loaded: str = BLUE, disk: str | None = None, how: str = CONFIRMED, 
     active = SERVICE.color_of(served.view.primaries[0])
     backup = SERVICE.color_of(served.view.backups[0])
     return Live(SERVICE, {"blue": (_info("app-blue", "b1"),), "green": (_info("app-green", "g1"),)}, served,
-                state, active, backup, (), stale_lock)
+                state, active, backup, (), stale_lock, remembered_view=parse_upstream(confirmed, "backend_backend"))
 
 
 class _Refuses:

@@ -124,6 +124,8 @@ MESSAGES = {
     "images.removed": "ℹ️  Image removed (retain): {ref} — {why}",
     "images.in_use": "⚠️  Image kept, Docker says it is in use: {ref} ({why})",
     "rollback.image_removed": "❌ The image of the rollback target ({name}) was removed: {image}. Its container still runs but could not be recreated; restore the tag (docker tag {id} {image}) and roll back again; nothing was changed",
+    "switch.admin_unreachable": "❌ nginx's admin socket {socket} does not answer ({error}): is nginx.admin_dir mounted into the nginx container at the same path, and the file loaded? Nothing was changed",
+    "switch.admin_failed": "❌ The switch on nginx's admin socket {socket} failed ({error}); the previous file and color serve again",
     # --- jenkins ---
     "jenkins.decl_not_mapping": "❌ {path}: '{key}' must be a mapping",
     "jenkins.decl_unknown_key": "❌ {path}: unknown key '{key}'",

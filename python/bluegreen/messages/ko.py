@@ -124,6 +124,8 @@ MESSAGES = {
     "images.removed": "ℹ️  이미지 삭제 (retain): {ref} — {why}",
     "images.in_use": "⚠️  Docker가 사용 중이라고 하여 이미지를 유지합니다: {ref} ({why})",
     "rollback.image_removed": "❌ 롤백 대상({name})의 이미지가 삭제되었습니다: {image}. 컨테이너는 실행 중이지만 다시 만들 수 없습니다; 태그를 복구(docker tag {id} {image})한 뒤 다시 롤백하세요; 변경 없음",
+    "switch.admin_unreachable": "❌ Nginx 관리 소켓 {socket}이(가) 응답하지 않습니다 ({error}): nginx.admin_dir이 Nginx 컨테이너에 같은 경로로 마운트되어 있고 설정이 로드되었나요? 변경 없음",
+    "switch.admin_failed": "❌ Nginx 관리 소켓 {socket}에서 전환이 실패했습니다 ({error}); 이전 파일과 색이 다시 서비스됩니다",
     # --- jenkins ---
     "jenkins.decl_not_mapping": "❌ {path}: '{key}'는 매핑이어야 합니다",
     "jenkins.decl_unknown_key": "❌ {path}: 알 수 없는 키 '{key}'",

@@ -25,7 +25,7 @@ from bluegreen.operations.look import Live, look
 from bluegreen.output import Reporter
 from bluegreen.parts.runtime import ContainerRuntime
 from bluegreen.parts.state import StateDir, now_iso
-from bluegreen.parts.switch import ReloadSwitch
+from bluegreen.parts.switch import Switch
 from bluegreen.report import Report
 from bluegreen.settings import Nginx, Service
 
@@ -37,7 +37,7 @@ class Scene:
     service: Service
     nginx: Nginx
     runtime: ContainerRuntime
-    switch: ReloadSwitch
+    switch: Switch
     state: StateDir
     out: Reporter
     clock: Clock
@@ -190,9 +190,14 @@ class Frame:
             scene.out.say("repair.adopt_outside", color=live.active or "-", previous=before or "-", since=since)
         else:
             scene.out.say("repair.adopt_edit", path=svc.upstream_file, since=since)
-        state = scene.state.load()
-        state.loaded_config, state.workers = live.served.loaded, sorted(live.served.generation.workers)
-        scene.state.save(state)
+        if live.served.loaded != live.served.disk and live.served.disk is not None:
+            # Served without a reload (an operator's switch on the shared dictionary's socket): the file is made
+            # to name it too, so an nginx restart stays where the operator put traffic.
+            self._serve(live.served.loaded, live.served.disk)
+        else:
+            state = scene.state.load()
+            state.loaded_config, state.workers = live.served.loaded, sorted(live.served.generation.workers)
+            scene.state.save(state)
         action, key = (("outside_switch", "history.outside_switch") if live.switched_outside
                        else ("outside_edit", "history.outside_edit"))
         self._record(Report(service=svc.name, action=action, source=before, target=live.active, started_at=since,

@@ -14,8 +14,8 @@ from bluegreen.errors import Unreachable
 from bluegreen.parts.instance import ContainerInfo
 from bluegreen.parts.runtime import ContainerRuntime
 from bluegreen.parts.state import ServiceState, StateDir, now_iso
-from bluegreen.parts.switch import RELOADED, UNKNOWN, Record, ReloadSwitch, Served
-from bluegreen.parts.upstream import parse_upstream
+from bluegreen.parts.switch import RELOADED, UNKNOWN, Record, Served, Switch
+from bluegreen.parts.upstream import UpstreamView
 from bluegreen.settings import COLORS, Service
 
 
@@ -37,6 +37,12 @@ class Live:
     problems: tuple[Problem, ...] = ()
     stale_lock: dict | None = None
     kept: Mapping[str, ContainerInfo] = field(default_factory=dict)  # previous versions set aside by a deploy
+    remembered_view: UpstreamView = UpstreamView()  # the upstream of the last file bluegreen confirmed
+
+    @property
+    def remembered_active(self) -> str | None:
+        view = self.remembered_view
+        return self.service.color_of(view.primaries[0]) if len(view.primaries) == 1 else None
 
     @property
     def consistent(self) -> bool:
@@ -60,7 +66,7 @@ class Live:
         staged = (self.state.staged or {}).get("color")  # waits for promote/abort: not unfinished
         named = {self.active, self.backup, staged}
         if self.unfinished_switch:  # the candidate an interrupted switch named is still unfinished
-            view = parse_upstream(self.state.loaded_config, self.service.upstream)
+            view = self.remembered_view
             named = {self.service.color_of(h) for h in (*view.primaries, *view.backups)} | {staged}
         return [c for c, found in self.instances.items()
                 if found and c not in named and all(i.ours for i in found)
@@ -76,20 +82,17 @@ class Live:
     def leftover_file(self) -> bool:
         """The disk holds the file an interrupted run was installing, and nginx has not loaded it."""
         pending = self.state.pending
-        return pending is not None and self.served.disk == pending and not self.served.disk_loaded
+        return (pending is not None and self.served.disk == pending and self.served.file != pending
+                and self.served.loaded != pending)
 
     @property
     def loaded_outside(self) -> bool:
         """nginx loaded an upstream file bluegreen did not write (a person edited it and reloaded)."""
-        confirmed = self.state.loaded_config
-        return (self.served.how == RELOADED and confirmed is not None and self.served.loaded is not None
-                and self.served.loaded != confirmed and not self.unfinished_switch)
-
-    @property
-    def remembered_active(self) -> str | None:
-        """The active color of the last file bluegreen confirmed."""
-        view = parse_upstream(self.state.loaded_config, self.service.upstream)
-        return self.service.color_of(view.primaries[0]) if len(view.primaries) == 1 else None
+        confirmed, served = self.state.loaded_config, self.served
+        # Through a reload (the file), or — with the shared dictionary — through its socket, without one.
+        changed_by = served.how == RELOADED or served.source is not None
+        return (changed_by and confirmed is not None and served.loaded is not None and served.loaded != confirmed
+                and not self.unfinished_switch)
 
     @property
     def switched_outside(self) -> bool:
@@ -100,16 +103,16 @@ class Live:
     def edited_not_loaded(self) -> bool:
         """The file on disk was changed by someone else and nginx has not loaded it (or what it loaded since is
         not known)."""
-        if self.leftover_file:
-            return False
-        return self.served.how == UNKNOWN or (self.served.loaded is not None and self.served.disk != self.served.loaded)
+        if self.state.pending is not None and self.served.disk == self.state.pending:
+            return False  # bluegreen's own file, from an interrupted run: leftover_file / unfinished_switch
+        return self.served.how == UNKNOWN or (self.served.file is not None and self.served.disk != self.served.file)
 
 
 def record_of(state: ServiceState) -> Record:
     return Record(state.loaded_config, frozenset(state.workers), state.pending)
 
 
-def look(service: Service, runtime: ContainerRuntime, switch: ReloadSwitch, state_dir: StateDir) -> Live:
+def look(service: Service, runtime: ContainerRuntime, switch: Switch, state_dir: StateDir) -> Live:
     if not switch.running():  # its files can still be read, but nothing can be served or reloaded
         raise Unreachable("nginx.not_running", name=switch.container)
     instances = {c: runtime.instances(c) for c in COLORS}
@@ -123,7 +126,8 @@ def look(service: Service, runtime: ContainerRuntime, switch: ReloadSwitch, stat
     if backup == active:
         backup = None
     kept = {c: info for c in COLORS if (info := runtime.kept(c)) is not None}
-    live = Live(service, instances, served, state, active, backup, (), state_dir.stale_holder(), kept)
+    live = Live(service, instances, served, state, active, backup, (), state_dir.stale_holder(), kept,
+                switch.view_of(state.loaded_config))
     return replace(live, problems=tuple(_problems(live)))
 
 

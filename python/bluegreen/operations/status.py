@@ -34,7 +34,7 @@ def describe(live: Live, out: Reporter, *, switch_mode: str) -> dict[str, Any]:
         ("green" if live.active == "blue" else "blue"),
         "upstream": {"name": svc.upstream, "file": svc.upstream_file, "primary": list(live.view.primaries),
                      "backup": list(live.view.backups), "generation": live.view.generation},
-        "served": {"switch": switch_mode, "known_by": served.how,
+        "served": {"switch": switch_mode, "known_by": served.how, "color_from": served.source,
                    "loaded_at": now_iso(served.since) if served.since else None,
                    "disk_is_loaded": served.disk_loaded},
         "containers": containers,

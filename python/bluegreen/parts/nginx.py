@@ -66,6 +66,15 @@ class NginxGate:
             raise DeployFailed("nginx.swap_failed", path=self.path, error=_last_line(out))
         return code == 0, out.strip()
 
+    def install_module(self, path: str, text: str) -> None:
+        """Write a file nginx includes beside the owned one (the njs module of `switch: shared-dict`), atomically."""
+        directory = path.rpartition("/")[0]
+        script = 'mkdir -p "$3" && cat > "$1" && mv -f "$1" "$2" || exit 97'
+        code, out = self.docker.exec(self.container, ["sh", "-c", script, "bluegreen", f"{path}.bluegreen-tmp", path,
+                                                      directory], stdin=text.encode("utf-8"))
+        if code != 0:
+            raise DeployFailed("nginx.swap_failed", path=path, error=_last_line(out))
+
     def generation(self) -> Generation:
         now = self.clock.now()
         current = [p for p in self.docker.processes(self.container) if WORKER in p.args and SHUTTING_DOWN not in p.args]

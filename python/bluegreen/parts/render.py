@@ -37,3 +37,30 @@ def render_upstream(service: Service, *, primary: str, backup: str | None, gener
         preview={"color": preview, "upstream": service.preview_upstream, "hosts": [service.container(preview)],
                  "listen": entry.listen, "server_name": entry.server_name} if entry and preview else None,
     )
+
+
+def render_shared_dict(service: Service, *, primary: str, backup: str | None, generation: str,
+                       preview: str | None = None, admin_socket: str, module: str,
+                       keepalive_min_timeout: str | None = None) -> str:
+    """`switch: shared-dict`: both colors' upstream blocks (the other as `backup`, as in the guide), the js_var
+    naming `primary` for an empty dictionary, the dictionary, the map and the admin socket. Only running colors
+    are named: with no backup, both blocks name `primary`'s servers (nginx must never name a stopped container)."""
+    named = {primary: [service.container(primary)], **({backup: [service.container(backup)]} if backup else {})}
+    colors = []
+    for color in ("blue", "green"):
+        own = named.get(color) or named[primary]
+        others = [h for c, hosts in named.items() if c != color for h in hosts] if color in named else []
+        colors.append({"name": color, "primary": own, "backup": others})
+    entry = service.preview if preview else None
+    return _ENV.get_template("upstream-shared-dict.conf.j2").render(
+        service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
+        generation=generation, primary=primary, colors=colors, admin_socket=admin_socket, module=module,
+        keepalive_min_timeout=keepalive_min_timeout,
+        preview={"color": preview, "upstream": service.preview_upstream, "hosts": [service.container(preview)],
+                 "listen": entry.listen, "server_name": entry.server_name} if entry and preview else None,
+    )
+
+
+def render_module(service: Service) -> str:
+    """The njs module of `switch: shared-dict` for one service."""
+    return _ENV.get_template("bluegreen.js.j2").render(upstream=service.upstream)

@@ -18,6 +18,7 @@ loaded by it (an edit followed by `nginx -s reload` in one script), one written 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from bluegreen.parts.access_log import LogSource
 from bluegreen.parts.nginx import Generation, NginxGate
@@ -48,10 +49,40 @@ class Served:
     generation: Generation
     view: UpstreamView  # the upstream block of `loaded` (of the disk when not known)
     container: str  # the nginx container
+    source: str | None = None  # shared-dict: "dict", or "file" when the dictionary is empty (after a restart)
+    loaded_file: str | None = None  # shared-dict: the file nginx loaded, when `loaded` (what it serves) differs
+
+    @property
+    def file(self) -> str | None:
+        """The file nginx loaded (for the reload switch, what it serves)."""
+        return self.loaded_file if self.loaded_file is not None else self.loaded
 
     @property
     def disk_loaded(self) -> bool:
         return self.loaded is not None and self.loaded == self.disk
+
+
+class Switch(Protocol):
+    """The switch seam: what operations (through the frame) and the look call. ReloadSwitch here, SharedDictSwitch
+    in shared_dict.py."""
+
+    mode: str
+    path: str
+    container: str
+
+    def running(self) -> bool: ...
+
+    def access_log(self) -> LogSource | None: ...
+
+    def look(self, record: Record) -> Served: ...
+
+    def view_of(self, text: str | None) -> UpstreamView: ...
+
+    def render(self, *, primary: str, backup: str | None, preview: str | None = None) -> str: ...
+
+    def apply(self, text: str, previous: str | None) -> Generation: ...
+
+    def drain(self, timeout: float) -> bool: ...
 
 
 class ReloadSwitch:
@@ -78,14 +109,12 @@ class ReloadSwitch:
     def look(self, record: Record) -> Served:
         file = self.gate.read()
         generation = self.gate.generation()
-        if record.text is not None and record.workers and record.workers == generation.workers:
-            loaded, how, since = record.text, CONFIRMED, None
-        elif generation.started is None or file.mtime is None or file.mtime <= generation.started + AGE_RESOLUTION:
-            loaded, how, since = file.text, RELOADED, generation.started
-        else:
-            loaded, how, since = None, UNKNOWN, None
-        view = parse_upstream(loaded if how != UNKNOWN else file.text, self.service.upstream)
+        loaded, how, since = loaded_file(record, file.text, file.mtime, generation)
+        view = self.view_of(loaded if how != UNKNOWN else file.text)
         return Served(file.text, loaded, how, since, generation, view, self.container)
+
+    def view_of(self, text: str | None) -> UpstreamView:
+        return parse_upstream(text, self.service.upstream)
 
     def render(self, *, primary: str, backup: str | None, preview: str | None = None) -> str:
         return render_upstream(self.service, primary=primary, backup=backup, generation=new_generation(),
@@ -97,3 +126,13 @@ class ReloadSwitch:
 
     def drain(self, timeout: float) -> bool:
         return self.gate.drain(timeout)
+
+
+def loaded_file(record: Record, disk: str | None, mtime: float | None,
+                generation: Generation) -> tuple[str | None, str, float | None]:
+    """The file nginx loaded, how that is known, and since when (see the module docstring)."""
+    if record.text is not None and record.workers and record.workers == generation.workers:
+        return record.text, CONFIRMED, None
+    if generation.started is None or mtime is None or mtime <= generation.started + AGE_RESOLUTION:
+        return disk, RELOADED, generation.started
+    return None, UNKNOWN, None

@@ -1,0 +1,148 @@
+"""`switch: shared-dict`: the color nginx serves lives in an njs shared dictionary and moves with one request on
+an admin socket — no reload, so no keep-alive connection is closed and the switch is synchronous (the next
+request goes to the new color). Both colors' upstream blocks stay defined as in the guide; the upstream file's
+js_var names the served color too, so an nginx restart (which empties the dictionary) comes up on it.
+
+What nginx serves is read from nginx itself (GET on the socket: the color, and whether it came from the
+dictionary or the file). The file on disk still follows the reload switch's evidence (switch.py): a reload is
+needed when the set of containers named changes (a deploy's make-room and its new candidate), never for a
+color switch or a rollback.
+
+Set-up is the first switch: the njs module and the file are written, `nginx -t` gates them, a reload opens the
+socket. Until then (the guide's plain file) bluegreen reads the file as the reload switch does.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bluegreen import failpoints
+from bluegreen.errors import DeployFailed, Unreachable
+from bluegreen.parts.access_log import LogSource
+from bluegreen.parts.health import AdminUnreachable, admin_call
+from bluegreen.parts.nginx import Generation, NginxGate
+from bluegreen.parts.render import new_generation, render_module, render_shared_dict
+from bluegreen.parts.switch import UNKNOWN, Record, Served, loaded_file
+from bluegreen.parts.upstream import UpstreamView, parse_upstream
+from bluegreen.settings import COLORS, Nginx, Service
+
+_FILE_COLOR = re.compile(r"^js_var \$bg_\w+_file_color (blue|green);$", re.M)
+_GENERATION = re.compile(r"^# bluegreen-generation: .*$", re.M)
+MODULE_DIR = "/etc/nginx/bluegreen"
+
+
+def file_color(text: str | None) -> str | None:
+    match = _FILE_COLOR.search(text or "")
+    return match.group(1) if match else None
+
+
+def _shape(text: str | None) -> str:
+    """The file without what a color switch changes (the js_var, the generation): equal shapes need no reload."""
+    return _GENERATION.sub("", _FILE_COLOR.sub("", text or ""))
+
+
+class SharedDictSwitch:
+    mode = "shared-dict"
+
+    def __init__(self, gate: NginxGate, service: Service, nginx: Nginx) -> None:
+        self.gate, self.service, self.nginx = gate, service, nginx
+        self.socket = f"{nginx.admin_dir}/{service.upstream}.sock"
+        self.module = f"{MODULE_DIR}/{service.upstream}.js"
+
+    @property
+    def path(self) -> str:
+        return self.gate.path
+
+    @property
+    def container(self) -> str:
+        return self.gate.container
+
+    def running(self) -> bool:
+        return self.gate.running()
+
+    def access_log(self) -> LogSource | None:
+        return self.gate.access_log()
+
+    # --- what nginx serves -------------------------------------------------------------------------------------
+    def ask(self) -> dict:
+        """The admin socket's answer: {"color", "source": "dict"|"file", "file_color"}."""
+        try:
+            answer = admin_call(self.socket, "GET")
+        except AdminUnreachable as exc:
+            raise Unreachable("switch.admin_unreachable", socket=self.socket, error=str(exc)) from None
+        if answer.get("color") not in COLORS:
+            raise Unreachable("switch.admin_unreachable", socket=self.socket, error=f"answered {answer!r:.80}")
+        return answer
+
+    def look(self, record: Record) -> Served:
+        file = self.gate.read()
+        generation = self.gate.generation()
+        loaded, how, since = loaded_file(record, file.text, file.mtime, generation)
+        basis = loaded if how != UNKNOWN else file.text
+        if file_color(basis) is None:  # not set up yet (the guide's plain upstream): read it as the file says
+            return Served(file.text, loaded, how, since, generation, parse_upstream(basis, self.service.upstream),
+                          self.container)
+        answer = self.ask()
+        color, served = answer["color"], loaded
+        if loaded is not None and file_color(loaded) != color:
+            # The dictionary serves another color than the loaded file names: bluegreen's own switch whose file
+            # is already on disk (killed before it was recorded), or someone's PUT on the socket: what is served
+            # is the file with that color.
+            served = file.text if file_color(file.text) == color else _FILE_COLOR.sub(
+                f"js_var $bg_{self.service.upstream}_file_color {color};", loaded)
+        view = parse_upstream(basis, f"{self.service.upstream}_{color}")
+        return Served(file.text, served, how, since, generation, view, self.container, answer.get("source"), loaded)
+
+    def view_of(self, text: str | None) -> UpstreamView:
+        color = file_color(text)
+        return parse_upstream(text, f"{self.service.upstream}_{color}" if color else self.service.upstream)
+
+    # --- switching ---------------------------------------------------------------------------------------------
+    def render(self, *, primary: str, backup: str | None, preview: str | None = None) -> str:
+        return render_shared_dict(self.service, primary=primary, backup=backup, generation=new_generation(),
+                                  preview=preview, admin_socket=self.socket, module=self.module,
+                                  keepalive_min_timeout=self.nginx.keepalive_min_timeout)
+
+    def apply(self, text: str, previous: str | None) -> Generation:
+        """Serve `text`: a new shape (containers named, preview, first set-up) is installed with `nginx -t` and a
+        reload; a color alone is written (for a restart) and switched on the socket. On failure `previous` serves
+        again, file and color."""
+        color = file_color(text)
+        reloaded = _shape(text) != _shape(previous) or file_color(previous) is None
+        if reloaded:
+            self.gate.install_module(self.module, render_module(self.service))
+            generation = self.gate.apply(text, previous)
+        else:
+            self.gate.install(text, keep_backup=True)
+            failpoints.reach("nginx.installed")
+            generation = self.gate.generation()
+        try:
+            answer = admin_call(self.socket, "PUT", color)
+            if answer.get("color") != color:
+                raise AdminUnreachable(f"it serves {answer.get('color')!r} after the switch")
+        except AdminUnreachable as exc:
+            self._put_back(previous, reloaded=reloaded)
+            raise DeployFailed("switch.admin_failed", socket=self.socket, error=str(exc)) from None
+        return generation
+
+    def _put_back(self, previous: str | None, *, reloaded: bool) -> None:
+        """The previous file (and its color) serve again; best effort: the switch failed already."""
+        if previous is None:
+            return
+        if reloaded:
+            self.gate.install(previous)
+            try:
+                self.gate.reload()
+            except DeployFailed:
+                pass
+        else:
+            self.gate.install(previous)
+        color = file_color(previous)
+        if color:
+            try:
+                admin_call(self.socket, "PUT", color)
+            except AdminUnreachable:
+                pass
+
+    def drain(self, timeout: float) -> bool:
+        return self.gate.drain(timeout)
