@@ -66,32 +66,45 @@ def _reported(action: str, opts: Options, service: str, report_path: str | None,
         raise
     except BaseException:
         if report is not None:
-            os.close(report)
+            os.close(report[0])
         raise
     _emit(doc, opts, report)
 
 
-def _open_report(path: str | None) -> int | None:
-    """A descriptor on the report file (created now, written at the end), or None without --report."""
+def _open_report(path: str | None) -> tuple[int, str] | None:
+    """The report file, open (created now, written at the end), and its path; None without --report."""
     if not path:
         return None
     try:  # O_NONBLOCK: a FIFO without a reader is refused instead of hanging the run
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, 0o644)
     except OSError as exc:
         raise UsageError("report.unwritable", path=path, error=exc.strerror or type(exc).__name__) from None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UsageError("report.unwritable", path=path, error="not a regular file")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, b"", 0)  # what writing it needs: a /proc file is "regular" but refuses
+    except OSError as exc:
         os.close(fd)
-        raise UsageError("report.unwritable", path=path, error="not a regular file")
-    return fd
+        raise UsageError("report.unwritable", path=path, error=exc.strerror or type(exc).__name__) from None
+    except UsageError:
+        os.close(fd)
+        raise
+    return fd, path
 
 
-def _emit(doc: dict[str, Any], opts: Options, report: int | None) -> None:
+def _emit(doc: dict[str, Any], opts: Options, report: tuple[int, str] | None) -> None:
     if report is not None:
+        fd, path = report
         try:
-            os.ftruncate(report, 0)
-            os.pwrite(report, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), 0)
+            os.pwrite(fd, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), 0)
+        except OSError as exc:  # a full disk, after the operation: said, and the operation's exit code stands
+            from bluegreen.messages import render
+
+            print(render("report.write_failed", opts.lang, path=escape(path), error=exc.strerror or "?"),
+                  file=sys.stderr)
         finally:
-            os.close(report)
+            os.close(fd)
     if opts.json_mode:
         print(json.dumps(doc, ensure_ascii=False, indent=2))
 

@@ -200,4 +200,5 @@ MESSAGES = {
     "state.dir_not_dir": "❌ state_dir {path} is a {kind}, not a directory; nothing was changed",
     "state.dir_owner": "❌ state_dir {path} belongs to user id {owner}, neither the user running bluegreen ({user}) nor root; nothing was changed. chown it, or choose another state_dir",
     "state.dir_unsafe": "❌ state_dir {path} is writable by group or others (mode {mode}): they could forge the lock, the state or the history; nothing was changed. Run: chmod go-w {path}",
+    "report.write_failed": "❌ Could not write the report ({path}): {error}; the operation itself ended as said above",
 }

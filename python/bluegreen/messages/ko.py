@@ -200,4 +200,5 @@ MESSAGES = {
     "state.dir_not_dir": "❌ state_dir {path}은(는) 디렉터리가 아닌 {kind}입니다. 아무것도 변경하지 않았습니다",
     "state.dir_owner": "❌ state_dir {path}의 소유자(사용자 id {owner})가 bluegreen을 실행하는 사용자({user})도 root도 아닙니다. 아무것도 변경하지 않았습니다. chown 하거나 다른 state_dir을 고르세요",
     "state.dir_unsafe": "❌ state_dir {path}에 그룹 또는 다른 사용자가 쓸 수 있습니다 (권한 {mode}). 잠금, 상태, 이력을 위조할 수 있습니다. 아무것도 변경하지 않았습니다. 실행: chmod go-w {path}",
+    "report.write_failed": "❌ 보고서({path})를 쓸 수 없었습니다: {error}. 작업 자체는 위에 표시된 대로 끝났습니다",
 }
