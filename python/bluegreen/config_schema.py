@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 from bluegreen.config_values import (CONTAINER, ENV_NAME, FLOOR, GRACE, HTTP_PATH, IMAGE, INTERVAL, LOG_PATH, NAME,
                                      SERVER_PARAM, TIMEOUT, UPSTREAM, WATCH, bad, check, duration, env_name, image,
-                                     label, one_line, public_url, upstream_file, volume)
+                                     label, one_line, public_url, shown, upstream_file, volume)
 from bluegreen.errors import UsageError
 from bluegreen.parts.access_log import DOCKER_LOGS, OFF, BadFormat, LogFormat
 from bluegreen.settings import COLORS, DEFAULT_IMAGE, Config, EnvVar, Health, Monitor, Nginx, Service
@@ -28,7 +28,7 @@ def _mapping(value: Any, key: str, allowed: set[str]) -> dict[str, Any]:
         raise UsageError("config.not_mapping", key=key) if key else UsageError("config.top_not_mapping")
     for k in value:
         if k not in allowed:
-            raise UsageError("config.unknown_key", key=f"{key}.{k}" if key else str(k))
+            raise UsageError("config.unknown_key", key=shown(f"{key}.{k}" if key else k))
     return value
 
 

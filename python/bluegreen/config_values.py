@@ -18,6 +18,7 @@ import urllib.parse
 from typing import Any
 
 from bluegreen.errors import UsageError
+from bluegreen.output import escape
 from bluegreen.units import MAX_SECONDS, parse_duration
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}")  # service names, container prefixes (+ "-green" < 63: a DNS label)
@@ -58,8 +59,13 @@ STEERING = ("BLUEGREEN_", "DOCKER_", "LD_", "PYTHON")
 STEERING_NAMES = frozenset({"PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "TMPDIR", "XDG_CACHE_HOME"})
 
 
+def shown(key: object) -> str:
+    """A key path as it is printed: a key from the file may hold a newline or an escape sequence."""
+    return escape(str(key), limit=200)
+
+
 def bad(key: str, value: Any) -> UsageError:
-    return UsageError("config.bad_value", key=key, value=repr(value)[:80])
+    return UsageError("config.bad_value", key=shown(key), value=repr(value)[:80])
 
 
 def check(value: Any, pattern: re.Pattern[str], key: str) -> str:
@@ -200,4 +206,4 @@ def label(name: Any, value: Any, key: str) -> tuple[str, str]:
 
 __all__ = ["CONTAINER", "ENV_NAME", "FLOOR", "GRACE", "HTTP_PATH", "IMAGE", "INTERVAL", "LOG_PATH", "NAME",
            "SERVER_PARAM", "TIMEOUT", "UPSTREAM", "WATCH", "bad", "check", "duration", "env_name", "human", "image",
-           "label", "one_line", "public_url", "upstream_file", "volume"]
+           "label", "one_line", "public_url", "shown", "upstream_file", "volume"]
