@@ -38,12 +38,12 @@ before every run (~20 ms), never trusted:
   (so only this user or root can have written the compiled modules Python keeps in __pycache__);
 - every file of the archive is there with the SHA-256 recorded in BUNDLE-MANIFEST.json, and no other file but
   compiled modules in __pycache__ (a planted `json.py` would be imported before the real one); no symlinks.
-A tree that fails is unpacked again into a private directory that is renamed into place (a concurrent run sees
-the old tree or the new one, never half of one). When the root itself is not safe (not ours, writable by others)
+A tree that fails is unpacked again, under a lock in the root (concurrent runs repair it once), into a private
+directory that is renamed into place (a run sees the old tree or the new one, never half of one). When the root itself is not safe (not ours, writable by others)
 or not writable, this run unpacks into a private temporary directory removed when it ends: slower, same
 behaviour. (Importing straight from the archive is not an option: zipimport has no namespace packages.)
 """
-import atexit, hashlib, json, os, re, shutil, stat, sys, tempfile, zipfile
+import atexit, fcntl, hashlib, json, os, re, shutil, stat, sys, tempfile, zipfile
 
 MANIFEST = "BUNDLE-MANIFEST.json"
 _COMPILED = re.compile(r"[^/]+\\.pyc(\\.[0-9]+)?")  # a module compiled by Python (or being written: name.pyc.<id>)
@@ -69,10 +69,16 @@ def _verified(target, manifest):
             rel_top = os.path.relpath(top, target).replace(os.sep, "/")
             for name in files:
                 path = os.path.join(top, name)
-                st = os.lstat(path)
+                compiled = os.path.basename(top) == "__pycache__" and _COMPILED.fullmatch(name)
+                try:
+                    st = os.lstat(path)
+                except FileNotFoundError:
+                    if compiled:  # another run renamed its temporary .pyc into place meanwhile
+                        continue
+                    raise
                 if not stat.S_ISREG(st.st_mode) or not _ours(st):
                     return False
-                if os.path.basename(top) == "__pycache__" and _COMPILED.fullmatch(name):
+                if compiled:
                     continue
                 rel = name if rel_top == "." else rel_top + "/" + name
                 with open(path, "rb") as handle:
@@ -142,7 +148,16 @@ def _unpacked():
     target = os.path.join(root, digest)
     if safe and _verified(target, manifest):
         return target
-    return (_unpack(archive, root, target, manifest) if safe else None) or _private(archive, manifest)
+    if not safe:
+        return _private(archive, manifest)
+    lock = os.open(os.path.join(root, ".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one run repairs; the others then find the repaired tree
+        if _verified(target, manifest):
+            return target
+        return _unpack(archive, root, target, manifest) or _private(archive, manifest)
+    finally:
+        os.close(lock)
 
 
 try:

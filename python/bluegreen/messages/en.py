@@ -190,7 +190,7 @@ MESSAGES = {
     "option.bad_duration": "❌ Invalid duration for {option}: {value} (0 to {high}, e.g. 60s, 2m)",
     "report.unwritable": "❌ Cannot write the report {path}: {error}; nothing was changed",
     "cli.usage": "❌ {error} (see: {command} --help)",
-    "state.corrupt": "❌ {path} is not a state file bluegreen writes ({problem}); nothing was changed. Move it aside (mv {path} {path}.broken): the next deploy writes a new one from what nginx serves (until then a rollback is refused, the previous color no longer being known as promoted)",
+    "state.corrupt": "❌ {path} is not a state file bluegreen writes ({problem}); nothing was changed. Move it aside (mv {path} {path}.broken): the next deploy writes a new one from what nginx serves; a rollback to a version deployed before that is refused (it is no longer known as promoted)",
     "state.lock_corrupt": "❌ The lock file {path} holds something bluegreen never writes ({problem}) and no run holds it; nothing was changed. Remove it (rm {path}): bluegreen creates it again",
     "state.history_corrupt": "❌ {path}, line {line} (byte {offset}): not a history entry ({problem}); nothing was changed. Delete that line or move the file aside (a torn last line, left by a killed run, is skipped by itself)",
     "state.too_large": "❌ {path} is larger than {limit} bytes, which bluegreen never writes; nothing was changed. Move it aside",

@@ -190,7 +190,7 @@ MESSAGES = {
     "option.bad_duration": "❌ {option}의 시간 값이 올바르지 않습니다: {value} (0부터 {high}까지, 예: 60s, 2m)",
     "report.unwritable": "❌ 보고서 {path}을(를) 쓸 수 없습니다: {error}. 아무것도 변경하지 않았습니다",
     "cli.usage": "❌ {error} (도움말: {command} --help)",
-    "state.corrupt": "❌ {path}은(는) bluegreen이 쓰는 상태 파일이 아닙니다 ({problem}). 아무것도 변경하지 않았습니다. 옮겨 두세요 (mv {path} {path}.broken): 다음 배포가 Nginx가 서비스하는 내용으로 새로 씁니다 (그때까지 이전 색상이 승격된 버전으로 알려지지 않아 롤백은 거부됩니다)",
+    "state.corrupt": "❌ {path}은(는) bluegreen이 쓰는 상태 파일이 아닙니다 ({problem}). 아무것도 변경하지 않았습니다. 옮겨 두세요 (mv {path} {path}.broken): 다음 배포가 Nginx가 서비스하는 내용으로 새로 씁니다. 그 전에 배포된 버전으로의 롤백은 거부됩니다 (승격된 버전으로 더 이상 알려지지 않습니다)",
     "state.lock_corrupt": "❌ 잠금 파일 {path}에 bluegreen이 쓰지 않는 내용이 있고 ({problem}) 잠금을 가진 실행은 없습니다. 아무것도 변경하지 않았습니다. 삭제하세요 (rm {path}): bluegreen이 다시 만듭니다",
     "state.history_corrupt": "❌ {path} {line}번째 줄 (바이트 {offset}): 이력 항목이 아닙니다 ({problem}). 아무것도 변경하지 않았습니다. 그 줄을 지우거나 파일을 옮겨 두세요 (강제 종료된 실행이 남긴 잘린 마지막 줄은 저절로 건너뜁니다)",
     "state.too_large": "❌ {path}이(가) {limit}바이트보다 큽니다. bluegreen은 이런 파일을 쓰지 않습니다. 아무것도 변경하지 않았습니다. 옮겨 두세요",
