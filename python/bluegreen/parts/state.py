@@ -9,27 +9,21 @@
 
 Only the operation frame (operations/frame.py) takes the lock and writes here.
 
-What is read here is never trusted blindly, and never read as empty when it is not what bluegreen writes (that
-would refuse a valid rollback, or forget a lock holder): a problem is a `StateCorrupt` (exit 3) that names the
-file and the repair, raised before anything changes.
-- state_dir must be a real directory (not a symlink), owned by this user or root, not writable by group or
-  others: whoever can write there can forge the lock, the state or the history.
-- Files are opened with O_NOFOLLOW and O_NONBLOCK and must be regular files (a symlink could send writes
-  anywhere; a FIFO would hang the run); reads are bounded.
-- state.json must be a JSON object whose known fields have their declared types; the lock holds nothing or a
-  holder; history lines are JSON objects, except a torn last line (a run killed mid-write), which is skipped
-  and cut off before the next entry is appended.
+What is read here is never read as empty when it is not what bluegreen writes (that would refuse a valid
+rollback, or forget a lock holder): a problem is a `StateCorrupt` (exit 3) that names the file and the repair,
+raised before anything changes. state.json must be a JSON object whose known fields have their declared types;
+the lock holds nothing or a holder; history lines are JSON objects, except a torn last line (a run killed
+mid-write), which is skipped and cut off before the next entry is appended. How the directory and its files are
+opened (never through a symlink, never blocking, bounded) is state_files.py.
 """
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import math
 import os
 import socket
-import stat
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
@@ -37,13 +31,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from bluegreen.errors import LockHeld, StateCorrupt, UsageError
+from bluegreen.errors import LockHeld, StateCorrupt
+from bluegreen.parts.state_files import (atomic_write, check_kind, cut_torn_tail, open_regular, prepare_dir,
+                                         read_bounded)
 
 STATE_LIMIT = 4 << 20  # state.json: an upstream file twice and a few ids are a few kB
 LOCK_LIMIT = 4096  # a holder is ~150 bytes
 HISTORY_WINDOW = 16 << 20  # `history` reads the newest 16 MiB (≥ 10,000 entries, its --limit maximum)
 HOLDER_FIELDS = {"pid": int, "host": str, "since": str, "command": str}
-_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
 
 
 @dataclass
@@ -58,10 +53,10 @@ class ServiceState:
 class StateDir:
     def __init__(self, root: Path, service: str) -> None:
         self.root, self.service = root, service
-        _prepare(root)
+        prepare_dir(root)
         self._lock_fd: int | None = None
         for suffix in ("lock", "history.jsonl"):  # opened later, when a refusal would come too late
-            _check_kind(self._path(suffix))
+            check_kind(self._path(suffix))
         self.load()  # a corrupt state.json refuses every command before anything changes
 
     def _path(self, suffix: str) -> Path:
@@ -70,7 +65,7 @@ class StateDir:
     # --- lock ------------------------------------------------------------------------------------------------
     def acquire(self, command: str) -> None:
         path = self._path("lock")
-        fd = _open(path, os.O_RDWR | os.O_CREAT)
+        fd = open_regular(path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -105,7 +100,7 @@ class StateDir:
         """A holder recorded by a run that died without releasing (the kernel already freed the lock)."""
         path = self._path("lock")
         try:
-            fd = _open(path, os.O_RDWR)
+            fd = open_regular(path, os.O_RDWR)
         except FileNotFoundError:
             return None
         try:
@@ -123,7 +118,7 @@ class StateDir:
     # --- service state ---------------------------------------------------------------------------------------
     def load(self) -> ServiceState:
         path = self._path("state.json")
-        data = _read(path, STATE_LIMIT)
+        data = read_bounded(path, STATE_LIMIT)
         if data is None:
             return ServiceState()
         raw = checked_state(_json(data, path), path)
@@ -131,17 +126,17 @@ class StateDir:
                             list(raw.get("workers") or []), raw.get("pending"))
 
     def save(self, state: ServiceState) -> None:
-        _atomic_write(self._path("state.json"), json.dumps(asdict(state), indent=2))
+        atomic_write(self._path("state.json"), json.dumps(asdict(state), indent=2))
 
     # --- history ---------------------------------------------------------------------------------------------
     def record(self, entry: dict[str, Any]) -> None:
         """Append one line; a torn last line (a run killed mid-write) is cut off first, so it never ends up in
         the middle of the file glued to this one."""
         path = self._path("history.jsonl")
-        fd = _open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # the monitor records without the service lock
-            _cut_torn_tail(fd)
+            cut_torn_tail(fd)
             os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
             os.fsync(fd)
         finally:
@@ -152,7 +147,7 @@ class StateDir:
         object is a StateCorrupt naming it."""
         path = self._path("history.jsonl")
         try:
-            fd = _open(path, os.O_RDONLY)
+            fd = open_regular(path, os.O_RDONLY)
         except FileNotFoundError:
             return
         try:
@@ -196,77 +191,7 @@ def now_iso(epoch: float | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# --- checking what is on disk ---------------------------------------------------------------------------------
-def _prepare(root: Path) -> None:
-    """state_dir exists, is a directory of its own (not a link), belongs to this user or root and no one else
-    may write in it."""
-    try:
-        root.mkdir(mode=0o755, parents=True, exist_ok=True)
-    except FileExistsError:
-        pass  # not a directory, or a dangling link: said below
-    except OSError as exc:
-        raise UsageError("state.unwritable", path=str(root), error=exc.strerror or str(exc)) from None
-    try:
-        st = os.lstat(root)
-    except OSError as exc:
-        raise UsageError("state.unwritable", path=str(root), error=exc.strerror or str(exc)) from None
-    if stat.S_ISLNK(st.st_mode):
-        raise StateCorrupt("state.dir_symlink", path=str(root), target=os.path.realpath(root))
-    if not stat.S_ISDIR(st.st_mode):
-        raise StateCorrupt("state.dir_not_dir", path=str(root), kind=_kind(st.st_mode))
-    if st.st_uid not in (os.geteuid(), 0):
-        raise StateCorrupt("state.dir_owner", path=str(root), owner=st.st_uid, user=os.geteuid())
-    if st.st_mode & 0o022:
-        raise StateCorrupt("state.dir_unsafe", path=str(root), mode=oct(stat.S_IMODE(st.st_mode)))
-
-
-def _check_kind(path: Path) -> None:
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        raise UsageError("state.unwritable", path=str(path), error=exc.strerror or str(exc)) from None
-    if stat.S_ISLNK(st.st_mode):
-        raise StateCorrupt("state.symlink", path=str(path))
-    if not stat.S_ISREG(st.st_mode):
-        raise StateCorrupt("state.not_regular", path=str(path), kind=_kind(st.st_mode))
-
-
-def _open(path: Path, flags: int) -> int:
-    """A regular file in state_dir, never through a symlink, never blocking; FileNotFoundError passes."""
-    try:
-        fd = os.open(path, flags | _FLAGS, 0o644)
-    except FileNotFoundError:
-        raise
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise StateCorrupt("state.symlink", path=str(path)) from None
-        if exc.errno in (errno.EISDIR, errno.ENXIO, errno.ENOTDIR):
-            _check_kind(path)
-        raise UsageError("state.unwritable", path=str(path), error=exc.strerror or str(exc)) from None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise StateCorrupt("state.not_regular", path=str(path), kind=_kind(mode))
-    return fd
-
-
-def _read(path: Path, limit: int) -> bytes | None:
-    """The file's bytes, None when it does not exist, StateCorrupt when larger than `limit`."""
-    try:
-        fd = _open(path, os.O_RDONLY)
-    except FileNotFoundError:
-        return None
-    try:
-        data = os.pread(fd, limit + 1, 0)
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise StateCorrupt("state.too_large", path=str(path), limit=limit)
-    return data
-
-
+# --- what the files hold ------------------------------------------------------------------------------------
 def _json(data: bytes, path: Path) -> Any:
     try:
         return json.loads(data.decode("utf-8"))
@@ -315,36 +240,6 @@ def _history_entry(line: bytes, path: Path, number: int | str, offset: int) -> d
 _NOT_JSON = object()
 
 
-def _cut_torn_tail(fd: int) -> None:
-    size = os.fstat(fd).st_size
-    end = size
-    while end > 0:
-        chunk = os.pread(fd, min(65536, end), end - min(65536, end))
-        if end == size and chunk.endswith(b"\n"):
-            return
-        cut = chunk.rfind(b"\n")
-        if cut >= 0:
-            os.ftruncate(fd, end - len(chunk) + cut + 1)
-            return
-        end -= len(chunk)
-    os.ftruncate(fd, 0)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        os.unlink(tmp)  # left by a killed run with this pid, or planted: never written through
-    except FileNotFoundError:
-        pass
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-    try:
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
 # --- types of what JSON gave -----------------------------------------------------------------------------------
 def _conforms(value: Any, hint: Any, *, top: bool = False) -> bool:
     """`value` (from JSON) has the declared type; strings inside containers are one printable line."""
@@ -380,11 +275,3 @@ def _one_line(text: str) -> bool:
 
 def _json_type(value: Any) -> str:
     return {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), "null")
-
-
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISLNK, "symbolic link")):
-        if test(mode):
-            return name
-    return "special file"
