@@ -57,7 +57,7 @@ test-python: env  ## the pytest suite
 # per property instead of 60; no Docker needed, a few minutes). `make test` runs the same tests, bounded.
 .PHONY: fuzz
 fuzz: venv  ## generated bad input, many more examples (hypothesis profile bad-inputs-fuzz)
-	BLUEGREEN_FUZZ=1 $(VENV)/bin/pytest tests/unit/test_config_fuzz.py tests/unit/test_bad_inputs.py $(PYTEST_ARGS)
+	BLUEGREEN_FUZZ=1 $(VENV)/bin/pytest tests/unit/test_config_fuzz.py tests/unit/test_bad_input_corpus.py $(PYTEST_ARGS)
 
 # ---------------------------------------------------------------- bundle (the CLI the Jenkins steps deliver)
 bundle: venv  ## rebuild resources/bluegreen/bluegreen.pyz from python/ (reproducible)

@@ -5,7 +5,7 @@ nginx's workers (no reload), the containers and the state directory. One deploy 
 tests that change something on purpose (adopting a hand edit, a rollback) come last.
 
 The corpus is tests/bad_inputs/ (expected.json says what each file must give); the in-process side of it is
-tests/unit/test_bad_inputs.py.
+tests/unit/test_bad_input_corpus.py.
 """
 
 from __future__ import annotations
