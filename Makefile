@@ -53,6 +53,12 @@ test: bundle-check test-groovy lint-groovy test-python  ## all tests (brings the
 test-python: env  ## the pytest suite
 	$(VENV)/bin/pytest tests/ $(PYTEST_ARGS)
 
+# The bad-input corpus and the generated inputs with the "bad-inputs-fuzz" hypothesis profile (3,000 examples
+# per property instead of 60; no Docker needed, a few minutes). `make test` runs the same tests, bounded.
+.PHONY: fuzz
+fuzz: venv  ## generated bad input, many more examples (hypothesis profile bad-inputs-fuzz)
+	BLUEGREEN_FUZZ=1 $(VENV)/bin/pytest tests/unit/test_config_fuzz.py tests/unit/test_bad_input_corpus.py $(PYTEST_ARGS)
+
 # ---------------------------------------------------------------- bundle (the CLI the Jenkins steps deliver)
 bundle: venv  ## rebuild resources/bluegreen/bluegreen.pyz from python/ (reproducible)
 	$(VENV)/bin/python scripts/build-bundle.py

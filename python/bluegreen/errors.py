@@ -6,6 +6,9 @@
     ├── UsageError                   exit 2  bad input: config, names, options; nothing changed
     │   └── MissingVariables         exit 2  required environment variables are unset (all listed)
     ├── Inconsistent                 exit 3  `status`/`jenkins check`: the live state differs from what it should be
+    ├── StateCorrupt                 exit 3  state_dir or a file in it is unsafe or not what bluegreen writes (a
+    │                                        symlink, group-writable, not JSON…); the file and the repair are named,
+    │                                        nothing changed
     ├── LockHeld                     exit 4  another operation holds the service lock (holder shown)
     │   └── ServiceBusy              exit 4  a staged deploy waits for promote/abort (named)
     ├── MonitorRolledBack            exit 5  post-deploy monitoring saw degradation and rolled back
@@ -48,6 +51,10 @@ class MissingVariables(UsageError):
 
 
 class Inconsistent(BlueGreenError):
+    exit_code = 3
+
+
+class StateCorrupt(BlueGreenError):
     exit_code = 3
 
 

@@ -24,6 +24,16 @@ MASK = "****"
 MASKABLE = 3  # shorter values cannot be masked readably
 
 
+def escape(text: str, *, limit: int | None = None) -> str:
+    """Text from outside (an operator's --reason, a name read from a file) as one line of printable text: control
+    and format characters (ANSI escapes, CR/LF, zero-width or bidi marks) are shown as `\\x1b`, `\\n`, `\\u202e`, so
+    they can neither forge lines nor recolour the terminal; longer than `limit`: cut, ending in "…"."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    if limit is not None and len(shown) > limit:
+        shown = shown[:max(limit - 1, 0)] + "…"
+    return shown
+
+
 def variants(secret: str) -> set[str]:
     """Every form of a secret that is masked: whole, line by line, JSON-escaped."""
     found = {secret, json.dumps(secret, ensure_ascii=False)[1:-1], json.dumps(secret)[1:-1]}

@@ -16,6 +16,7 @@ Independent of the rest of the package except errors and messages, so any loader
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +35,23 @@ def load_path(path: str | os.PathLike[str], *, source: str | None = None) -> Any
     """Read and load a file; a missing file, a directory or an unreadable file is a UsageError too."""
     path = Path(path)
     where = source or str(path)
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
+    try:  # without blocking: a FIFO given as the file must not hang an unattended run
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
     except FileNotFoundError:
         raise UsageError("yaml.not_found", source=_printable(where)) from None
-    except IsADirectoryError:
-        raise UsageError("yaml.unreadable", source=_printable(where), error="is a directory") from None
     except OSError as exc:
         raise UsageError("yaml.unreadable", source=_printable(where), error=exc.strerror or type(exc).__name__) from None
+    try:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise UsageError("yaml.unreadable", source=_printable(where), error="is a directory")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UsageError("yaml.unreadable", source=_printable(where), error="not a regular file")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise UsageError("yaml.unreadable", source=_printable(where), error=exc.strerror or type(exc).__name__) from None
+    finally:
+        os.close(fd)
     return load(data, source=where)
 
 

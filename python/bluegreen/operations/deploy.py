@@ -15,7 +15,7 @@ from typing import Mapping
 
 from bluegreen import failpoints
 from bluegreen.config import expand
-from bluegreen.config_schema import IMAGE, check
+from bluegreen.config_values import IMAGE, check
 from bluegreen.errors import BlueGreenError, DeployFailed, MissingVariables, ServiceBusy, UsageError
 from bluegreen.operations.candidate import Candidate
 from bluegreen.operations.frame import Frame, Scene

@@ -8,20 +8,37 @@
 - `<service>.history.jsonl`: one JSON line per operation (no secret values: only names, images, results).
 
 Only the operation frame (operations/frame.py) takes the lock and writes here.
+
+What is read here is never read as empty when it is not what bluegreen writes (that would refuse a valid
+rollback, or forget a lock holder): a problem is a `StateCorrupt` (exit 3) that names the file and the repair,
+raised before anything changes. state.json must be a JSON object whose known fields have their declared types;
+the lock holds nothing or a holder; history lines are JSON objects, except a torn last line (a run killed
+mid-write), which is skipped and cut off before the next entry is appended. How the directory and its files are
+opened (never through a symlink, never blocking, bounded) is state_files.py.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import math
 import os
 import socket
-from dataclasses import asdict, dataclass, field
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from bluegreen.errors import LockHeld, UsageError
+from bluegreen.errors import LockHeld, StateCorrupt
+from bluegreen.parts.state_files import (atomic_write, check_kind, cut_torn_tail, open_regular, prepare_dir,
+                                         read_bounded)
+
+STATE_LIMIT = 4 << 20  # state.json: an upstream file twice and a few ids are a few kB
+LOCK_LIMIT = 4096  # a holder is ~150 bytes
+HISTORY_WINDOW = 16 << 20  # `history` reads the newest 16 MiB (≥ 10,000 entries, its --limit maximum)
+HOLDER_FIELDS = {"pid": int, "host": str, "since": str, "command": str}
 
 
 @dataclass
@@ -37,26 +54,37 @@ class ServiceState:
 class StateDir:
     def __init__(self, root: Path, service: str) -> None:
         self.root, self.service = root, service
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError("state.unwritable", path=str(root), error=exc.strerror or str(exc)) from None
+        prepare_dir(root)
         self._lock_fd: int | None = None
+        for suffix in ("lock", "history.jsonl"):  # opened later, when a refusal would come too late
+            check_kind(self._path(suffix))
+        self.load()  # a corrupt state.json refuses every command before anything changes
 
     def _path(self, suffix: str) -> Path:
         return self.root / f"{self.service}.{suffix}"
 
     # --- lock ------------------------------------------------------------------------------------------------
     def acquire(self, command: str) -> None:
-        fd = os.open(self._path("lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        path = self._path("lock")
+        fd = open_regular(path, os.O_RDWR | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = _read_holder(fd)
+            try:
+                holder = _read_holder(fd, path)
+            except StateCorrupt:  # the flock is the truth; its content only names the holder
+                holder = None
             os.close(fd)
+            holder = holder or {}
             raise LockHeld("lock.held", service=self.service, pid=holder.get("pid", "?"),
                            host=holder.get("host", "?"), since=holder.get("since", "?"),
                            command=holder.get("command", "?")) from None
+        try:
+            _read_holder(fd, path)  # junk in a lock no run holds: said, not overwritten
+        except StateCorrupt:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso(), "command": command}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(holder).encode(), 0)
@@ -72,50 +100,91 @@ class StateDir:
     def stale_holder(self) -> dict[str, Any] | None:
         """A holder recorded by a run that died without releasing (the kernel already freed the lock)."""
         path = self._path("lock")
-        if not path.exists():
+        try:
+            fd = open_regular(path, os.O_RDWR)
+        except FileNotFoundError:
             return None
-        fd = os.open(path, os.O_RDWR)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return None  # held by a live run
-            holder = _read_holder(fd)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return holder or None
+            try:
+                return _read_holder(fd, path)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
 
     # --- service state ---------------------------------------------------------------------------------------
     def load(self) -> ServiceState:
-        try:
-            raw = json.loads(self._path("state.json").read_text(encoding="utf-8"))
-        except (FileNotFoundError, ValueError):
+        path = self._path("state.json")
+        data = read_bounded(path, STATE_LIMIT)
+        if data is None:
             return ServiceState()
+        raw = checked_state(_json(data, path), path)
         return ServiceState(raw.get("loaded_config"), dict(raw.get("promoted") or {}), dict(raw.get("images") or {}),
                             list(raw.get("workers") or []), raw.get("pending"), raw.get("staged"))
 
     def save(self, state: ServiceState) -> None:
-        _atomic_write(self._path("state.json"), json.dumps(asdict(state), indent=2))
+        atomic_write(self._path("state.json"), json.dumps(asdict(state), indent=2))
 
     # --- history ---------------------------------------------------------------------------------------------
     def record(self, entry: dict[str, Any]) -> None:
-        with open(self._path("history.jsonl"), "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        """Append one line; a torn last line (a run killed mid-write) is cut off first, so it never ends up in
+        the middle of the file glued to this one."""
+        path = self._path("history.jsonl")
+        fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # the monitor records without the service lock
+            cut_torn_tail(fd)
+            os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def history(self) -> Iterator[dict[str, Any]]:
-        """Newest first; a torn last line (a run killed mid-write) is skipped."""
+        """Newest first; a torn last line (a run killed mid-write) is skipped, any other line that is not a JSON
+        object is a StateCorrupt naming it."""
+        path = self._path("history.jsonl")
         try:
-            lines = self._path("history.jsonl").read_text(encoding="utf-8").splitlines()
+            fd = open_regular(path, os.O_RDONLY)
         except FileNotFoundError:
             return
-        for line in reversed(lines):
+        try:
+            size = os.fstat(fd).st_size
+            start = max(0, size - HISTORY_WINDOW)
+            data = os.pread(fd, size - start, start)
+        finally:
+            os.close(fd)
+        if start:  # the window's first line is cut by the window, not torn: skip it
+            skip = data.find(b"\n") + 1
+            data, start = data[skip:], start + skip
+        *lines, torn = data.split(b"\n")  # torn: b"" when the file ends with a newline
+        entries, offset = [], start
+        for number, line in enumerate(lines, 1):
+            if line.strip():  # a blank line is no entry, and no harm
+                entries.append(_history_entry(line, path, number if start == 0 else "?", offset))
+            offset += len(line) + 1
+        if torn.strip():
             try:
-                yield json.loads(line)
-            except ValueError:
-                continue
+                entries.append(_history_entry(torn, path, "?", offset))
+            except StateCorrupt:
+                pass  # torn by a killed run: the next record() cuts it off
+        yield from reversed(entries)
+
+
+def checked_state(raw: Any, path: Path) -> dict[str, Any]:
+    """state.json as bluegreen writes it: an object whose known fields have their declared types (None is read as
+    the default); unknown fields are left to the version that wrote them."""
+    if not isinstance(raw, dict):
+        raise _corrupt(path, f"a JSON {_json_type(raw)}, not an object")
+    hints = typing.get_type_hints(ServiceState)
+    for f in fields(ServiceState):
+        value = raw.get(f.name)
+        if value is not None and not _conforms(value, hints[f.name], top=True):
+            raise _corrupt(path, f"'{f.name}' is not {_type_name(hints[f.name])}")
+    return raw
 
 
 def now_iso(epoch: float | None = None) -> str:
@@ -123,17 +192,87 @@ def now_iso(epoch: float | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _read_holder(fd: int) -> dict[str, Any]:
+# --- what the files hold ------------------------------------------------------------------------------------
+def _json(data: bytes, path: Path) -> Any:
     try:
-        return json.loads(os.pread(fd, 4096, 0) or b"{}")
-    except ValueError:
-        return {}
+        return json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _corrupt(path, f"not UTF-8: byte {exc.start}") from None
+    except ValueError as exc:
+        raise _corrupt(path, f"not JSON: {getattr(exc, 'msg', exc)}") from None
+    except RecursionError:
+        raise _corrupt(path, "not JSON: nested too deep") from None
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+def _corrupt(path: Path, problem: str) -> StateCorrupt:
+    if path.name.endswith(".lock"):
+        return StateCorrupt("state.lock_corrupt", path=str(path), problem=problem)
+    return StateCorrupt("state.corrupt", path=str(path), problem=problem)
+
+
+def _read_holder(fd: int, path: Path) -> dict[str, Any] | None:
+    """The lock's holder, None when it names none (released, or never taken)."""
+    data = os.pread(fd, LOCK_LIMIT + 1, 0)
+    if not data.strip():
+        return None
+    if len(data) > LOCK_LIMIT:
+        raise StateCorrupt("state.too_large", path=str(path), limit=LOCK_LIMIT)
+    holder = _json(data, path)
+    if not isinstance(holder, dict):
+        raise _corrupt(path, f"a JSON {_json_type(holder)}, not a holder")
+    for name, kind in HOLDER_FIELDS.items():
+        value = holder.get(name)
+        if type(value) is not kind or (kind is str and not _one_line(value)):
+            raise _corrupt(path, f"'{name}' is not a {kind.__name__}")
+    return holder
+
+
+def _history_entry(line: bytes, path: Path, number: int | str, offset: int) -> dict[str, Any]:
+    try:
+        entry = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        entry = _NOT_JSON
+    if not isinstance(entry, dict):
+        problem = "not JSON" if entry is _NOT_JSON else f"a JSON {_json_type(entry)}, not an object"
+        raise StateCorrupt("state.history_corrupt", path=str(path), line=number, offset=offset, problem=problem)
+    return entry
+
+
+_NOT_JSON = object()
+
+
+# --- types of what JSON gave -----------------------------------------------------------------------------------
+def _conforms(value: Any, hint: Any, *, top: bool = False) -> bool:
+    """`value` (from JSON) has the declared type; strings inside containers are one printable line."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_conforms(value, a, top=top) for a in args)
+    if hint is type(None):
+        return value is None
+    if hint is Any:
+        return True
+    if hint is str:
+        return isinstance(value, str) and (top or _one_line(value))
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return type(value) is int
+    if hint is float:
+        return type(value) in (int, float) and math.isfinite(value)
+    if origin is dict:
+        return isinstance(value, dict) and all(_conforms(k, args[0]) and _conforms(v, args[1]) for k, v in value.items())
+    if origin in (list, tuple):
+        return isinstance(value, list) and all(_conforms(v, args[0]) for v in value)
+    return True  # a type JSON cannot say more about
+
+
+def _type_name(hint: Any) -> str:
+    return str(hint).replace("typing.", "")
+
+
+def _one_line(text: str) -> bool:
+    return len(text) <= 4096 and text.isprintable()
+
+
+def _json_type(value: Any) -> str:
+    return {list: "array", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), "null")

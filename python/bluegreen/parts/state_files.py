@@ -1,0 +1,131 @@
+"""Opening state_dir and its files safely, for state.py: the only place that touches them on disk.
+
+- state_dir must be a real directory (not a symlink), owned by this user or root, not writable by group or
+  others: whoever can write there can forge the lock, the state or the history.
+- Files are opened with O_NOFOLLOW and O_NONBLOCK and must be regular files (a symlink could send writes
+  anywhere; a FIFO would hang the run); reads are bounded; writes go through a new file renamed into place.
+Problems are StateCorrupt (exit 3) naming the path; a directory that cannot be created or written is a UsageError
+(exit 2: `state.unwritable`).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from bluegreen.errors import StateCorrupt, UsageError
+
+_FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+
+
+def prepare_dir(root: Path) -> None:
+    """state_dir exists, is a directory of its own (not a link), belongs to this user or root and no one else
+    may write in it."""
+    try:
+        root.mkdir(mode=0o755, parents=True, exist_ok=True)
+    except FileExistsError:
+        pass  # not a directory, or a dangling link: said below
+    except OSError as exc:
+        raise UsageError("state.unwritable", path=str(root), error=exc.strerror or str(exc)) from None
+    try:
+        st = os.lstat(root)
+    except OSError as exc:
+        raise UsageError("state.unwritable", path=str(root), error=exc.strerror or str(exc)) from None
+    if stat.S_ISLNK(st.st_mode):
+        raise StateCorrupt("state.dir_symlink", path=str(root), target=os.path.realpath(root))
+    if not stat.S_ISDIR(st.st_mode):
+        raise StateCorrupt("state.dir_not_dir", path=str(root), kind=kind_of(st.st_mode))
+    if st.st_uid not in (os.geteuid(), 0):
+        raise StateCorrupt("state.dir_owner", path=str(root), owner=st.st_uid, user=os.geteuid())
+    if st.st_mode & 0o022:
+        raise StateCorrupt("state.dir_unsafe", path=str(root), mode=oct(stat.S_IMODE(st.st_mode)))
+
+
+def check_kind(path: Path) -> None:
+    """Nothing at `path`, or a regular file (not a symlink, directory, FIFO…)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise UsageError("state.unwritable", path=str(path), error=exc.strerror or str(exc)) from None
+    if stat.S_ISLNK(st.st_mode):
+        raise StateCorrupt("state.symlink", path=str(path))
+    if not stat.S_ISREG(st.st_mode):
+        raise StateCorrupt("state.not_regular", path=str(path), kind=kind_of(st.st_mode))
+
+
+def open_regular(path: Path, flags: int) -> int:
+    """A regular file in state_dir, never through a symlink, never blocking; FileNotFoundError passes."""
+    try:
+        fd = os.open(path, flags | _FLAGS, 0o644)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise StateCorrupt("state.symlink", path=str(path)) from None
+        if exc.errno in (errno.EISDIR, errno.ENXIO, errno.ENOTDIR):
+            check_kind(path)
+        raise UsageError("state.unwritable", path=str(path), error=exc.strerror or str(exc)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise StateCorrupt("state.not_regular", path=str(path), kind=kind_of(mode))
+    return fd
+
+
+def read_bounded(path: Path, limit: int) -> bytes | None:
+    """The file's bytes, None when it does not exist, StateCorrupt when larger than `limit`."""
+    try:
+        fd = open_regular(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        data = os.pread(fd, limit + 1, 0)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise StateCorrupt("state.too_large", path=str(path), limit=limit)
+    return data
+
+
+def cut_torn_tail(fd: int) -> None:
+    """Cut what follows the last newline: the start of a line a killed run never finished."""
+    size = os.fstat(fd).st_size
+    end = size
+    while end > 0:
+        chunk = os.pread(fd, min(65536, end), end - min(65536, end))
+        if end == size and chunk.endswith(b"\n"):
+            return
+        cut = chunk.rfind(b"\n")
+        if cut >= 0:
+            os.ftruncate(fd, end - len(chunk) + cut + 1)
+            return
+        end -= len(chunk)
+    os.ftruncate(fd, 0)
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write a new file beside `path` (never through a link that was planted there) and rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        os.unlink(tmp)  # left by a killed run with this pid, or planted: never written through
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def kind_of(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISLNK, "symbolic link")):
+        if test(mode):
+            return name
+    return "special file"
