@@ -1,0 +1,1 @@
+"""The runbooks: every operation runs in the one frame (frame.py)."""

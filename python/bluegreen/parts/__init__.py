@@ -1,0 +1,1 @@
+"""One owner per outside dependency, and the runtime and switch seams operations call."""
