@@ -11,6 +11,7 @@ BG=(.venv/bin/bluegreen)
 NET=bluegreen-demo
 NGINX=bluegreen-demo-nginx
 PORT=8080
+ADMIN=/run/bluegreen-demo   # switch: shared-dict: nginx's admin socket appears here (mode 0700: only root gets in)
 
 say() { printf '\n\033[1m▶ %s\033[0m\n' "$*"; }
 
@@ -19,14 +20,18 @@ if docker container inspect "$NGINX" >/dev/null 2>&1; then
     bash scripts/demo-down.sh
 fi
 
-say "Network $NET and nginx ($NGINX, only it publishes a port: 127.0.0.1:$PORT)"
+say "Network $NET and nginx 1.30 with njs ($NGINX, only it publishes a port: 127.0.0.1:$PORT)"
 docker network create "$NET" >/dev/null
-docker run -d --name "$NGINX" --network "$NET" -p "127.0.0.1:$PORT:80" bluegreen-test/nginx:1 >/dev/null
-# The site proxies to the upstream bluegreen owns; before the first deploy that upstream is a placeholder.
+install -d -m 0700 "$ADMIN"
+docker run -d --name "$NGINX" --network "$NET" -p "127.0.0.1:$PORT:80" -v "$ADMIN:$ADMIN" \
+    bluegreen-test/nginx:1.30 >/dev/null
+# switch: shared-dict. The site proxies to the variable $demo_backend, which bluegreen's file defines (a map over
+# the color in nginx's shared dictionary); before the first deploy a placeholder defines it.
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-printf 'upstream demo_backend { server 127.0.0.1:9 down; }\n' > "$tmp/demo_backend.upstream.conf"
-printf 'server {\n    listen 80 default_server;\n    location / { proxy_pass http://demo_backend; }\n}\n' > "$tmp/default.conf"
+printf 'map $host $demo_backend { default demo_backend; }\nupstream demo_backend { server 127.0.0.1:9 down; }\n' \
+    > "$tmp/demo_backend.upstream.conf"
+printf 'server {\n    listen 80 default_server;\n    location / { proxy_pass http://$demo_backend; }\n}\n' > "$tmp/default.conf"
 docker cp "$tmp/demo_backend.upstream.conf" "$NGINX:/etc/nginx/conf.d/demo_backend.upstream.conf"
 docker cp "$tmp/default.conf" "$NGINX:/etc/nginx/conf.d/default.conf"
 deadline=$((SECONDS + 20))
@@ -43,7 +48,7 @@ say "bluegreen status backend"
 "${BG[@]}" status backend
 say "curl http://127.0.0.1:$PORT/"
 curl -s "http://127.0.0.1:$PORT/"
-say "bluegreen rollback backend"
+say "bluegreen rollback backend   (no reload: one request on nginx's admin socket)"
 "${BG[@]}" rollback backend --reason "demo"
 say "bluegreen status backend"
 "${BG[@]}" status backend

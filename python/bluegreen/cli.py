@@ -30,7 +30,25 @@ REPORT = click.option("--report", type=click.Path(), envvar="BLUEGREEN_REPORT",
                       help="Also write the JSON report to this file, whether the operation succeeds or fails.")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+class _Commands(click.Group):
+    """`bluegreen jenkins …` is imported only when it runs (click's lazy-subcommand pattern): a rollback should
+    not pay for the job-sync code."""
+
+    LAZY = {"jenkins": ("bluegreen.jenkins.cli", "jenkins")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.LAZY])
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.LAZY:
+            import importlib
+
+            module, attr = self.LAZY[name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.option("--config", "config_path", type=click.Path(), envvar="BLUEGREEN_CONFIG",
               help="bluegreen.yml to use (default: ./bluegreen.yml).")
 @click.option("--lang", type=click.Choice(LANGS), envvar="BLUEGREEN_LANG",
@@ -276,14 +294,6 @@ def config_check(opts: Options) -> None:
     Reporter(opts.lang).say("config.ok", path=str(cfg.source), services=", ".join(cfg.services))
 
 
-def _attach_groups() -> None:
-    # bluegreen.jenkins.cli imports python-jenkins only when one of its commands runs.
-    from bluegreen.jenkins.cli import jenkins
-
-    cli.add_command(jenkins)
-
-
-_attach_groups()
 
 
 def main(argv: list[str] | None = None) -> None:

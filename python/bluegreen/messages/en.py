@@ -61,6 +61,7 @@ MESSAGES = {
     "repair.stale_lock": "⚠️  A previous run (pid {pid}, {command}) died holding the lock; taking over",
     "repair.restore_file": "⚠️  {path} on disk is not the file nginx confirmed; restoring the confirmed one",
     "repair.remove_orphan": "⚠️  Removing unfinished candidate {name} left by a previous run",
+    "status.switch": "ℹ️  Switch: {switch} (what nginx loaded is known by: {known}; color from: {source}; loaded at: {loaded})",
     "status.upstream": "ℹ️  Upstream {name}: active {primary}, backup {backup}",
     "status.consistent": "✅ Consistent",
     "status.inconsistent": "❌ Not consistent: {count} problem(s)",

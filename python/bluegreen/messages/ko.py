@@ -61,6 +61,7 @@ MESSAGES = {
     "repair.stale_lock": "⚠️  이전 실행(pid {pid}, {command})이 잠금을 가진 채 종료되었습니다; 잠금을 인수합니다",
     "repair.restore_file": "⚠️  디스크의 {path}이(가) Nginx가 확인한 설정과 다릅니다; 확인된 설정으로 복구합니다",
     "repair.remove_orphan": "⚠️  이전 실행이 남긴 미완료 컨테이너 {name} 삭제 중",
+    "status.switch": "ℹ️  전환 방식: {switch} (Nginx 로드 상태 판단 근거: {known}; 색 출처: {source}; 로드 시각: {loaded})",
     "status.upstream": "ℹ️  Upstream {name}: 활성 {primary}, 백업 {backup}",
     "status.consistent": "✅ 일관성 확인 완료",
     "status.inconsistent": "❌ 일관성 없음: 문제 {count}건",

@@ -125,8 +125,12 @@ def look(service: Service, runtime: ContainerRuntime, switch: Switch, state_dir:
     backup = backups.pop() if len(view.backups) == 1 and len(backups) == 1 else None
     if backup == active:
         backup = None
-    kept = {c: info for c in COLORS if (info := runtime.kept(c)) is not None}
-    live = Live(service, instances, served, state, active, backup, (), state_dir.stale_holder(), kept,
+    stale = state_dir.stale_holder()
+    # A version is set aside only inside a locked deploy, which puts it back or discards it before it ends: one
+    # can be left only by a run that died holding the lock, or a staged deploy (two Docker requests saved
+    # from every rollback otherwise).
+    kept = {c: info for c in COLORS if (info := runtime.kept(c)) is not None} if stale or state.staged else {}
+    live = Live(service, instances, served, state, active, backup, (), stale, kept,
                 switch.view_of(state.loaded_config))
     return replace(live, problems=tuple(_problems(live)))
 

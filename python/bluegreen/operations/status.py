@@ -61,6 +61,9 @@ def run_status(scene: Scene) -> dict[str, Any]:
 
 def show(out: Reporter, doc: dict[str, Any]) -> None:
     out.say("active.current" if doc["active"] else "active.none", color=doc["active"] or "-")
+    served = doc["served"]
+    out.say("status.switch", switch=served["switch"], known=served["known_by"],
+            source=served["color_from"] or "-", loaded=served["loaded_at"] or "-")
     up = doc["upstream"]
     out.say("status.upstream", name=up["name"], primary=", ".join(up["primary"]) or "-",
             backup=", ".join(up["backup"]) or "-")

@@ -58,12 +58,21 @@ class SharedDictSwitch:
         return self.gate.container
 
     def running(self) -> bool:
-        return self.gate.running()
+        """nginx answers on its admin socket (one request instead of a Docker inspect), or its container runs
+        (before the first switch set the socket up)."""
+        try:
+            self._answer = self.ask()
+            return True
+        except Unreachable:
+            return self.gate.running()
 
     def access_log(self) -> LogSource | None:
         return self.gate.access_log()
 
     # --- what nginx serves -------------------------------------------------------------------------------------
+    _answer: dict | None = None  # running()'s answer, reused by the look that follows it
+    _generation: Generation | None = None  # the last look's worker generation (a color switch keeps it)
+
     def ask(self) -> dict:
         """The admin socket's answer: {"color", "source": "dict"|"file", "file_color"}."""
         try:
@@ -82,14 +91,19 @@ class SharedDictSwitch:
         if file_color(basis) is None:  # not set up yet (the guide's plain upstream): read it as the file says
             return Served(file.text, loaded, how, since, generation, parse_upstream(basis, self.service.upstream),
                           self.container)
-        answer = self.ask()
+        answer, self._answer = self._answer or self.ask(), None
+        self._generation = generation
         color, served = answer["color"], loaded
         if loaded is not None and file_color(loaded) != color:
-            # The dictionary serves another color than the loaded file names: bluegreen's own switch whose file
-            # is already on disk (killed before it was recorded), or someone's PUT on the socket: what is served
-            # is the file with that color.
-            served = file.text if file_color(file.text) == color else _FILE_COLOR.sub(
-                f"js_var $bg_{self.service.upstream}_file_color {color};", loaded)
+            # The dictionary serves another color than the loaded file names: bluegreen's own switch, killed
+            # before its file or its record was written (then it serves the pending text), or someone's PUT on the
+            # socket: what is served is the file with that color.
+            pending = record.pending
+            if pending is not None and file_color(pending) == color and _shape(pending) == _shape(loaded):
+                served = pending
+            else:
+                served = file.text if file_color(file.text) == color else _FILE_COLOR.sub(
+                    f"js_var $bg_{self.service.upstream}_file_color {color};", loaded)
         view = parse_upstream(basis, f"{self.service.upstream}_{color}")
         return Served(file.text, served, how, since, generation, view, self.container, answer.get("source"), loaded)
 
@@ -104,18 +118,27 @@ class SharedDictSwitch:
                                   keepalive_min_timeout=self.nginx.keepalive_min_timeout)
 
     def apply(self, text: str, previous: str | None) -> Generation:
-        """Serve `text`: a new shape (containers named, preview, first set-up) is installed with `nginx -t` and a
-        reload; a color alone is written (for a restart) and switched on the socket. On failure `previous` serves
-        again, file and color."""
+        """Serve `text`. A new shape (containers named, preview, first set-up): the file is installed with
+        `nginx -t` and a reload, then the color is set on the socket. A color alone: set on the socket first (traffic
+        moves with that one request), then written into the file for the next restart. On failure `previous`
+        serves again, file and color."""
         color = file_color(text)
-        reloaded = _shape(text) != _shape(previous) or file_color(previous) is None
-        if reloaded:
+        if _shape(text) != _shape(previous) or file_color(previous) is None:
             self.gate.install_module(self.module, render_module(self.service))
             generation = self.gate.apply(text, previous)
-        else:
+            self._set_color(color, previous, reloaded=True)
+            return generation
+        self._set_color(color, previous, reloaded=False)
+        failpoints.reach("switch.color_set")
+        try:
             self.gate.install(text, keep_backup=True)
-            failpoints.reach("nginx.installed")
-            generation = self.gate.generation()
+        except DeployFailed:
+            self._put_back(previous, reloaded=False)
+            raise
+        failpoints.reach("nginx.installed")
+        return self._generation or self.gate.generation()
+
+    def _set_color(self, color: str | None, previous: str | None, *, reloaded: bool) -> None:
         try:
             answer = admin_call(self.socket, "PUT", color)
             if answer.get("color") != color:
@@ -123,7 +146,6 @@ class SharedDictSwitch:
         except AdminUnreachable as exc:
             self._put_back(previous, reloaded=reloaded)
             raise DeployFailed("switch.admin_failed", socket=self.socket, error=str(exc)) from None
-        return generation
 
     def _put_back(self, previous: str | None, *, reloaded: bool) -> None:
         """The previous file (and its color) serve again; best effort: the switch failed already."""
