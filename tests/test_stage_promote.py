@@ -51,7 +51,9 @@ def test_a_failed_deploy_keeps_the_rollback_target(site, request_loop):
     ok(site.bg("rollback", "backend"))
     traffic = loop.stop()
     assert traffic.failures == [], traffic.summary()
-    assert traffic.transitions() == ["v2", "v1"], traffic.summary()
+    # (while nginx replaces its workers, both generations accept for an instant: v2, v1, v2, v1 is possible)
+    seen = traffic.transitions()
+    assert seen[0] == "v2" and seen[-1] == "v1" and set(seen) == {"v1", "v2"}, traffic.summary()
 
 
 def test_stage_previews_then_promote_switches_with_no_failed_request(site, request_loop, tmp_path):

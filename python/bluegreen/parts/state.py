@@ -56,6 +56,7 @@ class StateDir:
         self.root, self.service = root, service
         prepare_dir(root)
         self._lock_fd: int | None = None
+        self._taken_over: dict[str, Any] | None = None
         for suffix in ("lock", "history.jsonl"):  # opened later, when a refusal would come too late
             check_kind(self._path(suffix))
         self.load()  # a corrupt state.json refuses every command before anything changes
@@ -80,7 +81,8 @@ class StateDir:
                            host=holder.get("host", "?"), since=holder.get("since", "?"),
                            command=holder.get("command", "?")) from None
         try:
-            _read_holder(fd, path)  # junk in a lock no run holds: said, not overwritten
+            # A record in a lock no run holds: a run that died holding it (junk: said, not overwritten).
+            self._taken_over = _read_holder(fd, path) or None
         except StateCorrupt:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
@@ -98,7 +100,10 @@ class StateDir:
             self._lock_fd = None
 
     def stale_holder(self) -> dict[str, Any] | None:
-        """A holder recorded by a run that died without releasing (the kernel already freed the lock)."""
+        """A holder recorded by a run that died without releasing (the kernel already freed the lock). While this
+        run holds the lock: the one it took over, if any."""
+        if self._lock_fd is not None:
+            return self._taken_over
         path = self._path("lock")
         try:
             fd = open_regular(path, os.O_RDWR)
