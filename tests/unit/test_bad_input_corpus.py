@@ -22,7 +22,7 @@ from bluegreen.parts.state import StateDir
 CORPUS = Path(__file__).resolve().parents[1] / "bad_inputs"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
 ARGS = json.loads((CORPUS / "args.json").read_text())
-DOCUMENTED = {2, 3}  # bad input, config or option · state directory or file (docs/bad-inputs.md)
+DOCUMENTED = {2, 3}  # bad input, config or option · state directory or file (README: "Commands and exit codes", "Security")
 VALID = """version: 1
 network: bg-net
 state_dir: state
@@ -279,7 +279,7 @@ def test_every_refusal_renders_as_one_line_in_both_languages():
                 assert len(render(key, lang, **params).splitlines()) == 1, key
 
 
-# --- accepted on purpose (documented in docs/bad-inputs.md) ----------------------------------------------------
+# --- accepted on purpose (README: "Security") ----------------------------------------------------
 def test_a_bom_and_python_keywords_are_fine(site, capsys):
     """A UTF-8 BOM (some editors write one) and env names that are Python keywords are valid, not bad input."""
     (site / "bluegreen.yml").write_bytes(b"\xef\xbb\xbf" + VALID.replace(
