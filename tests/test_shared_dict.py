@@ -166,3 +166,16 @@ def test_a_killed_rollback_is_repaired(site, request_loop, point, left):
     assert loop.stop().failures == []
     code, doc = site.status()
     assert code == 0 and doc["active"] == "blue" and version(site) == "v1", doc["problems"]
+
+
+def test_the_guides_reload_mode_works_on_nginx_1_30_too(dict_stack, tmp_path, request_loop):
+    """switch: reload (the default) on the 1.30 image: deploy, deploy, rollback under traffic, no failed request."""
+    site = Site(dict_stack, tmp_path)
+    assert site.deploy("v1").returncode == 0
+    loop = request_loop(dict_stack.public_url + "/", interval=0.02)
+    for result in (site.deploy("v2"), site.bg("rollback", "backend")):
+        assert result.returncode == 0, result.stdout + result.stderr
+    traffic = loop.stop()
+    assert traffic.failures == [] and traffic.transitions()[-1] == "v1", traffic.summary()
+    code, doc = site.status()
+    assert code == 0 and doc["served"]["switch"] == "reload" and doc["active"] == "blue"
