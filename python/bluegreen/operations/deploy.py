@@ -111,19 +111,14 @@ class Deploy:
                 c.open_preview(frame)
             if not c.hook(frame, "post_gate", action="deploy"):
                 raise DeployFailed("hook.stopped", hook="post_gate")
-            if self.stage:
-                frame.stage(color=c.color, instance=c.instance_id or "", image=c.image, build=c.build,
-                            preview_url=c.preview_url, kept=c.kept)
-                frame.report.result, frame.report.extra["preview_url"] = "staged", c.preview_url
-                return
-            c.switch(frame)
-            failpoints.reach("deploy.switched")
-            c.verify(frame)
-            after_switch(c, frame)
         except BlueGreenError as error:
             fail(c, frame, error)
-        c.keep(frame)
-        retain_images(self.scene, frame, image=c.image)
+        if self.stage:
+            frame.stage(color=c.color, instance=c.instance_id or "", image=c.image, build=c.build,
+                        preview_url=c.preview_url, kept=c.kept)
+            frame.report.result, frame.report.extra["preview_url"] = "staged", c.preview_url
+            return
+        go_live(self.scene, c, frame, point="deploy.switched")
 
     def end(self) -> None:
         c = self.candidate
@@ -144,6 +139,20 @@ def refuse_while_staged(live: Live) -> None:
     if staged:
         raise ServiceBusy("stage.pending", color=staged.get("color", "?"), image=staged.get("image", "?"),
                           since=staged.get("since", "?"), service=live.service.name)
+
+
+def go_live(scene: Scene, c: Candidate, frame: Frame, *, point: str) -> None:
+    """switch → verify → post_switch hook, undone as a whole on any failure; then the candidate is kept (promoted,
+    the replaced version discarded) and images beyond `retain` go."""
+    try:
+        c.switch(frame)
+        failpoints.reach(point)
+        c.verify(frame)
+        after_switch(c, frame)
+    except BlueGreenError as error:
+        fail(c, frame, error)
+    c.keep(frame)
+    retain_images(scene, frame, image=c.image)
 
 
 def after_switch(c: Candidate, frame: Frame) -> None:

@@ -7,13 +7,11 @@
 
 from __future__ import annotations
 
-from bluegreen import failpoints
-from bluegreen.errors import BlueGreenError, UsageError
+from bluegreen.errors import UsageError
 from bluegreen.operations.candidate import Candidate
-from bluegreen.operations.deploy import after_switch, fail
+from bluegreen.operations.deploy import go_live
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import Live
-from bluegreen.operations.retention import retain_images
 from bluegreen.report import Report
 
 
@@ -52,20 +50,9 @@ class Promote(_Staged):
 
     def act(self, frame: Frame) -> None:
         c = self.candidate
-        try:
-            c.still_healthy(self.staged.get("instance", ""))
-        except BlueGreenError:
-            raise  # before anything changed: the staged deploy stays, for `abort`
+        c.still_healthy(self.staged.get("instance", ""))  # failing: nothing changed, the stage stays for `abort`
         self.out.say("promote.healthy", color=c.color)
-        try:
-            c.switch(frame)
-            failpoints.reach("promote.switched")
-            c.verify(frame)
-            after_switch(c, frame)
-        except BlueGreenError as error:
-            fail(c, frame, error)
-        c.keep(frame)
-        retain_images(self.scene, frame, image=c.image)
+        go_live(self.scene, c, frame, point="promote.switched")
 
     def end(self) -> None:
         self.out.rule()

@@ -18,11 +18,10 @@ import re
 
 from bluegreen import failpoints
 from bluegreen.errors import DeployFailed, Unreachable
-from bluegreen.parts.access_log import LogSource
 from bluegreen.parts.health import AdminUnreachable, admin_call
 from bluegreen.parts.nginx import Generation, NginxGate
 from bluegreen.parts.render import new_generation, render_module, render_shared_dict
-from bluegreen.parts.switch import UNKNOWN, Record, Served, loaded_file
+from bluegreen.parts.switch import UNKNOWN, Record, ReloadSwitch, Served, loaded_file
 from bluegreen.parts.upstream import UpstreamView, parse_upstream
 from bluegreen.settings import COLORS, Nginx, Service
 
@@ -41,21 +40,17 @@ def _shape(text: str | None) -> str:
     return _GENERATION.sub("", _FILE_COLOR.sub("", text or ""))
 
 
-class SharedDictSwitch:
+class SharedDictSwitch(ReloadSwitch):
+    """The reload switch's file handling (the file still decides after a restart, and names the containers), plus
+    the dictionary for the color."""
+
     mode = "shared-dict"
 
     def __init__(self, gate: NginxGate, service: Service, nginx: Nginx) -> None:
-        self.gate, self.service, self.nginx = gate, service, nginx
+        super().__init__(gate, service)
+        self.nginx = nginx
         self.socket = f"{nginx.admin_dir}/{service.upstream}.sock"
         self.module = f"{MODULE_DIR}/{service.upstream}.js"
-
-    @property
-    def path(self) -> str:
-        return self.gate.path
-
-    @property
-    def container(self) -> str:
-        return self.gate.container
 
     def running(self) -> bool:
         """nginx answers on its admin socket (one request instead of a Docker inspect), or its container runs
@@ -65,9 +60,6 @@ class SharedDictSwitch:
             return True
         except Unreachable:
             return self.gate.running()
-
-    def access_log(self) -> LogSource | None:
-        return self.gate.access_log()
 
     # --- what nginx serves -------------------------------------------------------------------------------------
     _answer: dict | None = None  # running()'s answer, reused by the look that follows it
@@ -165,6 +157,3 @@ class SharedDictSwitch:
                 admin_call(self.socket, "PUT", color)
             except AdminUnreachable:
                 pass
-
-    def drain(self, timeout: float) -> bool:
-        return self.gate.drain(timeout)
