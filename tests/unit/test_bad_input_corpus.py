@@ -291,3 +291,20 @@ def test_a_bom_and_python_keywords_are_fine(site, capsys):
 def test_usage_error_keeps_its_class():
     """The documented classes: config/options → UsageError (2), state → StateCorrupt (3)."""
     assert UsageError("config.bad_value").exit_code == 2 and StateCorrupt("state.corrupt").exit_code == 3
+
+
+def test_a_jenkins_credentials_file_that_is_a_fifo_is_refused_at_once(tmp_path):
+    """`--credentials-file` pointing at a FIFO (mode 600) is one line, exit 2 — never a run that hangs."""
+    import os
+
+    from bluegreen.errors import UsageError
+    from bluegreen.jenkins import connection
+
+    fifo = tmp_path / "creds"
+    os.mkfifo(fifo, 0o600)
+    try:
+        connection.resolve(str(fifo), environ={})
+    except UsageError as error:
+        assert error.exit_code == 2 and "not a regular file" in str(error)
+    else:
+        raise AssertionError("a FIFO was accepted")

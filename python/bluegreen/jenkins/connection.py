@@ -61,6 +61,9 @@ def resolve(credentials_file: str | None, environ: Mapping[str, str] = os.enviro
     return conn, []
 
 
+CREDENTIALS_FILE_LIMIT = 64 * 1024  # three variables; anything this size is not a credentials file
+
+
 def _read_file(path: Path) -> dict[str, str]:
     try:
         mode = path.stat().st_mode
@@ -68,8 +71,13 @@ def _read_file(path: Path) -> dict[str, str]:
         raise UsageError("jenkins.credentials_file_missing", path=str(path)) from None
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise UsageError("jenkins.credentials_file_mode", path=str(path), mode=oct(stat.S_IMODE(mode)))
+    if not stat.S_ISREG(mode):  # a FIFO would block the run forever, a device never ends
+        raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error="not a regular file")
     try:
-        text = path.read_bytes().decode("utf-8")
+        with path.open("rb") as handle:
+            text = handle.read(CREDENTIALS_FILE_LIMIT + 1).decode("utf-8")
+        if len(text) > CREDENTIALS_FILE_LIMIT:
+            raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error="larger than 64 KiB")
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or type(exc).__name__)
         raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error=reason) from None
