@@ -73,7 +73,9 @@ class Reporter:
         return text
 
     def _masked_params(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {k: self.mask(v) if isinstance(v, str) else v for k, v in params.items()}
+        # Masked, then escaped: a value read from outside (a hand-edited nginx file, an engine error) can neither
+        # show a secret nor forge a line or recolour the terminal.
+        return {k: escape(self.mask(v)) if isinstance(v, str) else v for k, v in params.items()}
 
     def line(self, text: str) -> None:
         print(self.mask(text), file=self.stream, flush=True)
@@ -100,7 +102,7 @@ class Reporter:
             self.say("output.log_withheld", name=name)
             return
         for line in self.mask("\n".join(lines)).split("\n"):
-            print(f"    │ {line}", file=self.stream, flush=True)
+            print(f"    │ {escape(line)}", file=self.stream, flush=True)
 
     def progress(self, key: str, *, force: bool = False, every: float = 2.0, **params: Any) -> None:
         """Rate-limited progress for long waits (what is awaited, elapsed / deadline)."""
