@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from helpers import wait_until
 import yaml
 
 from site_under_test import UPSTREAM, Site
@@ -250,9 +252,9 @@ def test_a_latin1_hand_edit_nginx_loaded_is_adopted_not_read_as_empty(site):
         tar.addfile(info, io.BytesIO(raw))
     site.stack.nginx.put_archive("/etc/nginx/conf.d", buf.getvalue())
     site.stack.reload_nginx()
-    time.sleep(1.2)  # the engine gives process ages in whole seconds
-    code, status = site.status()
-    assert code == 3 and status["active"] == "green"
+    # nginx loaded it (its new workers started after the file changed): polled until status sees the new workers
+    code, status = wait_until(lambda: (lambda r: r if r[0] == 3 else None)(site.status()), 10, "status after the edit")
+    assert status["active"] == "green" and {p["id"] for p in status["problems"]} == {"edited_outside"}
     result = site.bg("rollback", "backend", "--reason", "\x1b[31mbad\x1b[0m release\nforged: line")
     assert result.returncode == 0, result.stdout + result.stderr
     code, status = site.status()

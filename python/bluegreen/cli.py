@@ -8,24 +8,20 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import sys
-from typing import Any, Callable
+from typing import Callable
 
 import click
 
-from bluegreen import __version__, commands
+from bluegreen import __version__, cli_options, commands
 from bluegreen.commands import Options
-from bluegreen.config_values import IMAGE, IMAGE_MAX, human
-from bluegreen.errors import BlueGreenError, UsageError, exit_code_for
+from bluegreen.errors import BlueGreenError, exit_code_for
 from bluegreen.messages import LANGS, detect_language
 from bluegreen.output import Reporter, escape
 from bluegreen.report import Report, failure_report
-from bluegreen.units import MAX_SECONDS, parse_duration
 
 SERVICE = click.argument("service", envvar="BLUEGREEN_SERVICE")
 JSON = click.option("--json", "json_mode", is_flag=True, help="Print one JSON document on stdout (human lines go to stderr).")
-REASON_LIMIT = 500  # characters of --reason kept (history, reports, the Jenkins build description)
 REPORT = click.option("--report", type=click.Path(), envvar="BLUEGREEN_REPORT",
                       help="Also write the JSON report to this file, whether the operation succeeds or fails.")
 
@@ -69,83 +65,24 @@ def _reported(action: str, opts: Options, service: str, report_path: str | None,
     """Run an operation; its report reaches --report and --json whether it succeeds or not. The report file is
     opened first: a path that cannot be written is refused before anything changes, not after the deploy."""
     try:
-        report = _open_report(report_path)
+        report = cli_options.open_report(report_path)
     except BlueGreenError as error:
-        _escape_params(error)
-        _emit(failure_report(service, action, error, opts.lang), opts, None)
+        cli_options.escape_params(error)
+        cli_options.emit(failure_report(service, action, error, opts.lang), opts, None)
         raise
     try:
         doc = run().as_dict()
     except BlueGreenError as error:
-        _escape_params(error)
+        cli_options.escape_params(error)
         partial = getattr(error, "report", None)
         doc = partial.as_dict() if partial else failure_report(service, action, error, opts.lang)
-        _emit(doc, opts, report)
+        cli_options.emit(doc, opts, report)
         raise
     except BaseException:
         if report is not None:
             os.close(report[0])
         raise
-    _emit(doc, opts, report)
-
-
-def _open_report(path: str | None) -> tuple[int, str] | None:
-    """The report file, open (created now, written at the end), and its path; None without --report."""
-    if not path:
-        return None
-    try:  # O_NONBLOCK: a FIFO without a reader is refused instead of hanging the run
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, 0o644)
-    except OSError as exc:
-        raise UsageError("report.unwritable", path=path, error=exc.strerror or type(exc).__name__) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UsageError("report.unwritable", path=path, error="not a regular file")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, b"", 0)  # what writing it needs: a /proc file is "regular" but refuses
-    except OSError as exc:
-        os.close(fd)
-        raise UsageError("report.unwritable", path=path, error=exc.strerror or type(exc).__name__) from None
-    except UsageError:
-        os.close(fd)
-        raise
-    return fd, path
-
-
-def _emit(doc: dict[str, Any], opts: Options, report: tuple[int, str] | None) -> None:
-    if report is not None:
-        fd, path = report
-        try:
-            os.pwrite(fd, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), 0)
-        except OSError as exc:  # a full disk, after the operation: said, and the operation's exit code stands
-            from bluegreen.messages import render
-
-            print(render("report.write_failed", opts.lang, path=escape(path), error=exc.strerror or "?"),
-                  file=sys.stderr)
-        finally:
-            os.close(fd)
-    if opts.json_mode:
-        print(json.dumps(doc, ensure_ascii=False, indent=2))
-
-
-def _image_option(value: str | None) -> str | None:
-    """--image: a reference (Docker's grammar) or nothing; checked before anything else happens."""
-    if value is not None and (len(value) > IMAGE_MAX or not IMAGE.fullmatch(value)):
-        raise UsageError("option.bad_value", option="--image", value=repr(value)[:120])
-    return value
-
-
-def _duration_option(value: str | None, option: str) -> str | None:
-    """--monitor / --duration: empty (as Jenkins passes it) or a duration up to a day (surrounding spaces allowed)."""
-    if value is None or not value.strip():
-        return value
-    if parse_duration(value.strip()) is None:
-        raise UsageError("option.bad_duration", option=option, value=repr(value)[:60], high=human(MAX_SECONDS))
-    return value.strip()
-
-
-def _reason_option(value: str | None) -> str | None:
-    """--reason is kept in history and reports and printed: shown escaped (no ANSI, no forged lines), bounded."""
-    return None if value is None else escape(value, limit=REASON_LIMIT)
+    cli_options.emit(doc, opts, report)
 
 
 @cli.command()
@@ -166,8 +103,8 @@ def deploy(opts: Options, service: str, image: str | None, monitor: str | None, 
     """Deploy SERVICE's new image to the idle color and switch nginx to it."""
     opts = _with(opts, json_mode)
     _reported("deploy", opts, service, report,
-              lambda: commands.deploy(opts, service, image=_image_option(image),
-                                      monitor=_duration_option(monitor, "--monitor"), stage=stage))
+              lambda: commands.deploy(opts, service, image=cli_options.image_option(image),
+                                      monitor=cli_options.duration_option(monitor, "--monitor"), stage=stage))
 
 
 @cli.command()
@@ -181,7 +118,7 @@ def promote(opts: Options, service: str, monitor: str | None, report: str | None
     """Switch SERVICE to its staged color (`deploy --stage`) after a fresh health check."""
     opts = _with(opts, json_mode)
     _reported("promote", opts, service, report,
-              lambda: commands.promote(opts, service, monitor=_duration_option(monitor, "--monitor")))
+              lambda: commands.promote(opts, service, monitor=cli_options.duration_option(monitor, "--monitor")))
 
 
 @cli.command()
@@ -205,7 +142,7 @@ def rollback(opts: Options, service: str, reason: str | None, report: str | None
     """Switch SERVICE back to the previous color, which must still run and be healthy."""
     opts = _with(opts, json_mode)
     _reported("rollback", opts, service, report,
-              lambda: commands.rollback(opts, service, reason=_reason_option(reason)))
+              lambda: commands.rollback(opts, service, reason=cli_options.reason_option(reason)))
 
 
 @cli.command()
@@ -215,7 +152,7 @@ def rollback(opts: Options, service: str, reason: str | None, report: str | None
 @click.pass_obj
 def monitor(opts: Options, service: str, duration: str | None) -> None:
     """Watch SERVICE's active color; roll back to the previous one if it degrades (exit 5)."""
-    commands.monitor(opts, service, duration=_duration_option(duration, "--duration"))
+    commands.monitor(opts, service, duration=cli_options.duration_option(duration, "--duration"))
 
 
 @cli.command()
@@ -316,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
         from bluegreen.messages import render
 
         lang = _lang_from_argv(argv, lang)
-        _escape_params(error)
+        cli_options.escape_params(error)
         print(render(error.key, lang, **error.params), file=sys.stderr)
         sys.exit(exit_code_for(error))
     except KeyboardInterrupt as error:
@@ -328,11 +265,6 @@ def main(argv: list[str] | None = None) -> None:
               "(BLUEGREEN_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(exit_code_for(error))
     sys.exit(0)
-
-
-def _escape_params(error: BlueGreenError) -> None:
-    """Values in a refusal come from outside (a path, a service name, a file's content): one printable line."""
-    error.params = {k: escape(v) if isinstance(v, str) else v for k, v in error.params.items()}
 
 
 def _lang_from_argv(argv: list[str] | None, default: str) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.cli import REASON_LIMIT, _reason_option, main
+from bluegreen.cli import main
+from bluegreen.cli_options import REASON_LIMIT, reason_option as _reason_option
 from bluegreen.errors import LockHeld, StateCorrupt, UsageError
 from bluegreen.messages import render
 from bluegreen.parts import state as state_mod

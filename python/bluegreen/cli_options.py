@@ -1,0 +1,82 @@
+"""What the command line hands on, checked before anything happens: options (an image reference, a duration, an
+operator's reason), the report file (opened up front, written at the end), error values shown escaped."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from typing import Any
+
+from bluegreen.commands import Options
+from bluegreen.config_values import IMAGE, IMAGE_MAX, human
+from bluegreen.errors import BlueGreenError, UsageError
+from bluegreen.output import escape
+from bluegreen.units import MAX_SECONDS, parse_duration
+
+REASON_LIMIT = 500  # characters of --reason kept (history, reports, the Jenkins build description)
+
+
+def open_report(path: str | None) -> tuple[int, str] | None:
+    """The report file, open (created now, written at the end), and its path; None without --report."""
+    if not path:
+        return None
+    try:  # O_NONBLOCK: a FIFO without a reader is refused instead of hanging the run
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, 0o644)
+    except OSError as exc:
+        raise UsageError("report.unwritable", path=path, error=exc.strerror or type(exc).__name__) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UsageError("report.unwritable", path=path, error="not a regular file")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, b"", 0)  # what writing it needs: a /proc file is "regular" but refuses
+    except OSError as exc:
+        os.close(fd)
+        raise UsageError("report.unwritable", path=path, error=exc.strerror or type(exc).__name__) from None
+    except UsageError:
+        os.close(fd)
+        raise
+    return fd, path
+
+
+def emit(doc: dict[str, Any], opts: Options, report: tuple[int, str] | None) -> None:
+    if report is not None:
+        fd, path = report
+        try:
+            os.pwrite(fd, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), 0)
+        except OSError as exc:  # a full disk, after the operation: said, and the operation's exit code stands
+            from bluegreen.messages import render
+
+            print(render("report.write_failed", opts.lang, path=escape(path), error=exc.strerror or "?"),
+                  file=sys.stderr)
+        finally:
+            os.close(fd)
+    if opts.json_mode:
+        print(json.dumps(doc, ensure_ascii=False, indent=2))
+
+
+def image_option(value: str | None) -> str | None:
+    """--image: a reference (Docker's grammar) or nothing; checked before anything else happens."""
+    if value is not None and (len(value) > IMAGE_MAX or not IMAGE.fullmatch(value)):
+        raise UsageError("option.bad_value", option="--image", value=repr(value)[:120])
+    return value
+
+
+def duration_option(value: str | None, option: str) -> str | None:
+    """--monitor / --duration: empty (as Jenkins passes it) or a duration up to a day (surrounding spaces allowed)."""
+    if value is None or not value.strip():
+        return value
+    if parse_duration(value.strip()) is None:
+        raise UsageError("option.bad_duration", option=option, value=repr(value)[:60], high=human(MAX_SECONDS))
+    return value.strip()
+
+
+def reason_option(value: str | None) -> str | None:
+    """--reason is kept in history and reports and printed: shown escaped (no ANSI, no forged lines), bounded."""
+    return None if value is None else escape(value, limit=REASON_LIMIT)
+
+
+def escape_params(error: BlueGreenError) -> None:
+    """Values in a refusal come from outside (a path, a service name, a file's content): one printable line."""
+    error.params = {k: escape(v) if isinstance(v, str) else v for k, v in error.params.items()}
