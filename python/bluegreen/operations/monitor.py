@@ -71,8 +71,8 @@ class Monitor:
         addresses = {c: tuple(a for i in live.instances[c] if (a := runtime.address(i))) for c in (active, target)}
         self.watched = Watched(active, live.release(active) or info.id, addresses[active], target,
                                addresses[target], live.state.images.get(active))
-        if self.scene.service.scale.replicas > 1:
-            self.replicas = tuple(i for i in live.instances[active] if i.running)
+        if self.scene.service.scale.replicas > 1:  # one that stopped since the switch is watched too: it fails
+            self.replicas = live.instances[active]
         report.source, report.target, report.image = target, active, self.watched.image
 
     def act(self, frame: Frame) -> None:

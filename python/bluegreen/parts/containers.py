@@ -138,11 +138,11 @@ class Docker:
 
     def remove_all(self, names: list[str], *, stop_timeout: float) -> int:
         """`remove` each at once (their grace runs in parallel, not one after the other); how many there were."""
-        return sum(_each(lambda name: self.remove(name, stop_timeout=stop_timeout), names))
+        return sum(each(lambda name: self.remove(name, stop_timeout=stop_timeout), names))
 
     def set_aside_all(self, pairs: list[tuple[str, str]], *, stop_timeout: float) -> None:
         """`set_aside` each (name, new name) at once: their grace runs in parallel."""
-        _each(lambda pair: self.set_aside(pair[0], pair[1], stop_timeout=stop_timeout), pairs)
+        each(lambda pair: self.set_aside(pair[0], pair[1], stop_timeout=stop_timeout), pairs)
 
     def set_aside(self, name: str, new_name: str, *, stop_timeout: float) -> bool:
         """Stop `name` and keep it as `new_name` (restart policy off, so a daemon restart leaves it stopped);
@@ -415,7 +415,7 @@ def _rfc3339(stamp: str) -> float | None:
     return whole + int((match.group(2) or "0").ljust(9, "0")) / 1e9
 
 
-def _each(call: Callable[[T], R], items: list[T]) -> list[R]:
+def each(call: Callable[[T], R], items: list[T]) -> list[R]:
     """`call` on every item; in parallel when there are several (each may wait out a stop grace)."""
     if len(items) < 2:
         return [call(item) for item in items]

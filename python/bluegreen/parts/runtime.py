@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol, Sequence
 
 from bluegreen.parts import health
-from bluegreen.parts.containers import Docker
+from bluegreen.parts.containers import Docker, each
 from bluegreen.parts.health import Probe
 from bluegreen.parts.instance import ContainerInfo, Server
 from bluegreen.settings import COLORS, Service
@@ -162,8 +162,8 @@ class ContainerRuntime:
     def start(self, color: str, *, image: str, env: Mapping[str, str], labels: Mapping[str, str],
               progress: Progress = _quiet) -> tuple[ContainerInfo, ...]:
         svc = self.service
-        return tuple(self.docker.run(name=name, image=image, env=env, labels=labels, volumes=svc.volumes,
-                                     restart=svc.restart) for name in self.names(color))
+        return tuple(each(lambda name: self.docker.run(name=name, image=image, env=env, labels=labels,
+                                                       volumes=svc.volumes, restart=svc.restart), self.names(color)))
 
     def remove(self, color: str, *, grace: float) -> bool:
         """Stop (SIGTERM, SIGKILL after `grace`) and remove the color's instances — all of them, also those a
@@ -188,8 +188,8 @@ class ContainerRuntime:
     def put_back(self, color: str) -> bool:
         """The kept instances serve as the color again (renamed back, started)."""
         kept = self._kept_all(color)
-        for info in kept:
-            self.docker.put_back(info.name, info.name[: -len(KEPT_SUFFIX)], restart=self.service.restart)
+        each(lambda info: self.docker.put_back(info.name, info.name[: -len(KEPT_SUFFIX)],
+                                               restart=self.service.restart), kept)
         return bool(kept)
 
     def kept(self, color: str) -> ContainerInfo | None:

@@ -102,18 +102,21 @@ class SwarmRuntime:
         return self._instances(service, self.docker.tasks([service["ID"]]) if service else [])
 
     def _instances(self, service: dict | None, tasks: list[dict]) -> tuple[ContainerInfo, ...]:
-        """The service's current tasks, one per slot, as instances named `<service>.<slot>`; a slot whose task
-        is not running says why (its task's error, or the last failed one's)."""
+        """The service's current tasks as instances named `<service>.<slot>`; a slot whose task is not running
+        says why (its error, or the last failed task's). A slot Swarm does not fill again (restart policy
+        `none`) is its last task, failed."""
         if service is None:
             return ()
-        mine = [t for t in tasks if t.get("ServiceID") == service["ID"]]
-        current = sorted((t for t in mine if t.get("DesiredState") == "running"), key=lambda t: t.get("Slot") or 0)
-        failed: dict[int, dict] = {}
-        for t in sorted(mine, key=lambda t: t.get("UpdatedAt", "")):
-            if t.get("Status", {}).get("State") in FAILED or t.get("Status", {}).get("Err"):
-                failed[t.get("Slot") or 0] = t
+        mine = sorted((t for t in tasks if t.get("ServiceID") == service["ID"]), key=lambda t: t.get("UpdatedAt", ""))
+        current = [t for t in mine if t.get("DesiredState") == "running"]
+        failed = {t.get("Slot") or 0: t for t in mine
+                  if t.get("Status", {}).get("State") in FAILED or t.get("Status", {}).get("Err")}
+        filled = {t.get("Slot") or 0 for t in current}
+        wanted = ((service.get("Spec", {}).get("Mode") or {}).get("Replicated") or {}).get("Replicas", 0)
+        current += [t for slot, t in failed.items() if slot not in filled and 0 < slot <= wanted]
         name = service["Spec"]["Name"]
-        return tuple(self._task_info(name, t, failed.get(t.get("Slot") or 0)) for t in current)
+        return tuple(self._task_info(name, t, failed.get(t.get("Slot") or 0))
+                     for t in sorted(current, key=lambda t: t.get("Slot") or 0))
 
     def _task_info(self, service: str, task: dict, failed: dict | None) -> ContainerInfo:
         status = task.get("Status", {})
@@ -122,6 +125,7 @@ class SwarmRuntime:
                    if n.get("Network", {}).get("Spec", {}).get("Name") == self.docker.network
                    for a in n.get("Addresses") or []), None)
         state = status.get("State", "unknown")
+        ip = ip if state in CURRENT else None  # a failed task's address goes to its successor
         why = status.get("Err") or (failed or {}).get("Status", {}).get("Err", "") if state != "running" else ""
         image = spec.get("Image", "")
         return ContainerInfo(
