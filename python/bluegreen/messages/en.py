@@ -232,4 +232,5 @@ MESSAGES = {
     "swarm.task_failed": "❌ Task {name} of the new version failed to start: {error}",
     "swarm.tasks_timeout": "❌ {name}: {running} of {replicas} tasks of the new version run after {seconds}",
     "swarm.waiting": "ℹ️  Waiting for the tasks of {name}: {running}/{replicas} running ({elapsed} / {deadline})",
+    "swarm.unavailable": "❌ This Docker engine is not a Swarm manager ({error}): a service with runtime: swarm is deployed, rolled back and looked at from a manager node",
 }

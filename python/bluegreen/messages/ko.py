@@ -232,4 +232,5 @@ MESSAGES = {
     "swarm.task_failed": "❌ 새 버전의 태스크 {name} 시작 실패: {error}",
     "swarm.tasks_timeout": "❌ {name}: {seconds} 후에도 새 버전 태스크가 {replicas}개 중 {running}개만 실행 중입니다",
     "swarm.waiting": "ℹ️  {name} 태스크 대기 중: {running}/{replicas}개 실행 중 ({elapsed} / {deadline})",
+    "swarm.unavailable": "❌ 이 Docker 엔진은 Swarm 매니저가 아닙니다 ({error}): runtime: swarm 서비스의 배포, 롤백, 상태 확인은 매니저 노드에서 실행하세요",
 }

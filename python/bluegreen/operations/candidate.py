@@ -50,7 +50,6 @@ class Candidate:
         svc = self.svc
         self.out.say("deploy.starting", color=self.color, name=self.name, image=self.image)
         with frame.timed("start_candidate"):
-            self.runtime.preflight(self.image)
             if not self.runtime.has_image(self.image):
                 self.out.say("deploy.pulling", image=self.image)
                 self.runtime.ensure_image(self.image)

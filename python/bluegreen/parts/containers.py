@@ -339,6 +339,10 @@ class Docker:
         """The services named so (name → the engine's service document), one request."""
         try:
             found = self._client.api.services(filters={"name": names})
+        except APIError as exc:
+            if exc.status_code == 503:  # "This node is not a swarm manager"
+                raise Unreachable("swarm.unavailable", error=_one_line(exc)) from None
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         except DockerException as exc:
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         return {s["Spec"]["Name"]: s for s in found if s.get("Spec", {}).get("Name") in names}

@@ -370,7 +370,7 @@ def parse_probe(section: str) -> Probe:
     code = int(status.group(1))
     block = []
     for line in text[status.end():].splitlines()[1:]:  # the first response's headers only (wget follows redirects)
-        if not line.strip():
+        if not line.strip() or _STATUS.match(line):
             break
         block.append(line)
     headers = {k.lower(): v for k, v in _HEADER.findall("\n".join(block))}
