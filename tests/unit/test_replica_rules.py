@@ -199,4 +199,4 @@ def test_addresses_no_running_task_has_are_stale():
         def servers_of(self, instances):
             return [Server(i.ip, i.name) for i in instances if i.running]
 
-    assert _stale(found, Runtime()) == ("10.0.0.3:8000",)
+    assert _stale(found, Runtime()) == ("10.0.0.3:8000", "10.0.0.7:8000")  # gone, and its successor missing

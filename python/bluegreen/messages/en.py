@@ -219,8 +219,8 @@ MESSAGES = {
     "monitor.instance_gone": "gone (removed, or replaced by Swarm)",
     "monitor.instance_stopped": "not running ({state}, exit code {code})",
     "status.problem.instance_down": "❌ {name} ({color}) is not running ({state}): {running} of {replicas} instances run",
-    "status.problem.stale_servers": "⚠️  {path} names {addresses}, which no running task has any more (Swarm replaced a task); the next deploy/rollback renders the current addresses",
-    "repair.refresh_servers": "⚠️  {path} names {addresses}, which no running task has any more: rendering the addresses the tasks have now",
+    "status.problem.stale_servers": "⚠️  {path} does not name the tasks that run now (these addresses differ: {addresses}; a task was replaced, or the service scaled outside bluegreen); the next deploy/rollback renders the current addresses",
+    "repair.refresh_servers": "⚠️  {path} does not name the tasks that run now ({addresses}): rendering the addresses the tasks have now",
     "status.replicas": "ℹ️  Runtime {kind}: {replicas} instances per color (a switch needs {needed}); running: blue {blue}, green {green}",
     # --- swarm runtime ---
     "health.partial_kept": "⚠️  {healthy} of {count} tasks passed the health check (min_healthy {needed}); Swarm keeps the others ({names}) and restarts those that exit",
@@ -233,4 +233,5 @@ MESSAGES = {
     "swarm.tasks_timeout": "❌ {name}: {running} of {replicas} tasks of the new version run after {seconds}",
     "swarm.waiting": "ℹ️  Waiting for the tasks of {name}: {running}/{replicas} running ({elapsed} / {deadline})",
     "swarm.unavailable": "❌ This Docker engine is not a Swarm manager ({error}): a service with runtime: swarm is deployed, rolled back and looked at from a manager node",
+    "status.problem.nginx_not_attached": "❌ The nginx container '{nginx}' is not attached to the overlay network '{network}': it cannot reach any task. Run: docker network connect {network} {nginx}",
 }

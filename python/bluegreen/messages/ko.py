@@ -219,8 +219,8 @@ MESSAGES = {
     "monitor.instance_gone": "사라짐 (삭제되었거나 Swarm이 교체함)",
     "monitor.instance_stopped": "실행 중 아님 ({state}, 종료 코드 {code})",
     "status.problem.instance_down": "❌ {name} ({color})이(가) 실행되지 않고 있습니다 ({state}): 인스턴스 {replicas}개 중 {running}개 실행 중",
-    "status.problem.stale_servers": "⚠️  {path}이(가) 더 이상 실행 중인 태스크가 없는 주소 {addresses}를 가리킵니다 (Swarm이 태스크를 교체함); 다음 deploy/rollback이 현재 주소로 다시 작성합니다",
-    "repair.refresh_servers": "⚠️  {path}이(가) 실행 중인 태스크가 없는 주소 {addresses}를 가리킵니다: 현재 태스크 주소로 다시 작성합니다",
+    "status.problem.stale_servers": "⚠️  {path}이(가) 현재 실행 중인 태스크를 가리키지 않습니다 (다른 주소: {addresses}; 태스크가 교체되었거나 bluegreen 밖에서 서비스 규모가 바뀜); 다음 deploy/rollback이 현재 주소로 다시 작성합니다",
+    "repair.refresh_servers": "⚠️  {path}이(가) 현재 실행 중인 태스크를 가리키지 않습니다 ({addresses}): 현재 태스크 주소로 다시 작성합니다",
     "status.replicas": "ℹ️  런타임 {kind}: 색상당 인스턴스 {replicas}개 (전환에 필요: {needed}개); 실행 중: blue {blue}, green {green}",
     # --- swarm runtime ---
     "health.partial_kept": "⚠️  태스크 {count}개 중 {healthy}개가 헬스체크 통과 (min_healthy {needed}); 나머지({names})는 Swarm이 유지하며 종료되면 다시 시작합니다",
@@ -233,4 +233,5 @@ MESSAGES = {
     "swarm.tasks_timeout": "❌ {name}: {seconds} 후에도 새 버전 태스크가 {replicas}개 중 {running}개만 실행 중입니다",
     "swarm.waiting": "ℹ️  {name} 태스크 대기 중: {running}/{replicas}개 실행 중 ({elapsed} / {deadline})",
     "swarm.unavailable": "❌ 이 Docker 엔진은 Swarm 매니저가 아닙니다 ({error}): runtime: swarm 서비스의 배포, 롤백, 상태 확인은 매니저 노드에서 실행하세요",
+    "status.problem.nginx_not_attached": "❌ nginx 컨테이너 '{nginx}'가 overlay 네트워크 '{network}'에 연결되어 있지 않아 어떤 태스크에도 접근할 수 없습니다. 실행: docker network connect {network} {nginx}",
 }

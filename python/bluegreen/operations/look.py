@@ -146,15 +146,17 @@ def look(service: Service, runtime: Runtime, switch: ReloadSwitch, state_dir: St
                 survey.kept)
     if runtime.renders_addresses:
         live = replace(live, stale=_stale(live, runtime))
-    return replace(live, problems=tuple(_problems(live)))
+    seen = tuple(Problem(key, params) for key, params in survey.problems)
+    return replace(live, problems=seen + tuple(_problems(live)))
 
 
 def _stale(live: Live, runtime: Runtime) -> tuple[str, ...]:
-    """Addresses rendered into the file that no running instance of the active or backup color has any more
-    (a task Swarm replaced since: its successor has another address)."""
-    now = {f"{s.host}:{live.service.port}" for c in (live.active, live.backup) if c
-           for s in runtime.servers_of(live.instances[c])}
-    return tuple(a for a in dict.fromkeys(live.view.servers) if a not in now)
+    """Addresses rendered into the file that no running instance of the active or backup color has any more (a
+    task Swarm replaced since: its successor has another address), and running ones it lacks (scaled by hand)."""
+    now = [f"{s.host}:{live.service.port}" for c in (live.active, live.backup) if c
+           for s in runtime.servers_of(live.instances[c])]
+    named = list(dict.fromkeys(live.view.servers))
+    return tuple([a for a in named if a not in now] + [a for a in now if a not in named])
 
 
 def _problems(live: Live) -> list[Problem]:

@@ -32,6 +32,7 @@ class Survey:
 
     instances: Mapping[str, tuple[ContainerInfo, ...]]
     kept: Mapping[str, ContainerInfo] = field(default_factory=dict)
+    problems: tuple[tuple[str, dict[str, str]], ...] = ()  # (message key, parameters): what the runtime sees wrong
 
 
 Progress = Callable[[str, Mapping[str, str]], None]  # (message key, parameters): a runtime's progress line

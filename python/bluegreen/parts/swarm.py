@@ -95,7 +95,9 @@ class SwarmRuntime:
         tasks = self.docker.tasks([services[self.name(c)]["ID"] for c in COLORS if self.name(c) in services])
         instances = {c: self._instances(services.get(self.name(c)), tasks) for c in COLORS}
         kept = {c: self._kept_info(services[self.kept_name(c)]) for c in COLORS if self.kept_name(c) in services}
-        return Survey(instances, kept)
+        problems = () if self.docker.attached(self.nginx.container) else (
+            ("status.problem.nginx_not_attached", {"nginx": self.nginx.container, "network": self.docker.network}),)
+        return Survey(instances, kept, problems)
 
     def instances(self, color: str) -> tuple[ContainerInfo, ...]:
         service = self.docker.services([self.name(color)]).get(self.name(color))
