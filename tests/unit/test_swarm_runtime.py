@@ -8,7 +8,8 @@ import pytest
 from bluegreen.clock import ManualClock
 from bluegreen.config_schema import parse
 from bluegreen.errors import UsageError
-from bluegreen.parts.swarm import SwarmRuntime, parse_probe, probe_in
+from bluegreen.parts.overlay_probe import parse_probe, probe_in
+from bluegreen.parts.swarm import SwarmRuntime
 from bluegreen.settings import Nginx
 
 SERVICE = parse({"network": "overlay-net", "services": {"backend": {

@@ -40,7 +40,7 @@ def check_target(scene: Scene, live: Live) -> str:
     if info.ours and not live.promoted(target):
         raise RollbackUnavailable("rollback.target_unpromoted", name=name)
     image = info.labels.get("bluegreen.image")
-    if image and not runtime.has_image(image):  # removed by hand: the color could not be recreated
+    if image and not runtime.recreatable(info):  # removed by hand: the color could not be recreated
         raise RollbackUnavailable("rollback.image_removed", name=name, image=image, id=info.image_id.split(":")[-1][:12])
     running = [i for i in live.instances[target] if i.running]
     for instance, probe in zip(running, runtime.probe_all(running, svc.health.path)):

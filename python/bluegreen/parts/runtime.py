@@ -57,6 +57,7 @@ class Runtime(Protocol):
     def display(self, color: str) -> str: ...
     def preflight(self, image: str) -> None: ...
     def has_image(self, image: str) -> bool: ...
+    def recreatable(self, info: ContainerInfo) -> bool: ...
     def ensure_image(self, image: str) -> None: ...
     def start(self, color: str, *, image: str, env: Mapping[str, str], labels: Mapping[str, str],
               progress: Progress = ...) -> tuple[ContainerInfo, ...]: ...
@@ -156,6 +157,11 @@ class ContainerRuntime:
 
     def has_image(self, image: str) -> bool:
         return self.docker.has_image(image)
+
+    def recreatable(self, info: ContainerInfo) -> bool:
+        """The instance's image is still here (a container that exits could be started again from it)."""
+        image = info.labels.get("bluegreen.image")
+        return not image or self.docker.has_image(image)
 
     def ensure_image(self, image: str) -> None:
         self.docker.ensure_image(image)
