@@ -96,6 +96,7 @@ def swarm(docker_client: docker.DockerClient) -> docker.DockerClient:
     already there is left alone."""
     info = docker_client.info().get("Swarm") or {}
     created = False
+    gwbridge = bool(docker_client.networks.list(names=["docker_gwbridge"]))
     if info.get("LocalNodeState") != "active":
         docker_client.swarm.init(advertise_addr="127.0.0.1", default_addr_pool=["10.213.0.0/16"], subnet_size=24)
         created = True
@@ -104,6 +105,12 @@ def swarm(docker_client: docker.DockerClient) -> docker.DockerClient:
     yield docker_client
     if created:
         docker_client.swarm.leave(force=True)
+        if not gwbridge:  # the bridge Swarm made for the nginx container's overlay endpoint
+            for network in docker_client.networks.list(names=["docker_gwbridge"]):
+                try:
+                    network.remove()
+                except docker.errors.APIError:
+                    pass
 
 
 @pytest.fixture

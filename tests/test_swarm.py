@@ -63,31 +63,36 @@ def services(site) -> set[str]:
 
 
 def test_deploy_and_rollback_with_three_replicas_under_load(swarm_stack, tmp_path, request_loop):
-    """nginx 1.30 resolves tasks.<service> itself; v1 → v2 → rollback under load fails no request; status has a
-    row per task, with its overlay address."""
+    """nginx names each task's overlay address; v1 → v2 → v3 → rollback under load fails no request, and once a
+    deploy returned only its version answers (no replaced task lingers); status has a row per task."""
     site = make_site(swarm_stack(), tmp_path)
     blue, green = site.container("blue"), site.container("green")
     out = ok(site.deploy("v1")).stdout
     assert "3 instances started" in out and "on each of 3 instances" in out
     loop = request_loop(site.stack.public_url + "/", interval=0.02)
     ok(site.deploy("v2"))
-    assert upstream_lines(site) == [
-        f"zone {UPSTREAM} 64k;", "resolver 127.0.0.11 valid=2s;",
-        f"server tasks.{green}:8000 resolve max_fails=3 fail_timeout=30s;",
-        f"server tasks.{blue}:8000 resolve max_fails=3 fail_timeout=30s backup;"]
+    lines = upstream_lines(site)  # each task's overlay address, its task beside it
+    assert [line.split("# instance ")[1] for line in lines] == [f"{green}.{i}" for i in (1, 2, 3)] + \
+        [f"{blue}.{i}" for i in (1, 2, 3)], lines
+    assert all(ipaddress.ip_address(line.split()[1].split(":")[0]) in POOL for line in lines)
+    ok(site.deploy("v3"))  # blue's v1 tasks are replaced: none of them may answer once the deploy returned
+    v3_done = loop.now()
+    wait_until(lambda: loop.snapshot().hits[-1].t > v3_done + 0.5, 10, "requests after the deploy")
+    rollback_start = loop.now()
     rolled = ok(site.bg("rollback", "backend"))
-    assert "Nginx upstream rolled back: green → blue" in rolled.stdout
+    assert "Nginx upstream rolled back: blue → green" in rolled.stdout
     done = loop.now()
     wait_until(lambda: loop.snapshot().hits[-1].t > done + 0.3, 10, "requests after the rollback")
     traffic = loop.stop()
     assert traffic.failures == [], traffic.summary()
-    assert traffic.transitions() == ["v1", "v2", "v1"], traffic.summary()
+    assert traffic.transitions() == ["v1", "v2", "v3", "v2"], traffic.summary()
+    assert {h.version for h in traffic.hits if v3_done <= h.t < rollback_start} == {"v3"}, traffic.summary()
     code, doc = site.status()
-    assert code == 0 and doc["consistent"] and doc["active"] == "blue", doc["problems"]
+    assert code == 0 and doc["consistent"] and doc["active"] == "green", doc["problems"]
     assert doc["runtime"] == {"kind": "swarm", "replicas": 3, "min_healthy": 3, "running": {"blue": 3, "green": 3}}
     rows = [(c["name"], c["role"], c["state"], c["image"]) for c in doc["containers"]]
-    assert rows == [(f"{blue}.{i}", "active", "running", "bluegreen-test/app:v1") for i in (1, 2, 3)] + \
-        [(f"{green}.{i}", "backup", "running", "bluegreen-test/app:v2") for i in (1, 2, 3)]
+    assert rows == [(f"{blue}.{i}", "backup", "running", "bluegreen-test/app:v3") for i in (1, 2, 3)] + \
+        [(f"{green}.{i}", "active", "running", "bluegreen-test/app:v2") for i in (1, 2, 3)]
     assert all(ipaddress.ip_address(c["address"]) in POOL for c in doc["containers"])
     assert services(site) == {blue, green}
 
@@ -119,6 +124,26 @@ def test_nginx_122_gets_task_addresses_and_a_replaced_task_is_rendered_again(swa
     assert code == 0 and doc["active"] == "blue", doc["problems"]
     addresses = {c["address"] for c in doc["containers"] if c["color"] == "green"}
     assert {line.split()[1].split(":")[0] for line in upstream_lines(site) if "backup" in line} == addresses
+
+
+def test_nginx_resolving_task_names_itself_follows_a_replaced_task(swarm_stack, tmp_path):
+    """`upstream_resolve: on` (nginx 1.30): the upstream names tasks.<service> with `resolve`; a task Swarm
+    replaces is followed by nginx without a new file, and a rollback still switches. (Not the default: nginx
+    loses requests at reloads with it, docs/growing.md.)"""
+    site = make_site(swarm_stack(), tmp_path, upstream_resolve="on", restart="unless-stopped")
+    blue, green = site.container("blue"), site.container("green")
+    ok(site.deploy("v1"))
+    ok(site.deploy("v2"))
+    assert upstream_lines(site) == [
+        f"zone {UPSTREAM} 64k;", "resolver 127.0.0.11 valid=2s;",
+        f"server tasks.{green}:8000 resolve max_fails=3 fail_timeout=30s;",
+        f"server tasks.{blue}:8000 resolve max_fails=3 fail_timeout=30s backup;"]
+    before = site.upstream_text()
+    task_container(site.stack.client, green, 1).kill()
+    wait_until(lambda: site.status()[1]["runtime"]["running"]["green"] == 3, 30, "Swarm to replace the task")
+    code, doc = site.status()
+    assert code == 0 and doc["consistent"] and site.upstream_text() == before, doc["problems"]
+    assert "Nginx upstream rolled back: green → blue" in ok(site.bg("rollback", "backend")).stdout
 
 
 def test_a_task_that_never_answers_stops_the_switch(swarm_stack, tmp_path, request_loop):

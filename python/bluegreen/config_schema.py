@@ -314,14 +314,14 @@ SCALE_KEYS = ("runtime", "replicas", "min_healthy", "endpoint_mode", "upstream_r
 
 def _parse_scale(d: dict[str, Any], key: str) -> Scale:
     """`runtime: containers|swarm`, `replicas: N`, `min_healthy: M` (1…N), and for Swarm `endpoint_mode:
-    vip|dnsrr` and `upstream_resolve: auto|on|off` (refused with containers: they would mean nothing)."""
+    vip|dnsrr` and `upstream_resolve: off|on` (refused with containers: they would mean nothing)."""
     runtime = d.get("runtime", Scale.runtime)
     if runtime not in ("containers", "swarm"):
         raise UsageError("config.bad_value", key=f"{key}.runtime", value=repr(runtime)[:80])
     replicas = _int(d.get("replicas"), f"{key}.replicas", 1, 1, 100)
     min_healthy = None if d.get("min_healthy") is None else \
         _int(d.get("min_healthy"), f"{key}.min_healthy", replicas, 1, replicas)
-    for name, allowed in (("endpoint_mode", ("vip", "dnsrr")), ("upstream_resolve", ("auto", "on", "off"))):
+    for name, allowed in (("endpoint_mode", ("vip", "dnsrr")), ("upstream_resolve", ("off", "on"))):
         value = d.get(name)
         if value is not None and (runtime != "swarm" or value not in allowed):
             raise UsageError("config.bad_value", key=f"{key}.{name}", value=repr(value)[:80])

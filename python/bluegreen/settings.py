@@ -101,8 +101,8 @@ class Scale:
     replicas: int = 1  # instances per color
     min_healthy: int | None = None  # instances that must pass the health gate before a switch (None: all)
     endpoint_mode: str = "vip"  # swarm: vip | dnsrr (nginx reaches tasks by their own addresses either way)
-    upstream_resolve: str = "auto"  # swarm: nginx resolves tasks.<service> itself (on, nginx >= 1.27.3), or
-    #                                 bluegreen renders the task addresses (off); auto: by `nginx -v`
+    upstream_resolve: str = "off"  # swarm: bluegreen renders the task addresses (off), or nginx >= 1.27.3
+    #                                resolves tasks.<service> itself (on; loses requests at reloads: growing.md)
 
     @property
     def needed(self) -> int:

@@ -47,7 +47,7 @@ def test_one_container_per_color_is_the_default():
     ({"runtime": "kubernetes"}, "runtime"),
     ({"endpoint_mode": "dnsrr"}, "endpoint_mode"),  # means nothing without runtime: swarm
     ({"runtime": "swarm", "endpoint_mode": "ipvs"}, "endpoint_mode"),
-    ({"runtime": "swarm", "upstream_resolve": "yes"}, "upstream_resolve"),
+    ({"runtime": "swarm", "upstream_resolve": "auto"}, "upstream_resolve"),
 ])
 def test_bad_scale_keys_are_refused_with_their_key(keys, key):
     with pytest.raises(UsageError) as err:

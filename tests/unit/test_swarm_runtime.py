@@ -165,15 +165,23 @@ def test_tasks_become_one_instance_per_slot_with_what_went_wrong():
         ("app-blue.2", "starting", "10.213.1.6", "task: non-zero exit (137)", "node-1"),
         ("app-blue.3", "failed", None, "task: non-zero exit (137)", "node-1")]
     assert not rt.alive("blue") and found[0].release == "r1"
-    rt._resolves = False
     assert [(s.host, s.instance) for s in rt.servers("blue")] == [("10.213.1.5", "app-blue.1")]
-    rt._resolves = True
+    rt.service = parse({"network": "overlay-net", "services": {"backend": {
+        "container_prefix": "app", "runtime": "swarm", "replicas": 3, "upstream_resolve": "on"}}}).service("backend")
     assert [s.host for s in rt.servers("blue")] == ["tasks.app-blue"] and rt.resolver == "127.0.0.11 valid=2s"
 
 
-def test_upstream_resolve_auto_asks_nginx_its_version():
+def test_resolve_needs_an_nginx_that_has_it():
+    """`upstream_resolve: on` on nginx < 1.27.3 would fail `nginx -t`: refused before anything changes."""
+    svc = parse({"network": "overlay-net", "services": {"backend": {
+        "container_prefix": "app", "runtime": "swarm", "upstream_resolve": "on"}}}).service("backend")
     docker = FakeDocker()
     docker.output = "nginx version: nginx/1.22.1\n"
-    assert runtime(docker).renders_addresses
+    rt = SwarmRuntime(docker, svc, Nginx(container="nginx"), ManualClock())  # type: ignore[arg-type]
+    with pytest.raises(UsageError) as err:
+        rt.preflight("app:1")
+    assert err.value.key == "swarm.resolve_unsupported" and "1.22.1" in str(err.value)
     docker.output = "nginx version: nginx/1.30.6\n"
-    assert runtime(docker).resolver is not None and docker.execs[-1] == ["nginx", "-v"]
+    rt.preflight("app:1")
+    assert rt.resolver == "127.0.0.11 valid=2s" and not rt.renders_addresses
+    assert runtime(FakeDocker()).renders_addresses  # the default: addresses

@@ -234,4 +234,5 @@ MESSAGES = {
     "swarm.waiting": "ℹ️  Waiting for the tasks of {name}: {running}/{replicas} running ({elapsed} / {deadline})",
     "swarm.unavailable": "❌ This Docker engine is not a Swarm manager ({error}): a service with runtime: swarm is deployed, rolled back and looked at from a manager node",
     "status.problem.nginx_not_attached": "❌ The nginx container '{nginx}' is not attached to the overlay network '{network}': it cannot reach any task. Run: docker network connect {network} {nginx}",
+    "swarm.resolve_unsupported": "❌ Service '{service}' has upstream_resolve: on, but the nginx container '{nginx}' runs nginx {version}: `server … resolve` needs nginx 1.27.3 or later. Remove upstream_resolve (bluegreen then renders the task addresses) or upgrade nginx; nothing was changed",
 }

@@ -234,4 +234,5 @@ MESSAGES = {
     "swarm.waiting": "ℹ️  {name} 태스크 대기 중: {running}/{replicas}개 실행 중 ({elapsed} / {deadline})",
     "swarm.unavailable": "❌ 이 Docker 엔진은 Swarm 매니저가 아닙니다 ({error}): runtime: swarm 서비스의 배포, 롤백, 상태 확인은 매니저 노드에서 실행하세요",
     "status.problem.nginx_not_attached": "❌ nginx 컨테이너 '{nginx}'가 overlay 네트워크 '{network}'에 연결되어 있지 않아 어떤 태스크에도 접근할 수 없습니다. 실행: docker network connect {network} {nginx}",
+    "swarm.resolve_unsupported": "❌ 서비스 '{service}'는 upstream_resolve: on이지만 nginx 컨테이너 '{nginx}'의 nginx 버전은 {version}입니다: `server … resolve`에는 nginx 1.27.3 이상이 필요합니다. upstream_resolve를 제거하거나 (bluegreen이 태스크 주소를 작성합니다) nginx를 업그레이드하세요; 변경 사항 없음",
 }

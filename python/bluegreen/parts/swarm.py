@@ -9,9 +9,10 @@ config's attachable overlay network (the nginx container is attached to it too).
   through the default gateway. Every task is probed from inside the overlay, by the nginx container (the path
   nginx itself uses): one `docker exec` per round runs curl (official images) or busybox wget.
 - nginx reaches tasks by their own addresses, never through the service VIP (which needs IPVS; `endpoint_mode`
-  matters only to other clients): on nginx >= 1.27.3 it resolves `tasks.<service>` itself (`resolve`, in an
-  upstream with a `zone`, Docker's DNS at 127.0.0.11); on older nginx bluegreen renders the task addresses,
-  and renders them again whenever a task was replaced (status reports it; the next deploy/rollback repairs).
+  matters only to other clients): bluegreen renders the task addresses into the upstream, and renders them
+  again when a task was replaced (status reports it; the next deploy/rollback repairs). With
+  `upstream_resolve: on` (nginx >= 1.27.3) nginx resolves `tasks.<service>` itself instead (`resolve`, in an
+  upstream with a `zone`, Docker's DNS at 127.0.0.11), at the price said at `resolves`.
 - Images: tasks run the image by digest (`repo@sha256:…`, pullable by every node) or, when the image was never
   pushed and the swarm has one node, by image id (no pull attempt at all). An image only this node has is
   refused on a swarm of several nodes.
@@ -45,7 +46,6 @@ class SwarmRuntime:
     def __init__(self, docker: Docker, service: Service, nginx: Nginx, clock: Clock) -> None:
         self.docker, self.service, self.nginx, self.clock = docker, service, nginx, clock
         self.replicas = service.scale.replicas
-        self._resolves: bool | None = None
         self._nodes: dict[str, str] | None = None
 
     def name(self, color: str) -> str:
@@ -60,11 +60,12 @@ class SwarmRuntime:
     # --- how nginx reaches the tasks -------------------------------------------------------------------------
     @property
     def resolves(self) -> bool:
-        """nginx resolves `tasks.<service>` itself (`upstream_resolve: on`, or `auto` and nginx >= 1.27.3)."""
-        if self._resolves is None:
-            mode = self.service.scale.upstream_resolve
-            self._resolves = mode == "on" if mode != "auto" else nginx_version(self.docker, self.nginx) >= RESOLVE_SINCE
-        return self._resolves
+        """nginx resolves `tasks.<service>` itself (`upstream_resolve: on`), instead of bluegreen rendering the
+        task addresses. Not the default: measured here on nginx 1.30.6, a reload (every switch) leaves the new
+        workers without peers until their first DNS answer, and requests in that instant get 502 "no live
+        upstreams" (3 of ~18,600 requests over 28 rollbacks; with addresses, 0 — nginx/nginx#1656 is the same
+        race on a DNS change)."""
+        return self.service.scale.upstream_resolve == "on"
 
     @property
     def resolver(self) -> str | None:
@@ -175,6 +176,9 @@ class SwarmRuntime:
         manager, nodes = self.docker.swarm()
         if not manager:
             raise UsageError("swarm.not_manager", service=self.service.name)
+        if self.resolves and (version := nginx_version(self.docker, self.nginx)) < RESOLVE_SINCE:
+            raise UsageError("swarm.resolve_unsupported", nginx=self.nginx.container,
+                             version=".".join(map(str, version)), service=self.service.name)
         network = self.docker.network_info(self.docker.network)
         if not network or network.get("Driver") != "overlay" or not network.get("Attachable"):
             raise UsageError("swarm.network", network=self.docker.network,
@@ -240,7 +244,9 @@ class SwarmRuntime:
         return digest or image_id
 
     def _wait(self, color: str, release: str, progress: Progress) -> tuple[ContainerInfo, ...]:
-        """Until N tasks of `release` run; a task of it that failed fails the wait at once (with its error)."""
+        """Until N tasks of `release` run and no task of another release still does (Swarm marks a replaced task
+        for shutdown before it stops: until then it answers on the service's name); a task of `release` that
+        failed fails the wait at once (with its error)."""
         deadline = self.clock.deadline(self.service.health.timeout)
         name = self.name(color)
         while True:
@@ -255,7 +261,9 @@ class SwarmRuntime:
                 task = broken[0]
                 raise DeployFailed("swarm.task_failed", name=f"{name}.{task.get('Slot', '?')}",
                                    error=task.get("Status", {}).get("Err") or task["Status"].get("State", "?"))
-            if len(running) >= self.replicas and len(found) == len(ours):
+            others = [t for t in tasks if t.get("Status", {}).get("State") in CURRENT and (
+                t.get("Spec", {}).get("ContainerSpec", {}).get("Labels") or {}).get("bluegreen.release") != release]
+            if len(running) >= self.replicas and len(found) == len(ours) and not others:
                 return tuple(running)
             if deadline.expired:
                 raise DeployFailed("swarm.tasks_timeout", name=name, running=str(len(running)),
