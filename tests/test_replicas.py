@@ -134,6 +134,8 @@ def test_replica_dying_after_the_switch_is_rolled_back_by_the_monitor(site, requ
                "the deploy to end, the watch to begin")
     site.stack.client.containers.get(f"{site.container('green')}-2").kill()
     out, err = run.communicate(timeout=60)
+    done = loop.now()
+    wait_until(lambda: loop.snapshot().hits[-1].t > done + 0.3, 10, "requests after the rollback")
     traffic = loop.stop()
     assert run.returncode == 5, out + err
     assert f"{site.container('green')}-2 failed 3 times in a row" in out

@@ -153,7 +153,7 @@ def test_a_task_that_never_answers_stops_the_switch(swarm_stack, tmp_path, reque
     blue = site.container("blue")
     ok(site.deploy("v1"))
     ok(site.deploy("v2"))  # green v2 active, blue v1 the rollback target
-    before = site.upstream_text()
+    before = upstream_lines(site)
     loop = request_loop(site.stack.public_url + "/", interval=0.02)
     freeze_task_when_running(site.stack.client, blue, 2, "bluegreen-test/app:v3")
     result = site.deploy("v3", APP_START_DELAY="1")
@@ -163,7 +163,9 @@ def test_a_task_that_never_answers_stops_the_switch(swarm_stack, tmp_path, reque
     assert f"Health check of the new blue environment failed for good: {blue}.2: " in output
     assert f"Keeping the previous {blue} aside as {blue}-replaced" in output
     assert traffic.failures == [] and set(traffic.versions) == {"v2"}, traffic.summary()
-    assert site.upstream_text() == before
+    after = upstream_lines(site)  # green's tasks as before; blue's v1 back as backup, at its new tasks' addresses
+    assert [line for line in after if "backup" not in line] == [line for line in before if "backup" not in line]
+    assert [line.split("# instance ")[1] for line in after if "backup" in line] == [f"{blue}.{i}" for i in (1, 2, 3)]
     code, doc = site.status()
     assert code == 0 and doc["active"] == "green", doc["problems"]
     assert {c["image"] for c in doc["containers"] if c["color"] == "blue"} == {"bluegreen-test/app:v1"}
@@ -183,6 +185,8 @@ def test_a_task_that_dies_after_the_switch_is_rolled_back_by_the_monitor(swarm_s
     wait_until(lambda: [e["action"] for e in site.history()] == ["deploy", "deploy"], 40, "the watch to begin")
     task_container(site.stack.client, green, 3).kill()
     out, err = run.communicate(timeout=60)
+    done = loop.now()
+    wait_until(lambda: loop.snapshot().hits[-1].t > done + 0.3, 10, "requests after the rollback")
     traffic = loop.stop()
     assert run.returncode == 5, out + err
     assert f"{green}.3 failed 3 times in a row" in out
@@ -225,8 +229,12 @@ def test_status_has_a_row_per_task_in_every_state(swarm_stack, tmp_path):
     ok(site.deploy("v2"))
     task_container(site.stack.client, green, 2).kill()
     site.stack.client.services.get(blue).scale(2)
-    wait_until(lambda: [c["state"] for c in site.status()[1]["containers"]].count("running") == 4, 30,
-               "the killed task to fail and the scaled one to go")
+    def states():
+        return {c["name"]: c["state"] for c in site.status()[1]["containers"]}
+
+    wait_until(lambda: states() == {f"{blue}.1": "running", f"{blue}.2": "running", f"{blue}.3": "absent",
+                                    f"{green}.1": "running", f"{green}.2": "failed", f"{green}.3": "running"},
+               30, "the killed task to fail and the scaled one to go")
     result = site.bg("status", "backend")
     assert result.returncode == 3
     assert re.search(rf"{re.escape(green)}\.2 +active +failed .*\(task: non-zero exit \(137\)\)", result.stdout), \

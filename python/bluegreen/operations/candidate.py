@@ -15,10 +15,12 @@ import uuid
 from bluegreen import failpoints
 from bluegreen.errors import DeployFailed
 from bluegreen.operations.frame import Frame, Scene
+from bluegreen.operations.look import one_color
 from bluegreen.parts import health
 from bluegreen.parts.hooks import run_hook
 from bluegreen.parts.instance import RELEASE_LABEL, ContainerInfo
 from bluegreen.parts.state import now_iso
+from bluegreen.parts.upstream import parse_upstream
 from bluegreen.units import format_seconds
 
 
@@ -179,9 +181,12 @@ class Candidate:
         out = self.out
         out.say("rollback.auto" if self.active else "rollback.auto_first", active=self.active)
         in_nginx = self.switched or self.previewed
+        # Addresses rendered (Swarm): the kept version comes back as new tasks, at other addresses than the file
+        # of before names, so nginx gets them rendered anew rather than that file.
+        anew = bool(self.kept and self.active and self.runtime.renders_addresses and self._was_backup())
         if in_nginx and self.kept and self.active:
             self._switch(frame, primary=self.active, backup=None)  # the candidate out before it goes away
-        elif self.serving != self.before:
+        elif self.serving != self.before and not anew:
             self._restore(frame)
         if in_nginx:
             out.say("rollback.auto_restored" if self.active else "rollback.auto_restored_first", active=self.active)
@@ -191,11 +196,17 @@ class Candidate:
             out.say("rollback.candidate_removed", name=self.name)
         if self.kept and self.runtime.put_back(self.color):
             out.say("deploy.kept_restored", name=self.name)
-        if self.serving != self.before:
+        if anew and self.runtime.alive(self.color):
+            self._switch(frame, primary=self.active, backup=self.color)
+        elif self.serving != self.before:
             if self.runtime.alive(self.color) or not self.kept:
                 self._restore(frame)
             elif self.active:  # the kept version did not come back: nginx must not name it
                 self._switch(frame, primary=self.active, backup=None)
+
+    def _was_backup(self) -> bool:
+        """nginx named this color as `backup` before this run (the version a failed deploy puts back)."""
+        return one_color(self.svc, parse_upstream(self.before, self.svc.upstream).backups) == self.color
 
     def _restore(self, frame: Frame) -> None:
         frame.restore(self.before, self.serving or "")

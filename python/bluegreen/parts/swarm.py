@@ -244,9 +244,10 @@ class SwarmRuntime:
         return digest or image_id
 
     def _wait(self, color: str, release: str, progress: Progress) -> tuple[ContainerInfo, ...]:
-        """Until N tasks of `release` run and no task of another release still does (Swarm marks a replaced task
-        for shutdown before it stops: until then it answers on the service's name); a task of `release` that
-        failed fails the wait at once (with its error)."""
+        """Until N tasks of `release` run; a task of it that failed fails the wait at once (with its error). When
+        nginx resolves the service's name itself, also until no task of another release runs: Swarm marks a
+        replaced task for shutdown a few seconds before it stops, and until then it answers on that name (with
+        addresses rendered, only the tasks of `release` are ever named)."""
         deadline = self.clock.deadline(self.service.health.timeout)
         name = self.name(color)
         while True:
@@ -263,7 +264,7 @@ class SwarmRuntime:
                                    error=task.get("Status", {}).get("Err") or task["Status"].get("State", "?"))
             others = [t for t in tasks if t.get("Status", {}).get("State") in CURRENT and (
                 t.get("Spec", {}).get("ContainerSpec", {}).get("Labels") or {}).get("bluegreen.release") != release]
-            if len(running) >= self.replicas and len(found) == len(ours) and not others:
+            if len(running) >= self.replicas and len(found) == len(ours) and not (others and self.resolves):
                 return tuple(running)
             if deadline.expired:
                 raise DeployFailed("swarm.tasks_timeout", name=name, running=str(len(running)),
