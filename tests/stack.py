@@ -91,6 +91,8 @@ class Stack:
                     except docker.errors.APIError as exc:
                         errors.append(exc)
         for container in self.client.containers.list(all=True, filters={"name": self.name}):
+            if "com.docker.swarm.task.id" in container.labels:
+                continue  # a removed service's task: Swarm removes it (removing it too only races with Swarm)
             if container.name.startswith(self.name):
                 try:
                     container.remove(force=True)
