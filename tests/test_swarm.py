@@ -58,6 +58,15 @@ def freeze_task_when_running(client, service: str, slot: int, image: str) -> thr
     return thread
 
 
+def scale(client, service: str, replicas: int) -> None:
+    """`docker service scale`: only the replica count changes (the SDK's Service.scale updates every task)."""
+    current = client.api.inspect_service(service)
+    spec = current["Spec"]
+    client.api.update_service(current["ID"], current["Version"]["Index"], task_template=spec["TaskTemplate"],
+                              name=spec["Name"], labels=spec.get("Labels"), mode={"Replicated": {"Replicas": replicas}},
+                              update_config=spec.get("UpdateConfig"), endpoint_spec=spec.get("EndpointSpec"))
+
+
 def services(site) -> set[str]:
     return {s.name for s in site.stack.client.services.list(filters={"name": site.stack.name})}
 
@@ -221,14 +230,14 @@ def test_a_killed_deploy_is_repaired_by_the_next_one(swarm_stack, tmp_path, requ
 
 
 def test_status_has_a_row_per_task_in_every_state(swarm_stack, tmp_path):
-    """A task killed (restart: no, so Swarm leaves it failed), one scaled away by hand, one hung: status names
-    each, with its state and why, and says the colors are short of replicas."""
+    """A task killed (restart: no, so Swarm leaves it failed) and one scaled away by hand: status has a row for
+    each slot, with its state and why, and says both colors are short of replicas."""
     site = make_site(swarm_stack(), tmp_path)
     blue, green = site.container("blue"), site.container("green")
     ok(site.deploy("v1"))
     ok(site.deploy("v2"))
     task_container(site.stack.client, green, 2).kill()
-    site.stack.client.services.get(blue).scale(2)
+    scale(site.stack.client, blue, 2)
     def states():
         return {c["name"]: c["state"] for c in site.status()[1]["containers"]}
 
