@@ -103,9 +103,16 @@ class Stack:
         for attempt in range(40):  # a removed service's tasks leave the overlay a moment later
             try:
                 network = self.client.networks.get(self.network)
+            except docker.errors.NotFound:
+                break
+            try:
                 network.reload()
-                for container in network.containers:  # anything attached we did not name
-                    network.disconnect(container, force=True)
+                for attached in network.attrs.get("Containers") or {}:  # anything attached we did not name
+                    if not attached.startswith(("lb-", "ep-")):  # an overlay's own load-balancer endpoint
+                        try:
+                            network.disconnect(attached, force=True)
+                        except docker.errors.NotFound:
+                            pass
                 network.remove()
                 break
             except docker.errors.NotFound:
