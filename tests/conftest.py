@@ -101,3 +101,43 @@ def dict_stack(docker_client: docker.DockerClient, images: TestImages, nginx_njs
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def swarm(docker_client: docker.DockerClient) -> docker.DockerClient:
+    """A single-node Swarm (this engine as its manager) for the Swarm runtime tests. Overlay subnets come from
+    10.213.0.0/16, so test networks are recognisable. A Swarm this run created is left at the end; one that was
+    already there is left alone."""
+    info = docker_client.info().get("Swarm") or {}
+    created = False
+    gwbridge = bool(docker_client.networks.list(names=["docker_gwbridge"]))
+    if info.get("LocalNodeState") != "active":
+        docker_client.swarm.init(advertise_addr="127.0.0.1", default_addr_pool=["10.213.0.0/16"], subnet_size=24)
+        created = True
+    elif not info.get("ControlAvailable"):
+        pytest.fail("this Docker engine is a Swarm worker: the Swarm tests need a manager", pytrace=False)
+    yield docker_client
+    if created:
+        docker_client.swarm.leave(force=True)
+        if not gwbridge:  # the bridge Swarm made for the nginx container's overlay endpoint
+            for network in docker_client.networks.list(names=["docker_gwbridge"]):
+                try:
+                    network.remove()
+                except docker.errors.APIError:
+                    pass
+
+
+@pytest.fixture
+def swarm_stack(swarm: docker.DockerClient, images: TestImages, nginx_njs_image: str):
+    """Factory: swarm_stack(nginx_image=None) -> a started Stack on an attachable overlay network (nginx 1.30 by
+    default, whose `resolve` reaches tasks by name); removed afterwards, services included."""
+    stacks: list[Stack] = []
+
+    def start(nginx_image: str | None = None) -> Stack:
+        s = Stack(swarm, images, driver="overlay", nginx_image=nginx_image or nginx_njs_image)
+        stacks.append(s)
+        return s.start()
+
+    yield start
+    for s in stacks:
+        s.close()

@@ -43,10 +43,11 @@ class TestImages:
 class Stack:
     """A user-defined network, an nginx container on it published on 127.0.0.1, and apps."""
 
-    def __init__(self, client: docker.DockerClient, images: TestImages, *, nginx_image: str | None = None,
-                 admin_dir: str | None = None) -> None:
+    def __init__(self, client: docker.DockerClient, images: TestImages, *, driver: str = "bridge",
+                 nginx_image: str | None = None, admin_dir: str | None = None) -> None:
         self.client = client
         self.images = images
+        self.driver = driver  # "overlay": an attachable Swarm overlay (the node must be a Swarm manager)
         self.nginx_image = nginx_image or images.nginx
         self.admin_dir = admin_dir  # mounted into nginx at the same path (switch: shared-dict)
         self.id = secrets.token_hex(4)
@@ -61,7 +62,8 @@ class Stack:
     # ------------------------------------------------------------ lifecycle
     def start(self) -> "Stack":
         """Create the network and start nginx (serving the image's placeholder site)."""
-        self.client.networks.create(self.network, driver="bridge", labels={STACK_LABEL: self.id})
+        self.client.networks.create(self.network, driver=self.driver, labels={STACK_LABEL: self.id},
+                                    attachable=self.driver == "overlay")
         nginx = self.client.containers.run(
             self.nginx_image,
             volumes={self.admin_dir: {"bind": self.admin_dir, "mode": "rw"}} if self.admin_dir else None,
@@ -81,9 +83,18 @@ class Stack:
         return self
 
     def close(self) -> None:
-        """Remove every container named bgt-<id>… and the network; never raises."""
+        """Remove every Swarm service and container named bgt-<id>… and the network; never raises."""
         errors = []
+        if self.driver == "overlay":
+            for service in self.client.services.list(filters={"name": self.name}):
+                if service.name.startswith(self.name):
+                    try:
+                        service.remove()
+                    except docker.errors.APIError as exc:
+                        errors.append(exc)
         for container in self.client.containers.list(all=True, filters={"name": self.name}):
+            if "com.docker.swarm.task.id" in container.labels:
+                continue  # a removed service's task: Swarm removes it (removing it too only races with Swarm)
             if container.name.startswith(self.name):
                 try:
                     container.remove(force=True)
@@ -91,16 +102,28 @@ class Stack:
                     pass
                 except docker.errors.APIError as exc:
                     errors.append(exc)
-        try:
-            network = self.client.networks.get(self.network)
-            network.reload()
-            for container in network.containers:  # anything attached we did not name
-                network.disconnect(container, force=True)
-            network.remove()
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            errors.append(exc)
+        for attempt in range(40):  # a removed service's tasks leave the overlay a moment later
+            try:
+                network = self.client.networks.get(self.network)
+            except docker.errors.NotFound:
+                break
+            try:
+                network.reload()
+                for attached in network.attrs.get("Containers") or {}:  # anything attached we did not name
+                    if not attached.startswith(("lb-", "ep-")):  # an overlay's own load-balancer endpoint
+                        try:
+                            network.disconnect(attached, force=True)
+                        except docker.errors.NotFound:
+                            pass
+                network.remove()
+                break
+            except docker.errors.NotFound:
+                break
+            except docker.errors.APIError as exc:
+                if attempt == 39 or self.driver != "overlay":
+                    errors.append(exc)
+                    break
+                time.sleep(0.25)
         if errors:
             print(f"stack {self.name}: cleanup errors: {errors}")
 

@@ -30,11 +30,11 @@ class Options:
 
 
 def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping[str, str] | None = None):
-    """The parts of one service: Docker runtime, nginx switch, state, output (secrets registered first)."""
+    """The parts of one service: the runtime its config names (containers on this host, or Swarm services), the
+    nginx switch (naming the runtime's servers), state, output (secrets registered first)."""
     from bluegreen.operations.frame import Scene
     from bluegreen.parts.containers import Docker
     from bluegreen.parts.nginx import NginxGate
-    from bluegreen.parts.runtime import ContainerRuntime
     from bluegreen.parts.state import StateDir
     from bluegreen.parts.shared_dict import SharedDictSwitch
     from bluegreen.parts.switch import ReloadSwitch
@@ -43,11 +43,23 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     env = dict(os.environ if environ is None else environ)
     out.add_secrets(env.get(v.name, "") for v in service.env if v.masked)
     docker = Docker(config.network)
+    runtime = runtime_for(docker, config, service)
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
-    switch = SharedDictSwitch(gate, service, config.nginx) if config.nginx.switch == "shared-dict" \
-        else ReloadSwitch(gate, service)
-    return Scene(service, config.nginx, ContainerRuntime(docker, service), switch,
-                 StateDir(config.state_dir, service.name), out, REAL, env)
+    switch = SharedDictSwitch(gate, service, config.nginx, runtime) if config.nginx.switch == "shared-dict" \
+        else ReloadSwitch(gate, service, runtime)
+    return Scene(service, config.nginx, runtime, switch, StateDir(config.state_dir, service.name), out, REAL, env)
+
+
+def runtime_for(docker, config: Config, service: Service):
+    """`runtime: containers` (the default: one container per color, or `replicas` of them, on this host) or
+    `runtime: swarm` (a Swarm service per color)."""
+    if service.scale.runtime == "swarm":
+        from bluegreen.parts.swarm import SwarmRuntime
+
+        return SwarmRuntime(docker, service, config.nginx, REAL)
+    from bluegreen.parts.runtime import ContainerRuntime
+
+    return ContainerRuntime(docker, service)
 
 
 def _scene(opts: Options, service: str):

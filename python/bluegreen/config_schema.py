@@ -17,7 +17,7 @@ from bluegreen.config_values import (CONTAINER, ENV_NAME, FLOOR, GRACE, HTTP_PAT
 from bluegreen.errors import UsageError
 from bluegreen.parts.access_log import DOCKER_LOGS, OFF, BadFormat, LogFormat
 from bluegreen.settings import (
-    COLORS, DEFAULT_IMAGE, Config, EnvVar, Health, Hook, Hooks, Monitor, Nginx, Preview, Service,
+    COLORS, DEFAULT_IMAGE, Config, EnvVar, Health, Hook, Hooks, Monitor, Nginx, Preview, Scale, Service,
 )
 
 RESTART = ("no", "always", "unless-stopped", "on-failure")
@@ -125,7 +125,8 @@ def _log_format(value: Any) -> str:
 def _parse_service(name: str, raw: Any) -> Service:
     key = f"services.{name}"
     allowed = {"image", "container_prefix", "port", "upstream", "upstream_file", "server_params", "health",
-               "stop_timeout", "restart", "volumes", "labels", "env", "monitor", "preview", "hooks", "retain"}
+               "stop_timeout", "restart", "volumes", "labels", "env", "monitor", "preview", "hooks", "retain",
+               *SCALE_KEYS}
     d = _mapping(raw, key, allowed)
     image_ref = d.get("image", DEFAULT_IMAGE)
     if not isinstance(image_ref, str) or not image_ref:
@@ -157,6 +158,7 @@ def _parse_service(name: str, raw: Any) -> Service:
         preview=_parse_preview(d.get("preview"), f"{key}.preview"),
         hooks=_parse_hooks(d.get("hooks"), f"{key}.hooks"),
         retain=None if d.get("retain") is None else _int(d.get("retain"), f"{key}.retain", 0, 1, 1000),
+        scale=_parse_scale(d, key),
     )
 
 
@@ -299,6 +301,28 @@ def _reject_nginx_as_color(nginx: Nginx, services: dict[str, Service]) -> None:
             if svc.container(color) == nginx.container:
                 raise UsageError("config.nginx_is_color", key=f"services.{svc.name}.container_prefix",
                                  container=nginx.container)
+
+
+SCALE_KEYS = ("runtime", "replicas", "min_healthy", "endpoint_mode", "upstream_resolve")
+
+
+def _parse_scale(d: dict[str, Any], key: str) -> Scale:
+    """`runtime: containers|swarm`, `replicas: N`, `min_healthy: M` (1…N), and for Swarm `endpoint_mode:
+    vip|dnsrr` and `upstream_resolve: off|on` (refused with containers: they would mean nothing)."""
+    runtime = d.get("runtime", Scale.runtime)
+    if runtime not in ("containers", "swarm"):
+        raise UsageError("config.bad_value", key=f"{key}.runtime", value=repr(runtime)[:80])
+    replicas = _int(d.get("replicas"), f"{key}.replicas", 1, 1, 100)
+    min_healthy = None if d.get("min_healthy") is None else \
+        _int(d.get("min_healthy"), f"{key}.min_healthy", replicas, 1, replicas)
+    if isinstance(d.get("upstream_resolve"), bool):  # YAML 1.1 reads a bare on/off as true/false
+        d = {**d, "upstream_resolve": "on" if d["upstream_resolve"] else "off"}
+    for name, allowed in (("endpoint_mode", ("vip", "dnsrr")), ("upstream_resolve", ("off", "on"))):
+        value = d.get(name)
+        if value is not None and (runtime != "swarm" or value not in allowed):
+            raise UsageError("config.bad_value", key=f"{key}.{name}", value=repr(value)[:80])
+    return Scale(runtime, replicas, min_healthy, d.get("endpoint_mode") or Scale.endpoint_mode,
+                 d.get("upstream_resolve") or Scale.upstream_resolve)
 
 
 __all__ = ["parse", "check", "IMAGE", "COLORS"]

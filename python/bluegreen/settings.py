@@ -6,6 +6,7 @@ so the renderers and the runtime never see anything that could inject config or 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
@@ -15,6 +16,7 @@ from bluegreen.parts.access_log import DEFAULT_FORMAT
 
 DEFAULT_IMAGE = "${REGISTRY_URL}/${BACKEND_IMAGE}:${BUILD_NUMBER}"
 COLORS = ("blue", "green")
+_INDEX = re.compile(r"[-.][0-9]{1,3}")  # a replica's `-<n>`, a Swarm task's `.<slot>`
 
 
 def other(color: str | None) -> str:
@@ -91,6 +93,23 @@ class Hooks:
 
 
 @dataclass(frozen=True)
+class Scale:
+    """How a color runs (`runtime`, `replicas`, `min_healthy`, `endpoint_mode`, `upstream_resolve`): one
+    container per color (the guide's setup), N containers per color on this host, or a Swarm service per color."""
+
+    runtime: str = "containers"  # containers | swarm
+    replicas: int = 1  # instances per color
+    min_healthy: int | None = None  # instances that must pass the health gate before a switch (None: all)
+    endpoint_mode: str = "vip"  # swarm: vip | dnsrr (nginx reaches tasks by their own addresses either way)
+    upstream_resolve: str = "off"  # swarm: bluegreen renders the task addresses (off), or nginx >= 1.27.3
+    #                                resolves tasks.<service> itself (on; loses requests at reloads: growing.md)
+
+    @property
+    def needed(self) -> int:
+        return self.min_healthy or self.replicas
+
+
+@dataclass(frozen=True)
 class Service:
     name: str
     image: str
@@ -110,17 +129,37 @@ class Service:
     hooks: Hooks = Hooks()
     retain: int | None = None  # keep this many deployed images of the service; None: never remove images
     base_dir: Path | None = None  # bluegreen.yml's directory: relative hook programs start there
+    scale: Scale = Scale()
 
     @property
     def preview_upstream(self) -> str:
         return f"{self.upstream}_preview"
 
     def container(self, color: str) -> str:
+        """The color's name: its container (one per color), the prefix of its replicas, or its Swarm service."""
         return f"{self.container_prefix}-{color}"
 
+    def replica(self, color: str, index: int) -> str:
+        """The name of replica `index` (1…N) of a color on one host; with one replica, the guide's name."""
+        return self.container(color) if self.scale.replicas == 1 else f"{self.container(color)}-{index}"
+
+    def expected(self, color: str) -> list[str]:
+        """The instances a deployed color has, by name: containers, or Swarm tasks `<service>.<slot>`."""
+        if self.scale.runtime == "swarm":
+            return [f"{self.container(color)}.{i}" for i in range(1, self.scale.replicas + 1)]
+        return [self.replica(color, i) for i in range(1, self.scale.replicas + 1)]
+
     def color_of(self, host: str) -> str | None:
-        """The color whose container `host` names (an upstream server's host part), None for anything else."""
-        return next((c for c in COLORS if host == self.container(c)), None)
+        """The color whose instance `host` names (an upstream server's host part), None for anything else:
+        `<prefix>-<color>`, a replica `<prefix>-<color>-<n>`, a Swarm task `<prefix>-<color>.<slot>` or
+        `tasks.<prefix>-<color>`."""
+        for color in COLORS:
+            name = self.container(color)
+            if host in (name, f"tasks.{name}"):
+                return color
+            if host.startswith(name) and _INDEX.fullmatch(host[len(name):]):
+                return color
+        return None
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,17 @@ A failed deploy costs nothing: the idle color's previous version, the rollback t
 
 from __future__ import annotations
 
+import uuid
+
 from bluegreen import failpoints
 from bluegreen.errors import DeployFailed
 from bluegreen.operations.frame import Frame, Scene
+from bluegreen.operations.look import one_color
 from bluegreen.parts import health
 from bluegreen.parts.hooks import run_hook
+from bluegreen.parts.instance import RELEASE_LABEL, ContainerInfo
 from bluegreen.parts.state import now_iso
+from bluegreen.parts.upstream import parse_upstream
 from bluegreen.units import format_seconds
 
 
@@ -24,10 +29,11 @@ class Candidate:
                  image: str, build: str) -> None:
         self.scene, self.out, self.svc, self.runtime = scene, scene.out, scene.service, scene.runtime
         self.color, self.active, self.image, self.build = color, active, image, build
-        self.name = self.svc.container(color)
+        self.name = self.runtime.display(color)  # `maice-back-green`, or its replicas `maice-back-green-{1..3}`
+        self.many = self.svc.scale.replicas > 1
         self.serving = serving  # the upstream text nginx serves now (put back if a switch fails)
         self.before = serving  # what nginx served before this run changed anything
-        self.instance_id: str | None = None
+        self.instance_id: str | None = None  # the release: every instance this deploy started carries it
         self.kept = False  # the color's previous version is set aside, stopped
         self.switched = False
         self.previewed = False
@@ -54,53 +60,85 @@ class Candidate:
                              grace=format_seconds(svc.stop_timeout))
                 self.kept = self.runtime.set_aside(self.color, grace=svc.stop_timeout)
                 failpoints.reach("deploy.set_aside")
+            release = f"{now_iso()}-{uuid.uuid4().hex[:8]}"
             labels = {**svc.labels, "bluegreen.service": svc.name, "bluegreen.color": self.color,
                       "bluegreen.image": self.image, "bluegreen.build": self.build,
-                      "bluegreen.deployed-at": now_iso()}
+                      "bluegreen.deployed-at": now_iso(), RELEASE_LABEL: release}
+            self.instance_id = release  # known before the start returns: an interrupted start is undone too
             started = self.runtime.start(self.color, image=self.image, labels=labels,
-                                         env={**env, "BLUEGREEN_COLOR": self.color})
-        self.instance_id = started[0].id
-        self.out.say("deploy.started", id=self.instance_id[:12])
+                                         env={**env, "BLUEGREEN_COLOR": self.color},
+                                         progress=lambda key, params: self.out.progress(key, **params))
+        if len(started) == 1:
+            self.out.say("deploy.started", id=started[0].id[:12])
+        else:
+            self.out.say("deploy.started_many", count=len(started), ids=", ".join(i.id[:12] for i in started))
 
     def gate(self, frame: Frame) -> None:
-        """Health-gate the candidate over the path nginx uses: N consecutive 2xx before the deadline."""
-        svc = self.svc
-        found = self.runtime.instances(self.color)
-        info = found[0] if found else None
-        address = self.runtime.address(info) if info else None
-        if not info or not info.running or not address:
-            raise DeployFailed("deploy.not_running", name=self.name, code=str(info.exit_code if info else "?"))
-        self.out.say("health.waiting", url=f"{self.name}:{svc.port}{svc.health.path}",
-                     deadline=format_seconds(svc.health.timeout))
+        """Health-gate every instance over the path nginx uses (the runtime's prober): each needs N consecutive
+        2xx before the deadline. The switch needs all of them, or `min_healthy`: then the others are removed."""
+        svc, runtime = self.svc, self.runtime
+        found = runtime.instances(self.color)
+        ready = [i for i in found if i.running and runtime.address(i)]
+        if not ready or len(ready) < svc.scale.needed:
+            info = next((i for i in found if not i.running), found[0] if found else None)
+            raise DeployFailed("deploy.not_running", name=info.name if info and self.many else self.name,
+                               code=str(info.exit_code if info else "?"))
+        url = f"{self.name}:{svc.port}{svc.health.path}"
+        if self.many:
+            self.out.say("health.waiting_many", url=url, count=len(ready), deadline=format_seconds(svc.health.timeout))
+        else:
+            self.out.say("health.waiting", url=url, deadline=format_seconds(svc.health.timeout))
+        by_name = {i.name: i for i in ready}
 
-        def show(p: health.Progress) -> None:
-            self.out.progress("health.progress", elapsed=format_seconds(p.elapsed),
-                              deadline=format_seconds(p.deadline), successes=p.successes,
-                              needed=svc.health.successes, detail=p.last.detail)
+        def probe_round(names: list[str]) -> dict[str, health.Probe]:
+            return dict(zip(names, runtime.probe_all([by_name[n] for n in names], svc.health.path)))
+
+        def still_running() -> set[str]:
+            if not self.many:
+                return set(by_name) if runtime.alive(self.color) else set()
+            return {i.name for i in runtime.instances(self.color)
+                    if i.running and i.name in by_name and i.id == by_name[i.name].id}
+
+        def show(p: health.Progress, passed: int) -> None:
+            params = dict(elapsed=format_seconds(p.elapsed), deadline=format_seconds(p.deadline),
+                          successes=p.successes, needed=svc.health.successes, detail=p.last.detail)
+            if self.many:
+                self.out.progress("health.progress_many", healthy=passed, count=len(by_name), **params)
+            else:
+                self.out.progress("health.progress", **params)
 
         with frame.timed("wait_until_healthy"):
-            result = health.wait_until_healthy(f"http://{address}{svc.health.path}", svc.health,
-                                               still_running=lambda: self.runtime.alive(self.color),
-                                               on_progress=show, clock=self.scene.clock)
-        if result.successes >= svc.health.successes:
+            result = health.wait_until_all_healthy(list(by_name), probe_round, svc.health, needed=svc.scale.needed,
+                                                   still_running=still_running, on_progress=show,
+                                                   clock=self.scene.clock)
+        failing = [n for n in by_name if n not in result.passed]
+        if not failing:
             self.out.say("health.ok")
             return
-        if not self.runtime.alive(self.color):
-            raise DeployFailed("deploy.died", name=self.name)
-        hint = "health.hint_redirect" if "redirect" in result.last.detail else "health.hint_none"
-        raise DeployFailed("health.failed", color=self.color, detail=result.last.detail, hint=self.out.text(hint))
+        if len(result.passed) >= svc.scale.needed:
+            removed = runtime.remove_instances([by_name[n] for n in failing], grace=0)
+            self.out.say("health.partial" if removed else "health.partial_kept", healthy=len(result.passed),
+                         count=len(by_name), names=", ".join(failing), needed=svc.scale.needed)
+            return
+        if result.dead or (not self.many and not runtime.alive(self.color)):
+            raise DeployFailed("deploy.died", name=result.dead[0] if self.many and result.dead else self.name)
+        worst = failing[0]
+        last = result.last.get(worst, result.progress.last)
+        detail = f"{worst}: {last.detail}" if self.many else last.detail
+        hint = "health.hint_redirect" if "redirect" in last.detail else "health.hint_none"
+        raise DeployFailed("health.failed", color=self.color, detail=detail, hint=self.out.text(hint))
 
     def still_healthy(self, expected_id: str) -> None:
-        """Before a promotion: the staged instance is the one that was gated, still runs and still answers."""
-        info = self.runtime.instances(self.color)
-        found = info[0] if info else None
-        if not found or found.id != expected_id or not found.running:
+        """Before a promotion: the staged instances are the ones that were gated, still run and still answer."""
+        found = self.runtime.instances(self.color)
+        running = [i for i in found if i.running]
+        if not running or _release(found) != expected_id or len(running) < self.svc.scale.needed:
             raise DeployFailed("promote.staged_gone", name=self.name)
-        address = self.runtime.address(found)
-        probe = health.is_healthy(f"http://{address}{self.svc.health.path}", self.svc.health)
-        if not probe.ok:
-            raise DeployFailed("promote.staged_unhealthy", name=self.name, detail=probe.detail)
-        self.instance_id = found.id
+        for info, probe in zip(running, self.runtime.probe_all(running, self.svc.health.path)):
+            if not probe.ok:
+                raise DeployFailed("promote.staged_unhealthy", name=info.name if self.many else self.name,
+                                   detail=probe.detail)
+        self.instance_id = expected_id
 
     def open_preview(self, frame: Frame) -> None:
         """The healthy candidate on the preview entry (never the public one); a reload, no traffic moves."""
@@ -143,9 +181,12 @@ class Candidate:
         out = self.out
         out.say("rollback.auto" if self.active else "rollback.auto_first", active=self.active)
         in_nginx = self.switched or self.previewed
+        # Addresses rendered (Swarm): the kept version comes back as new tasks, at other addresses than the file
+        # of before names, so nginx gets them rendered anew rather than that file.
+        anew = bool(self.kept and self.active and self.runtime.renders_addresses and self._was_backup())
         if in_nginx and self.kept and self.active:
             self._switch(frame, primary=self.active, backup=None)  # the candidate out before it goes away
-        elif self.serving != self.before:
+        elif self.serving != self.before and not anew:
             self._restore(frame)
         if in_nginx:
             out.say("rollback.auto_restored" if self.active else "rollback.auto_restored_first", active=self.active)
@@ -155,11 +196,17 @@ class Candidate:
             out.say("rollback.candidate_removed", name=self.name)
         if self.kept and self.runtime.put_back(self.color):
             out.say("deploy.kept_restored", name=self.name)
-        if self.serving != self.before:
+        if anew and self.runtime.alive(self.color):
+            self._switch(frame, primary=self.active, backup=self.color)
+        elif self.serving != self.before:
             if self.runtime.alive(self.color) or not self.kept:
                 self._restore(frame)
             elif self.active:  # the kept version did not come back: nginx must not name it
                 self._switch(frame, primary=self.active, backup=None)
+
+    def _was_backup(self) -> bool:
+        """nginx named this color as `backup` before this run (the version a failed deploy puts back)."""
+        return one_color(self.svc, parse_upstream(self.before, self.svc.upstream).backups) == self.color
 
     def _restore(self, frame: Frame) -> None:
         frame.restore(self.before, self.serving or "")
@@ -169,6 +216,10 @@ class Candidate:
         if primary is None:
             raise DeployFailed("preview.no_active")
         self.serving = frame.switch(primary=primary, backup=backup, previous=self.serving, preview=preview)
+
+
+def _release(found: tuple[ContainerInfo, ...]) -> str | None:
+    return next((i.release for i in found if i.running), found[0].release if found else None)
 
 
 def service_hook(scene: Scene, frame: Frame, name: str, *, values: dict[str, str]) -> bool:

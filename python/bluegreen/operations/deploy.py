@@ -96,6 +96,7 @@ class Deploy:
         frame.report.source, frame.report.target = live.active, target
         self.out.say("active.current" if live.active else "active.none", color=live.active or "-")
         self.out.say("deploy.target", color=target)
+        self.scene.runtime.preflight(self.release.image)  # Swarm: a manager, the overlay, an image every node gets
 
     def act(self, frame: Frame) -> None:
         c = self.candidate

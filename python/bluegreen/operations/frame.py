@@ -23,7 +23,7 @@ from bluegreen.clock import Clock
 from bluegreen.errors import BlueGreenError, Inconsistent
 from bluegreen.operations.look import Live, look
 from bluegreen.output import Reporter
-from bluegreen.parts.runtime import ContainerRuntime
+from bluegreen.parts.runtime import Runtime
 from bluegreen.parts.state import StateDir, now_iso
 from bluegreen.parts.switch import Switch
 from bluegreen.report import Report
@@ -36,7 +36,7 @@ class Scene:
 
     service: Service
     nginx: Nginx
-    runtime: ContainerRuntime
+    runtime: Runtime
     switch: Switch
     state: StateDir
     out: Reporter
@@ -145,6 +145,11 @@ class Frame:
             out.say("repair.restore_file", path=svc.upstream_file)
             self.restore(live.state.loaded_config, live.served.disk or "")
             changed = True
+        elif live.stale and live.active:  # Swarm replaced a task: name the addresses its tasks have now
+            out.say("repair.refresh_servers", addresses=", ".join(live.stale), path=svc.upstream_file)
+            self.switch(primary=live.active, backup=live.backup if live.running(live.backup) else None,
+                        previous=live.served.loaded)
+            changed = True
         for color in live.orphans():
             name = svc.container(color)
             out.say("repair.remove_orphan", name=name)
@@ -166,7 +171,7 @@ class Frame:
             if color == staged:
                 continue  # a staged deploy keeps it until promote or abort
             current = live.instance(color)
-            if current is not None and live.state.promoted.get(color) == current.id:
+            if current is not None and live.promoted(color):
                 out.say("repair.discard_kept", name=kept.name)
                 scene.runtime.discard_kept(color)
             else:

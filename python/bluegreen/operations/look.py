@@ -12,11 +12,11 @@ from typing import Mapping
 
 from bluegreen.errors import Unreachable
 from bluegreen.parts.instance import ContainerInfo
-from bluegreen.parts.runtime import ContainerRuntime
+from bluegreen.parts.runtime import Runtime
 from bluegreen.parts.state import ServiceState, StateDir, now_iso
 from bluegreen.parts.switch import RELOADED, UNKNOWN, Record, Served, Switch
 from bluegreen.parts.upstream import UpstreamView
-from bluegreen.settings import COLORS, Service
+from bluegreen.settings import Service
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,12 @@ class Live:
     stale_lock: dict | None = None
     kept: Mapping[str, ContainerInfo] = field(default_factory=dict)  # previous versions set aside by a deploy
     remembered_view: UpstreamView = UpstreamView()  # the upstream of the last file bluegreen confirmed
+    stale: tuple[str, ...] = ()  # addresses nginx names that no running instance has (Swarm, addresses rendered)
 
     @property
     def remembered_active(self) -> str | None:
-        view = self.remembered_view
-        return self.service.color_of(view.primaries[0]) if len(view.primaries) == 1 else None
+        """The active color of the last file bluegreen confirmed."""
+        return one_color(self.service, self.remembered_view.primaries)
 
     @property
     def consistent(self) -> bool:
@@ -57,8 +58,23 @@ class Live:
         return found[0] if found else None
 
     def running(self, color: str | None) -> bool:
+        """The color can serve: it runs at least the instances a switch needs (`min_healthy`, else all of
+        `replicas`); with one instance, that instance runs."""
         found = self.instances.get(color, ()) if color else ()
-        return bool(found) and all(i.running for i in found)
+        if len(found) <= 1 or self.service.scale.replicas == 1:
+            return bool(found) and all(i.running for i in found)
+        return sum(i.running for i in found) >= self.service.scale.needed
+
+    def release(self, color: str | None) -> str | None:
+        """The deploy the color's instances come from (what the state remembers as promoted). Instances of two
+        releases (a Swarm update that was interrupted) are the one not promoted: the color is on its way there."""
+        releases = list(dict.fromkeys(i.release for i in (self.instances.get(color, ()) if color else ())))
+        if len(releases) > 1:
+            return next(r for r in releases if r != self.state.promoted.get(color or ""))
+        return releases[0] if releases else None
+
+    def promoted(self, color: str | None) -> bool:
+        return color is not None and self.state.promoted.get(color) == self.release(color)
 
     def orphans(self) -> list[str]:
         """Colors whose instances bluegreen started but that are neither named by the last finished switch nor
@@ -69,8 +85,7 @@ class Live:
             view = self.remembered_view
             named = {self.service.color_of(h) for h in (*view.primaries, *view.backups)} | {staged}
         return [c for c, found in self.instances.items()
-                if found and c not in named and all(i.ours for i in found)
-                and self.state.promoted.get(c) != found[0].id]
+                if found and c not in named and all(i.ours for i in found) and not self.promoted(c)]
 
     @property
     def unfinished_switch(self) -> bool:
@@ -112,27 +127,39 @@ def record_of(state: ServiceState) -> Record:
     return Record(state.loaded_config, frozenset(state.workers), state.pending)
 
 
-def look(service: Service, runtime: ContainerRuntime, switch: Switch, state_dir: StateDir) -> Live:
+def one_color(service: Service, hosts: tuple[str, ...]) -> str | None:
+    """The color every host names (its container, or each of its replicas or tasks), None when they differ or
+    one is not an instance of either color."""
+    colors = {service.color_of(h) for h in hosts}
+    return colors.pop() if len(colors) == 1 else None
+
+
+def look(service: Service, runtime: Runtime, switch: Switch, state_dir: StateDir) -> Live:
     if not switch.running():  # its files can still be read, but nothing can be served or reloaded
         raise Unreachable("nginx.not_running", name=switch.container)
-    instances = {c: runtime.instances(c) for c in COLORS}
+    survey = runtime.survey()
     state = state_dir.load()
     served = switch.look(record_of(state))
     view = served.view
-    colors = {service.color_of(h) for h in view.primaries}
-    active = colors.pop() if len(view.primaries) == 1 and len(colors) == 1 else None
-    backups = {service.color_of(h) for h in view.backups}
-    backup = backups.pop() if len(view.backups) == 1 and len(backups) == 1 else None
+    active = one_color(service, view.primaries)
+    backup = one_color(service, view.backups)
     if backup == active:
         backup = None
-    stale = state_dir.stale_holder()
-    # A version is set aside only inside a locked deploy, which puts it back or discards it before it ends: one
-    # can be left only by a run that died holding the lock, or a staged deploy (two Docker requests saved
-    # from every rollback otherwise).
-    kept = {c: info for c in COLORS if (info := runtime.kept(c)) is not None} if stale or state.staged else {}
-    live = Live(service, instances, served, state, active, backup, (), stale, kept,
-                switch.view_of(state.loaded_config))
-    return replace(live, problems=tuple(_problems(live)))
+    live = Live(service, survey.instances, served, state, active, backup, (), state_dir.stale_holder(),
+                survey.kept, switch.view_of(state.loaded_config))
+    if runtime.renders_addresses:
+        live = replace(live, stale=_stale(live, runtime))
+    seen = tuple(Problem(key, params) for key, params in survey.problems)
+    return replace(live, problems=seen + tuple(_problems(live)))
+
+
+def _stale(live: Live, runtime: Runtime) -> tuple[str, ...]:
+    """Addresses rendered into the file that no running instance of the active or backup color has any more (a
+    task Swarm replaced since: its successor has another address), and running ones it lacks (scaled by hand)."""
+    now = [f"{s.host}:{live.service.port}" for c in (live.active, live.backup) if c
+           for s in runtime.servers_of(live.instances[c])]
+    named = list(dict.fromkeys(live.view.servers))
+    return tuple([a for a in named if a not in now] + [a for a in now if a not in named])
 
 
 def _problems(live: Live) -> list[Problem]:
@@ -154,9 +181,9 @@ def _problems(live: Live) -> list[Problem]:
     hosts = list(view.primaries) + list(view.backups)
     for host in sorted({h for h in hosts if hosts.count(h) > 1}):
         found.append(Problem("status.problem.named_twice", {"name": host}))
-    if len(set(view.primaries)) > 1:
+    if len({s.color_of(h) or h for h in view.primaries}) > 1:  # replicas of one color are one primary
         found.append(Problem("status.problem.two_primaries", {"names": ", ".join(view.primaries)}))
-    if len(set(view.backups)) > 1:
+    if len({s.color_of(h) or h for h in view.backups}) > 1:
         found.append(Problem("status.problem.two_backups", {"names": ", ".join(view.backups)}))
     if view.blocks and not view.primaries:
         found.append(Problem("status.problem.no_primary", {"upstream": s.upstream}))
@@ -164,8 +191,15 @@ def _problems(live: Live) -> list[Problem]:
         if s.color_of(host) is None:
             found.append(Problem("status.problem.foreign", {"name": host}))
     for color in (live.active, live.backup):
-        if color and not live.running(color):
+        if not color:
+            continue
+        if s.scale.replicas > 1 and any(i.running for i in live.instances.get(color, ())):
+            found.extend(_instances_down(live, color))  # each replica (or task) that should run and does not
+        elif not live.running(color):
             found.append(Problem("status.problem.not_running", {"name": s.container(color)}))
+    if live.stale:
+        found.append(Problem("status.problem.stale_servers", {"addresses": ", ".join(live.stale),
+                                                              "path": s.upstream_file}, repairable=True))
     if live.leftover_file:
         found.append(Problem("status.problem.disk_not_loaded", {"path": s.upstream_file}, repairable=True))
     if live.unfinished_switch:
@@ -180,6 +214,20 @@ def _problems(live: Live) -> list[Problem]:
         found.append(Problem("status.problem.stale_lock", {k: str(v) for k, v in live.stale_lock.items()},
                              repairable=True))
     return found
+
+
+def _instances_down(live: Live, color: str) -> list[Problem]:
+    """A serving color with fewer instances running than `replicas`: each missing or stopped one, by name."""
+    found = {i.name: i for i in live.instances.get(color, ())}
+    running = sum(i.running for i in found.values())
+    wanted = live.service.scale.replicas
+    if running >= wanted:
+        return []
+    names = [n for n in found if not found[n].running]
+    names += [n for n in live.service.expected(color) if n not in found][: max(0, wanted - len(found))]
+    return [Problem("status.problem.instance_down", {
+        "name": n, "color": color, "state": found[n].state if n in found else "absent", "running": str(running),
+        "replicas": str(wanted)}) for n in names]
 
 
 def _when(epoch: float | None) -> str:

@@ -19,6 +19,7 @@ from bluegreen.errors import BlueGreenError, MonitorRolledBack, RollbackUnavaila
 from bluegreen.operations.frame import Frame, Scene, run
 from bluegreen.operations.look import Live
 from bluegreen.operations.rollback import Rollback, check_target
+from bluegreen.parts.instance import ContainerInfo
 from bluegreen.parts.watch import Watch, Watched
 from bluegreen.report import Report
 from bluegreen.settings import other
@@ -47,6 +48,7 @@ class Monitor:
         self.duration = duration or scene.service.monitor.duration
         self.after_deploy = after_deploy
         self.watched: Watched | None = None
+        self.replicas: tuple[ContainerInfo, ...] = ()  # watched one by one (when the color has several)
 
     def begin(self, report: Report) -> None:
         pass
@@ -66,8 +68,11 @@ class Monitor:
         active, runtime = other(target), self.scene.runtime
         info, before = live.instance(active), live.instance(target)
         assert info is not None and before is not None  # check_target saw both running
-        self.watched = Watched(active, info.id, runtime.address(info), target, runtime.address(before),
-                               live.state.images.get(active))
+        addresses = {c: tuple(a for i in live.instances[c] if (a := runtime.address(i))) for c in (active, target)}
+        self.watched = Watched(active, live.release(active) or info.id, addresses[active], target,
+                               addresses[target], live.state.images.get(active))
+        if self.scene.service.scale.replicas > 1:  # one that stopped since the switch is watched too: it fails
+            self.replicas = live.instances[active]
         report.source, report.target, report.image = target, active, self.watched.image
 
     def act(self, frame: Frame) -> None:
@@ -77,7 +82,8 @@ class Monitor:
         out.say("monitor.begin", color=watched.color, duration=format_seconds(self.duration),
                 previous=watched.previous, interval=format_seconds(rules.interval))
         scene = self.scene
-        watch = Watch(scene.service, scene.nginx, scene.switch.access_log(), watched, out=out, clock=scene.clock)
+        watch = Watch(scene.service, scene.nginx, scene.switch.access_log(), watched, out=out, clock=scene.clock,
+                      instances=self.instance_round if self.replicas else None)
         verdict = watch.run(self.duration)
         frame.report.details = watch.details()
         if verdict is None:
@@ -86,6 +92,25 @@ class Monitor:
             out.say("monitor.healthy", **watch.summary(self.duration))
             return
         self.roll_back(frame.report, out.text(verdict.key, **verdict.params))
+
+    def instance_round(self) -> dict[str, tuple[bool, str]]:
+        """Each watched replica (or Swarm task), directly: gone, stopped, or its health path's answer."""
+        runtime = self.scene.runtime
+        color = self.watched.color if self.watched else ""
+        now = {i.id: i for i in runtime.instances(color)}
+        alive = [now[i.id] for i in self.replicas if i.id in now and now[i.id].running]
+        probes = dict(zip((i.id for i in alive), runtime.probe_all(alive, self.scene.service.health.path)))
+        seen: dict[str, tuple[bool, str]] = {}
+        for watched in self.replicas:
+            current = now.get(watched.id)
+            if watched.id in probes:
+                seen[watched.name] = (probes[watched.id].ok, probes[watched.id].detail)
+            elif current is None:
+                seen[watched.name] = (False, self.out.text("monitor.instance_gone"))
+            else:
+                seen[watched.name] = (False, self.out.text("monitor.instance_stopped", state=current.state,
+                                                           code=str(current.exit_code)))
+        return seen
 
     def roll_back(self, report: Report, reason: str) -> None:
         """`bluegreen rollback`'s own operation, if the watched container still serves; always raises: exit 5
@@ -96,7 +121,7 @@ class Monitor:
         out.say("monitor.rolling_back", target=watched.previous)
         try:
             run(self.scene, Rollback(self.scene, reason=out.text("monitor.rollback_reason", reason=reason),
-                                     expect_active=(watched.color, watched.container_id)))
+                                     expect_active=(watched.color, watched.release)))
         except BlueGreenError as error:
             if getattr(getattr(error, "report", None), "result", "") != "hook_failed":
                 failed = type(error)("monitor.not_rolled_back", error=out.text(error.key, **error.params),

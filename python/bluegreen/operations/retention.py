@@ -12,7 +12,7 @@ from typing import Iterable
 
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import Live
-from bluegreen.parts.runtime import ContainerRuntime
+from bluegreen.parts.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def judge_images(local: Iterable[tuple[str, tuple[str, ...], str]], *, in_use: d
     return sorted(verdicts, key=lambda v: (v.created, v.ref), reverse=True)
 
 
-def verdicts(runtime: ContainerRuntime, live: Live, history: list[dict], *, image: str,
+def verdicts(runtime: Runtime, live: Live, history: list[dict], *, image: str,
              retain: int) -> list[Verdict]:
     """The verdict on each local image of `image`'s repository (`image`: the one deployed last)."""
     in_use = {info.image_id: info.name for found in live.instances.values() for info in found}

@@ -14,35 +14,39 @@ from bluegreen.operations.candidate import service_hook, verify_public
 from bluegreen.operations.deploy import refuse_while_staged
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import Live
-from bluegreen.parts import health
 from bluegreen.report import Report
 from bluegreen.settings import other
 
 
 def check_target(scene: Scene, live: Live) -> str:
-    """The color to roll back to, or RollbackUnavailable with the guide's wording."""
-    svc = scene.service
+    """The color to roll back to, or RollbackUnavailable with the guide's wording. Every running instance of
+    the target must answer its health check (the runtime's prober: over the Docker network, or from inside the
+    Swarm overlay), and enough of them must run (`min_healthy`, else all `replicas`)."""
+    svc, runtime = scene.service, scene.runtime
     if live.active is None:
         raise RollbackUnavailable("rollback.no_active", upstream=svc.upstream)
     target = other(live.active)
     info = live.instance(target)
-    name = svc.container(target)
-    if not info or not info.running:
+    name = runtime.display(target)
+    if not info or not live.running(target):
         last = live.state.images.get(target) or (info.labels.get("bluegreen.image") if info else None) or "-"
+        if info and svc.scale.replicas > 1 and any(i.running for i in live.instances[target]):
+            running = sum(i.running for i in live.instances[target])
+            raise RollbackUnavailable("rollback.target_short", name=name, running=str(running),
+                                      needed=str(svc.scale.needed), replicas=str(svc.scale.replicas))
         raise RollbackUnavailable("rollback.target_missing", name=name, image=last)
     # A container bluegreen started but never promoted is an unfinished candidate; one an operator ran by hand
     # (the guide's "restore the previous version" step) is theirs to roll back to, once it answers.
-    if info.ours and live.state.promoted.get(target) != info.id:
+    if info.ours and not live.promoted(target):
         raise RollbackUnavailable("rollback.target_unpromoted", name=name)
     image = info.labels.get("bluegreen.image")
-    if image and not scene.runtime.has_image(image):  # removed by hand: the color could not be recreated
+    if image and not runtime.recreatable(info):  # removed by hand: the color could not be recreated
         raise RollbackUnavailable("rollback.image_removed", name=name, image=image, id=info.image_id.split(":")[-1][:12])
-    address = scene.runtime.address(info)
-    if not address:
-        raise RollbackUnavailable("rollback.target_unhealthy", name=name, detail="no address on the network")
-    probe = health.is_healthy(f"http://{address}{svc.health.path}", svc.health)
-    if not probe.ok:
-        raise RollbackUnavailable("rollback.target_unhealthy", name=name, detail=probe.detail)
+    running = [i for i in live.instances[target] if i.running]
+    for instance, probe in zip(running, runtime.probe_all(running, svc.health.path)):
+        if not probe.ok:
+            who = instance.name if svc.scale.replicas > 1 else name
+            raise RollbackUnavailable("rollback.target_unhealthy", name=who, detail=probe.detail)
     return target
 
 
@@ -53,7 +57,7 @@ class Rollback:
                  expect_active: tuple[str, str] | None = None) -> None:
         self.scene, self.out = scene, scene.out
         self.reason = reason or ""
-        # The monitor watched (color, container id) without the lock: roll back only if it still serves.
+        # The monitor watched (color, release) without the lock: roll back only if that release still serves.
         self.expect_active = expect_active
 
     def begin(self, report: Report) -> None:
@@ -69,9 +73,8 @@ class Rollback:
         self.out.say("active.current" if live.active else "active.none", color=live.active or "-")
         refuse_while_staged(live)
         if self.expect_active:
-            color, instance_id = self.expect_active
-            info = live.instance(color)
-            if live.active != color or not info or info.id != instance_id:
+            color, release = self.expect_active
+            if live.active != color or live.release(color) != release:
                 raise RollbackUnavailable("monitor.changed", watched=color, active=live.active or "-")
         with frame.timed("check_target"):
             self.target = check_target(self.scene, live)

@@ -8,28 +8,25 @@ from typing import Any
 from bluegreen.errors import Inconsistent
 from bluegreen.operations.frame import Scene
 from bluegreen.operations.look import Live
+from bluegreen.parts.instance import ContainerInfo
 from bluegreen.output import Reporter
 from bluegreen.parts.state import now_iso
 from bluegreen.settings import COLORS
 
 
 def describe(live: Live, out: Reporter, *, switch_mode: str) -> dict[str, Any]:
-    svc, served = live.service, live.served
+    svc, served, scale = live.service, live.served, live.service.scale
     containers = []
     for color in COLORS:
         role = "active" if color == live.active else "backup" if color == live.backup else "idle"
-        found = live.instances.get(color) or (None,)
-        for info in found:
-            containers.append({
-                "color": color, "name": info.name if info else svc.container(color), "role": role,
-                "exists": info is not None, "state": info.state if info else "absent",
-                "health": info.health if info else None,
-                "image": info.labels.get("bluegreen.image", info.image) if info else None,
-                "build": info.labels.get("bluegreen.build") if info else None,
-                "deployed_at": info.labels.get("bluegreen.deployed-at") if info else None,
-                "id": info.id[:12] if info else None,
-            })
-    return {
+        found = live.instances.get(color) or ()
+        for info in found or (None,):
+            containers.append(_row(svc.container(color), color, role, info, scale.replicas > 1))
+        if found and scale.replicas > 1:  # a replica (or Swarm task) that should run and does not exist
+            names = {i.name for i in found}
+            missing = [n for n in svc.expected(color) if n not in names][: max(0, scale.replicas - len(found))]
+            containers.extend(_row(name, color, role, None, True) for name in missing)
+    doc = {
         "service": svc.name, "active": live.active, "idle": None if live.active is None else
         ("green" if live.active == "blue" else "blue"),
         "upstream": {"name": svc.upstream, "file": svc.upstream_file, "primary": list(live.view.primaries),
@@ -45,6 +42,27 @@ def describe(live: Live, out: Reporter, *, switch_mode: str) -> dict[str, Any]:
         "problems": [{"id": p.key.rsplit(".", 1)[-1], "message": out.message(p.key, **p.params),
                       "repairable": p.repairable} for p in live.problems],
     }
+    if scale.replicas > 1 or scale.runtime != "containers":
+        doc["runtime"] = {"kind": scale.runtime, "replicas": scale.replicas, "min_healthy": scale.needed,
+                          "running": {c: sum(i.running for i in live.instances.get(c) or ()) for c in COLORS}}
+    return doc
+
+
+def _row(name: str, color: str, role: str, info: ContainerInfo | None, many: bool) -> dict[str, Any]:
+    """One instance (a container or a Swarm task), or one that does not exist."""
+    row = {
+        "color": color, "name": info.name if info else name, "role": role,
+        "exists": info is not None, "state": info.state if info else "absent",
+        "health": info.health if info else None,
+        "image": info.labels.get("bluegreen.image", info.image) if info else None,
+        "build": info.labels.get("bluegreen.build") if info else None,
+        "deployed_at": info.labels.get("bluegreen.deployed-at") if info else None,
+        "id": info.id[:12] if info else None,
+    }
+    if many or (info and info.node):
+        row.update(address=info.ip if info else None, node=info.node if info else None,
+                   detail=info.detail if info else "")
+    return row
 
 
 def run_status(scene: Scene) -> dict[str, Any]:
@@ -67,10 +85,20 @@ def show(out: Reporter, doc: dict[str, Any]) -> None:
     up = doc["upstream"]
     out.say("status.upstream", name=up["name"], primary=", ".join(up["primary"]) or "-",
             backup=", ".join(up["backup"]) or "-")
-    out.line(f"{'NAMES':<28}{'ROLE':<8}{'STATE':<10}{'HEALTH':<10}{'BUILD':<8}IMAGE")
-    for c in doc["containers"]:
-        out.line(f"{c['name']:<28}{c['role']:<8}{c['state']:<10}{c['health'] or '-':<10}"
-                 f"{c['build'] or '-':<8}{c['image'] or '-'}")
+    runtime = doc.get("runtime")
+    if runtime:
+        out.say("status.replicas", kind=runtime["kind"], replicas=runtime["replicas"], needed=runtime["min_healthy"],
+                blue=runtime["running"]["blue"], green=runtime["running"]["green"])
+        out.line(f"{'NAMES':<32}{'ROLE':<8}{'STATE':<10}{'HEALTH':<10}{'ADDRESS':<16}{'BUILD':<8}IMAGE")
+        for c in doc["containers"]:
+            out.line(f"{c['name']:<32}{c['role']:<8}{c['state']:<10}{c['health'] or '-':<10}"
+                     f"{c.get('address') or '-':<16}{c['build'] or '-':<8}{c['image'] or '-'}"
+                     + (f"  ({c['detail']})" if c.get("detail") else ""))
+    else:
+        out.line(f"{'NAMES':<28}{'ROLE':<8}{'STATE':<10}{'HEALTH':<10}{'BUILD':<8}IMAGE")
+        for c in doc["containers"]:
+            out.line(f"{c['name']:<28}{c['role']:<8}{c['state']:<10}{c['health'] or '-':<10}"
+                     f"{c['build'] or '-':<8}{c['image'] or '-'}")
     staged = doc["staged"]
     if staged:
         out.say("status.staged", image=staged.get("image", "?"), color=staged.get("color", "?"),

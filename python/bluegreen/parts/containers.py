@@ -9,9 +9,10 @@ import io
 import re
 import socket
 import tarfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Mapping
+from typing import Callable, Mapping, TypeVar
 
 import docker
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
@@ -19,6 +20,9 @@ from docker.utils.socket import frames_iter
 
 from bluegreen.errors import DeployFailed, Unreachable
 from bluegreen.parts.instance import ContainerInfo
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,24 @@ class Docker:
             return None
         except DockerException as exc:
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
-        attrs = c.attrs
+        return self._info(name, c.attrs)
+
+    def find(self, pattern: str) -> list[ContainerInfo]:
+        """Every container (running or not) whose name matches `pattern` (a regular expression over the whole
+        name, without the engine's leading slash), sorted by name: one list request, then one inspect each."""
+        try:
+            found = self._client.api.containers(all=True, filters={"name": f"^/{pattern}$"})
+            names = sorted(n.lstrip("/") for c in found for n in c.get("Names") or [] if n.count("/") == 1)
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        return [info for info in map(self.inspect, names) if info is not None]
+
+    def _info(self, name: str, attrs: dict) -> ContainerInfo:
         state = attrs.get("State", {})
         nets = attrs.get("NetworkSettings", {}).get("Networks", {}) or {}
         ip = (nets.get(self.network) or {}).get("IPAddress") or None
         return ContainerInfo(
-            name=name, id=c.id, image=attrs.get("Config", {}).get("Image", ""),
+            name=name, id=attrs.get("Id", ""), image=attrs.get("Config", {}).get("Image", ""),
             state=state.get("Status", "unknown"), health=(state.get("Health") or {}).get("Status"),
             labels=attrs.get("Config", {}).get("Labels") or {}, ip=ip, exit_code=state.get("ExitCode"),
             image_id=attrs.get("Image", ""),
@@ -119,6 +135,14 @@ class Docker:
         except DockerException as exc:
             raise DeployFailed("docker.remove_failed", name=name, error=_one_line(exc)) from None
         return True
+
+    def remove_all(self, names: list[str], *, stop_timeout: float) -> int:
+        """`remove` each at once (their grace runs in parallel, not one after the other); how many there were."""
+        return sum(each(lambda name: self.remove(name, stop_timeout=stop_timeout), names))
+
+    def set_aside_all(self, pairs: list[tuple[str, str]], *, stop_timeout: float) -> None:
+        """`set_aside` each (name, new name) at once: their grace runs in parallel."""
+        each(lambda pair: self.set_aside(pair[0], pair[1], stop_timeout=stop_timeout), pairs)
 
     def set_aside(self, name: str, new_name: str, *, stop_timeout: float) -> bool:
         """Stop `name` and keep it as `new_name` (restart policy off, so a daemon restart leaves it stopped);
@@ -271,6 +295,105 @@ class Docker:
                 (line.partition(" ") for line in raw.decode("utf-8", "replace").splitlines())]
 
 
+    # --- Swarm: services on an overlay network (swarm.py builds the specs, as the Engine API's JSON) --------
+    def swarm(self) -> tuple[bool, int]:
+        """(this engine is a Swarm manager, how many nodes the swarm has)."""
+        try:
+            info = self._client.info().get("Swarm") or {}
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        manager = info.get("LocalNodeState") == "active" and bool(info.get("ControlAvailable"))
+        return manager, int(info.get("Nodes") or 0)
+
+    def network_info(self, name: str) -> dict | None:
+        """The network's driver, scope, attachable flag…; None when there is none by that name."""
+        try:
+            return self._client.api.inspect_network(name)
+        except NotFound:
+            return None
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+
+    def attached(self, container: str) -> bool:
+        """The container is attached to this Docker's network."""
+        try:
+            nets = self._client.containers.get(container).attrs.get("NetworkSettings", {}).get("Networks") or {}
+        except NotFound:
+            raise Unreachable("nginx.not_running", name=container) from None
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        return self.network in nets or any(n.get("NetworkID") == self.network for n in nets.values())
+
+    def image_refs(self, ref: str) -> tuple[str, tuple[str, ...]] | None:
+        """(image id, repository digests) of a local image; no digest: it was never pushed to (or pulled from)
+        a registry, so no other node can pull it."""
+        try:
+            attrs = self._client.images.get(ref).attrs
+        except ImageNotFound:
+            return None
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        return attrs.get("Id", ""), tuple(attrs.get("RepoDigests") or ())
+
+    def services(self, names: list[str]) -> dict[str, dict]:
+        """The services named so (name → the engine's service document), one request."""
+        try:
+            found = self._client.api.services(filters={"name": names})
+        except APIError as exc:
+            if exc.status_code == 503:  # "This node is not a swarm manager"
+                raise Unreachable("swarm.unavailable", error=_one_line(exc)) from None
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        return {s["Spec"]["Name"]: s for s in found if s.get("Spec", {}).get("Name") in names}
+
+    def tasks(self, service_ids: list[str]) -> list[dict]:
+        """Every task the engine still knows of these services (the current ones and recent history)."""
+        if not service_ids:
+            return []
+        try:
+            return self._client.api.tasks(filters={"service": service_ids})
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+
+    def node_names(self) -> dict[str, str]:
+        try:
+            return {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in self._client.api.nodes()}
+        except DockerException:
+            return {}
+
+    def put_service(self, name: str, spec: dict, current: dict | None) -> None:
+        """Create the service from `spec` ({TaskTemplate, Labels, Mode, UpdateConfig, EndpointSpec}), or update
+        `current` (the engine's document of it) to it."""
+        args = dict(task_template=spec["TaskTemplate"], name=name, labels=spec.get("Labels") or {},
+                    mode=spec.get("Mode"), update_config=spec.get("UpdateConfig"),
+                    endpoint_spec=spec.get("EndpointSpec"))
+        try:
+            if current is None:
+                self._client.api.create_service(**args)
+            else:
+                self._client.api.update_service(current["ID"], current["Version"]["Index"], **args)
+        except DockerException as exc:
+            raise DeployFailed("swarm.service_failed", name=name, error=_one_line(exc)) from None
+
+    def remove_service(self, name: str) -> bool:
+        try:
+            self._client.api.remove_service(name)
+        except NotFound:
+            return False
+        except DockerException as exc:
+            raise DeployFailed("swarm.service_failed", name=name, error=_one_line(exc)) from None
+        return True
+
+    def service_logs(self, name: str, lines: int) -> list[str]:
+        try:
+            raw = self._client.api.service_logs(name, stdout=True, stderr=True, tail=lines)
+            data = raw if isinstance(raw, bytes) else b"".join(raw)
+        except DockerException:
+            return []
+        return data.decode("utf-8", "replace").splitlines()[-lines:]
+
+
 # Reads a byte range without reading the file from its start: dd seeks to the block, tail trims within it.
 _READ_FROM = """[ -f "$1" ] || exit 3
 size=$(wc -c < "$1") || exit 3
@@ -294,6 +417,14 @@ def _rfc3339(stamp: str) -> float | None:
     zone = "+00:00" if match.group(3) == "Z" else match.group(3)
     whole = datetime.fromisoformat(match.group(1) + zone).timestamp()
     return whole + int((match.group(2) or "0").ljust(9, "0")) / 1e9
+
+
+def each(call: Callable[[T], R], items: list[T]) -> list[R]:
+    """`call` on every item; in parallel when there are several (each may wait out a stop grace)."""
+    if len(items) < 2:
+        return [call(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(len(items), 8)) as pool:
+        return list(pool.map(call, items))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -8,7 +8,7 @@ operator gets the Location as a hint instead of an opaque timeout.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
 import httpx
 
@@ -78,6 +78,56 @@ def wait_until_healthy(url: str, health: Health, *, still_running: Callable[[], 
             if successes >= health.successes or deadline.expired or not still_running():
                 return progress
             deadline.pause(health.interval)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The end of a health gate over several instances: who passed, and the last probe of each."""
+
+    passed: tuple[str, ...]
+    dead: tuple[str, ...]  # stopped running while it was probed
+    last: dict[str, Probe]
+    progress: Progress  # the last progress line (successes: the least advanced instance's)
+
+
+def wait_until_all_healthy(names: Sequence[str], probe_round: Callable[[list[str]], Mapping[str, Probe]],
+                           health: Health, *, needed: int, still_running: Callable[[], set[str]],
+                           on_progress: Callable[[Progress, int], None] = lambda p, n: None,
+                           clock: Clock = REAL) -> Gate:
+    """Probe every instance each round until each has `health.successes` consecutive 2xx (an instance that got
+    there is not probed again), the deadline passes, or fewer than `needed` can still get there (the others
+    stopped running). `probe_round(names)` probes those instances once; `on_progress(progress, passed)`."""
+    deadline = clock.deadline(health.timeout)
+    streak = {name: 0 for name in names}
+    last: dict[str, Probe] = {}
+    dead: set[str] = set()
+    while True:
+        pending = [n for n in names if streak[n] < health.successes and n not in dead]
+        for name, result in probe_round(pending).items():
+            streak[name] = streak[name] + 1 if result.ok else 0
+            last[name] = result
+        passed = tuple(n for n in names if streak[n] >= health.successes)
+        waiting = [n for n in names if n not in passed]
+        shown = last.get(waiting[0]) if waiting else last.get(names[-1])
+        progress = Progress(deadline.elapsed, health.timeout, min(streak[n] for n in waiting or names),
+                            shown or Probe(False, detail="not probed"))
+        on_progress(progress, len(passed))
+        if not waiting or deadline.expired:
+            return Gate(passed, tuple(sorted(dead)), last, progress)
+        dead = set(names) - still_running()
+        for name in dead:
+            streak[name] = 0  # a stopped instance is not healthy, whatever it answered before
+        if len(names) - len(dead) < needed:
+            return Gate(tuple(n for n in passed if n not in dead), tuple(sorted(dead)), last, progress)
+        deadline.pause(health.interval)
+
+
+def probe_all(urls: Sequence[str], health: Health, *, transport: httpx.BaseTransport | None = None) -> list[Probe]:
+    """One probe of each URL (instances reached from this host), one client for the round."""
+    if not urls:
+        return []
+    with make_client(health.request_timeout, transport, tls=urls[0].startswith("https:")) as client:
+        return [probe(client, url) for url in urls]
 
 
 def is_healthy(url: str, health: Health, *, transport: httpx.BaseTransport | None = None) -> Probe:

@@ -1,6 +1,8 @@
 """Is the new color degraded? Pure rules over what the monitor saw; no I/O, so every threshold is unit-tested.
 
     probes   a URL probed through nginx (health path, smoke URLs) failed `failures` times in a row
+    instance one of the color's replicas (or Swarm tasks), probed directly, failed or was gone `failures` times in
+             a row (with replicas nginx hides a dead one behind the others, so the probes above would not see it)
     errors   the 5xx share of real requests is above the previous color's recent share + `max_error_rate`
     latency  the p95 of real requests is above `max_latency_factor` × the previous color's recent p95
              (and above `latency_floor`, so 2 ms → 5 ms is not "slow")
@@ -81,12 +83,17 @@ class Verdict:
     params: dict[str, str]
 
 
-def judge(rules: Monitor, window: Tally, baseline: Tally, probes: dict[str, ProbeStreak]) -> Verdict | None:
+def judge(rules: Monitor, window: Tally, baseline: Tally, probes: dict[str, ProbeStreak],
+          instances: dict[str, ProbeStreak] | None = None) -> Verdict | None:
     """The first rule the new color breaks, or None while it is healthy."""
     for url, streak in probes.items():
         if streak.failures >= rules.failures:
             return Verdict("monitor.reason.probe", {"url": url, "count": str(streak.failures),
                                                     "detail": streak.detail})
+    for name, streak in (instances or {}).items():
+        if streak.failures >= rules.failures:
+            return Verdict("monitor.reason.instance", {"name": name, "count": str(streak.failures),
+                                                       "detail": streak.detail})
     if window.requests < rules.min_requests:
         return None
     has_baseline = baseline.requests >= rules.min_requests

@@ -1,6 +1,7 @@
 """The only module that uses jinja2: the upstream file bluegreen owns inside nginx.
 
-Every value rendered here was validated by the config schema (names, ports, server params), so the template can
+Every value rendered here was validated by the config schema (names, ports, server params) or comes from the
+runtime (container names built from validated prefixes, task addresses the engine gave), so the template can
 stay plain; StrictUndefined turns a missing value into an error instead of an empty directive.
 """
 
@@ -8,15 +9,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timezone
+from typing import Callable, Sequence
 
 import jinja2
 
+from bluegreen.parts.instance import Server
 from bluegreen.settings import Service
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("bluegreen", "templates"),
     undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
 )
+
+Servers = Callable[[str], Sequence[Server]]  # a color → the hosts its `server` lines name
 
 
 def new_generation() -> str:
@@ -25,38 +30,46 @@ def new_generation() -> str:
 
 
 def render_upstream(service: Service, *, primary: str, backup: str | None, generation: str,
-                    preview: str | None = None) -> str:
+                    preview: str | None = None, servers: Servers | None = None, resolver: str | None = None) -> str:
     """The upstream with `primary` serving and `backup` (if any) named as nginx `backup`; with `preview`, also
-    that color's preview server (service.preview), which users never reach through the public entry."""
+    that color's preview server (service.preview), which users never reach through the public entry.
+
+    `servers` gives each color's hosts (the runtime's: its replicas, or a Swarm service's tasks); by default
+    the color's one container. With `resolver`, nginx resolves the hosts itself while it runs (`resolve`, in an
+    upstream with a shared-memory `zone`: nginx >= 1.27.3)."""
+    hosts = servers or (lambda color: (Server(service.container(color)),))
     entry = service.preview if preview else None
     return _ENV.get_template("upstream.conf.j2").render(
         service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
-        primary=primary, primary_hosts=[service.container(primary)],
-        backup=backup, backup_hosts=[service.container(backup)] if backup else [],
-        generation=generation,
-        preview={"color": preview, "upstream": service.preview_upstream, "hosts": [service.container(preview)],
+        primary=primary, primary_hosts=list(hosts(primary)),
+        backup=backup, backup_hosts=list(hosts(backup)) if backup else [],
+        generation=generation, resolver=resolver,
+        preview={"color": preview, "upstream": service.preview_upstream, "hosts": list(hosts(preview)),
                  "listen": entry.listen, "server_name": entry.server_name} if entry and preview else None,
     )
 
 
 def render_shared_dict(service: Service, *, primary: str, backup: str | None, generation: str,
                        preview: str | None = None, admin_socket: str, module: str,
-                       keepalive_min_timeout: str | None = None) -> str:
+                       keepalive_min_timeout: str | None = None, servers: Servers | None = None,
+                       resolver: str | None = None) -> str:
     """`switch: shared-dict`: both colors' upstream blocks (the other as `backup`, as in the guide), the js_var
     naming `primary` for an empty dictionary, the dictionary, the map and the admin socket. Only running colors
-    are named: with no backup, both blocks name `primary`'s servers (nginx must never name a stopped container)."""
-    named = {primary: [service.container(primary)], **({backup: [service.container(backup)]} if backup else {})}
+    are named: with no backup, both blocks name `primary`'s servers (nginx must never name a stopped container).
+    `servers` and `resolver` as for render_upstream."""
+    hosts = servers or (lambda color: (Server(service.container(color)),))
+    named = {primary: list(hosts(primary)), **({backup: list(hosts(backup))} if backup else {})}
     colors = []
     for color in ("blue", "green"):
         own = named.get(color) or named[primary]
-        others = [h for c, hosts in named.items() if c != color for h in hosts] if color in named else []
+        others = [h for c, found in named.items() if c != color for h in found] if color in named else []
         colors.append({"name": color, "primary": own, "backup": others})
     entry = service.preview if preview else None
     return _ENV.get_template("upstream-shared-dict.conf.j2").render(
         service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
         generation=generation, primary=primary, colors=colors, admin_socket=admin_socket, module=module,
-        keepalive_min_timeout=keepalive_min_timeout,
-        preview={"color": preview, "upstream": service.preview_upstream, "hosts": [service.container(preview)],
+        keepalive_min_timeout=keepalive_min_timeout, resolver=resolver,
+        preview={"color": preview, "upstream": service.preview_upstream, "hosts": list(hosts(preview)),
                  "listen": entry.listen, "server_name": entry.server_name} if entry and preview else None,
     )
 

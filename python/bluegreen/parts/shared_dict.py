@@ -21,7 +21,7 @@ from bluegreen.errors import DeployFailed, Unreachable
 from bluegreen.parts.health import AdminUnreachable, admin_call
 from bluegreen.parts.nginx import Generation, NginxGate
 from bluegreen.parts.render import new_generation, render_module, render_shared_dict
-from bluegreen.parts.switch import UNKNOWN, Record, ReloadSwitch, Served, loaded_file
+from bluegreen.parts.switch import UNKNOWN, Hosts, Record, ReloadSwitch, Served, loaded_file
 from bluegreen.parts.upstream import UpstreamView, parse_upstream
 from bluegreen.settings import COLORS, Nginx, Service
 
@@ -46,8 +46,8 @@ class SharedDictSwitch(ReloadSwitch):
 
     mode = "shared-dict"
 
-    def __init__(self, gate: NginxGate, service: Service, nginx: Nginx) -> None:
-        super().__init__(gate, service)
+    def __init__(self, gate: NginxGate, service: Service, nginx: Nginx, hosts: Hosts | None = None) -> None:
+        super().__init__(gate, service, hosts)
         self.nginx = nginx
         self.socket = f"{nginx.admin_dir}/{service.upstream}.sock"
         self.module = f"{MODULE_DIR}/{service.upstream}.js"
@@ -105,9 +105,11 @@ class SharedDictSwitch(ReloadSwitch):
 
     # --- switching ---------------------------------------------------------------------------------------------
     def render(self, *, primary: str, backup: str | None, preview: str | None = None) -> str:
+        hosts = self.hosts
         return render_shared_dict(self.service, primary=primary, backup=backup, generation=new_generation(),
                                   preview=preview, admin_socket=self.socket, module=self.module,
-                                  keepalive_min_timeout=self.nginx.keepalive_min_timeout)
+                                  keepalive_min_timeout=self.nginx.keepalive_min_timeout,
+                                  servers=hosts.servers if hosts else None, resolver=hosts.resolver if hosts else None)
 
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text`. A new shape (containers named, preview, first set-up): the file is installed with

@@ -18,9 +18,10 @@ loaded by it (an edit followed by `nginx -s reload` in one script), one written 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from bluegreen.parts.access_log import LogSource
+from bluegreen.parts.instance import Server
 from bluegreen.parts.nginx import Generation, NginxGate
 from bluegreen.parts.render import new_generation, render_upstream
 from bluegreen.parts.upstream import UpstreamView, parse_upstream
@@ -28,6 +29,14 @@ from bluegreen.settings import Service
 
 CONFIRMED, RELOADED, UNKNOWN = "confirmed", "reloaded", "unknown"
 AGE_RESOLUTION = 1.0  # seconds: `ps -o etimes` counts whole seconds
+
+
+class Hosts(Protocol):
+    """What the upstream file names for each color (the runtime seam provides it)."""
+
+    resolver: str | None
+
+    def servers(self, color: str) -> Sequence[Server]: ...
 
 
 @dataclass(frozen=True)
@@ -88,8 +97,9 @@ class Switch(Protocol):
 class ReloadSwitch:
     mode = "reload"
 
-    def __init__(self, gate: NginxGate, service: Service) -> None:
+    def __init__(self, gate: NginxGate, service: Service, hosts: Hosts | None = None) -> None:
         self.gate, self.service = gate, service
+        self.hosts = hosts  # each color's `server` hosts (the runtime's); None: the color's one container
 
     @property
     def path(self) -> str:
@@ -117,8 +127,10 @@ class ReloadSwitch:
         return parse_upstream(text, self.service.upstream)
 
     def render(self, *, primary: str, backup: str | None, preview: str | None = None) -> str:
+        hosts = self.hosts
         return render_upstream(self.service, primary=primary, backup=backup, generation=new_generation(),
-                               preview=preview)
+                               preview=preview, servers=hosts.servers if hosts else None,
+                               resolver=hosts.resolver if hosts else None)
 
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text` (swap, `nginx -t`, reload, confirm); on failure `previous` serves again."""

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 _COMMENT = re.compile(r"#[^\n]*")
 _GENERATION = re.compile(r"#\s*bluegreen-generation:\s*(\S+)")
 _SERVER = re.compile(r"^\s*server\s+([^\s;]+)([^;]*);", re.M)
+# bluegreen names the instance an address belongs to beside it (`server 10.0.1.5:8000; # instance app-blue.1`):
+# read as the server's host, so the address maps to its color like a container name does.
+_INSTANCE = re.compile(r"^(\s*server\s+[^\s;]+[^;\n#]*);[ \t]*#[ \t]*instance[ \t]+([A-Za-z0-9_.-]+)[ \t]*$", re.M)
+_NAMED = "bluegreen-instance="
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ def parse_upstream(text: str | None, name: str) -> UpstreamView:
     if not text:
         return UpstreamView()
     generation = (m.group(1) if (m := _GENERATION.search(text)) else None)
-    bodies = _blocks(_COMMENT.sub("", text), name)
+    bodies = _blocks(_COMMENT.sub("", _INSTANCE.sub(rf"\1 {_NAMED}\2;", text)), name)
     if not bodies:
         return UpstreamView(generation=generation)
     primaries: list[str] = []
@@ -37,7 +41,9 @@ def parse_upstream(text: str | None, name: str) -> UpstreamView:
         for addr, params in _SERVER.findall(body):
             servers.append(addr)
             host = addr.rsplit(":", 1)[0] if ":" in addr else addr
-            (backups if "backup" in params.split() else primaries).append(host)
+            words = params.split()
+            host = next((w[len(_NAMED):] for w in words if w.startswith(_NAMED)), host)
+            (backups if "backup" in words else primaries).append(host)
     return UpstreamView(len(bodies), tuple(primaries), tuple(backups), generation, tuple(servers))
 
 

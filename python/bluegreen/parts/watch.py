@@ -4,7 +4,7 @@ to the previous one (its baseline), and probes through nginx. monitor.py runs it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Mapping
 
 from bluegreen.clock import Clock
 from bluegreen.output import Reporter
@@ -21,19 +21,26 @@ PROGRESS_EVERY = 5.0  # at most, between progress lines: a minute of watching sh
 @dataclass(frozen=True)
 class Watched:
     color: str
-    container_id: str
-    addr: str | None  # ip:port as nginx's $upstream_addr names it
+    release: str  # the deploy that serves (its instances carry it); a rollback checks it still serves
+    addrs: tuple[str, ...]  # ip:port of each instance, as nginx's $upstream_addr names it
     previous: str
-    previous_addr: str | None
+    previous_addrs: tuple[str, ...]
     image: str | None
+
+
+# Each instance of the watched color, one round: name → (answered, detail). Watched one by one when a color has
+# several: nginx hides a dead replica behind the others, so the probes through nginx would not see it.
+InstanceRound = Callable[[], Mapping[str, tuple[bool, str]]]
 
 
 class Watch:
     """The signals of one watch, gathered round by round."""
 
     def __init__(self, service: Service, nginx: Nginx, source: LogSource | None, watched: Watched, *,
-                 out: Reporter, clock: Clock) -> None:
+                 out: Reporter, clock: Clock, instances: InstanceRound | None = None) -> None:
         self.service, self.watched, self.rules, self.out, self.clock = service, watched, service.monitor, out, clock
+        self.instance_round = instances
+        self.instances: dict[str, ProbeStreak] = {}
         self.format = LogFormat(nginx.log_format)
         self.source = source
         health_path = service.health.public_path or service.health.path
@@ -53,8 +60,11 @@ class Watch:
                 for path, url in self.urls.items():
                     probe = health.probe_color(client, url, self.watched.color)
                     self.probes[path].record(probe.ok, probe.detail)
+                if self.instance_round is not None:
+                    for name, (ok, detail) in self.instance_round().items():
+                        self.instances.setdefault(name, ProbeStreak()).record(ok, detail)
                 self.elapsed = deadline.elapsed
-                verdict = judge(self.rules, self.window, self.baseline, self.probes)
+                verdict = judge(self.rules, self.window, self.baseline, self.probes, self.instances)
                 if verdict or deadline.expired:
                     return verdict
                 self.out.progress("monitor.progress", every=every, total=format_seconds(duration),
@@ -67,7 +77,7 @@ class Watch:
         requests = [r for r in map(self.format.parse, lines) if r is not None]
         if lines and not requests:
             self.out.say("monitor.log_unmatched", count=len(lines), source=self.source.description)
-        self._count(requests, self.watched.previous_addr, self.baseline)
+        self._count(requests, self.watched.previous_addrs, self.baseline)
         self.baseline = self.baseline.last(BASELINE_REQUESTS)
         if self.baseline.requests:
             self.out.say("monitor.baseline", color=self.watched.previous, requests=self.baseline.requests,
@@ -77,7 +87,7 @@ class Watch:
 
     def read_traffic(self) -> None:
         lines = self._read(lambda source: source.poll())
-        self._count(filter(None, map(self.format.parse, lines)), self.watched.addr, self.window)
+        self._count(filter(None, map(self.format.parse, lines)), self.watched.addrs, self.window)
 
     def _read(self, how: Callable[[LogSource], list[str]]) -> list[str]:
         if self.source is None:
@@ -89,19 +99,20 @@ class Watch:
             self.source = None  # said once; the probes go on
             return []
 
-    def _count(self, requests: Iterable[Request], addr: str | None, tally: Tally) -> None:
-        if addr is None:
+    def _count(self, requests: Iterable[Request], addrs: tuple[str, ...], tally: Tally) -> None:
+        """Each request one of the color's instances served: failed when any of them failed it."""
+        if not addrs:
             return
         for request in requests:
             if self.format.has_request and request.path in self.probed_paths:
                 continue  # our own probes (and the deploy's verification) are not traffic
-            outcome = request.outcome_at(addr)
-            if outcome is not None:
-                tally.add(failed=outcome.failed, seconds=request.seconds)
+            outcomes = [a for a in request.attempts if a.addr in addrs]
+            if outcomes:
+                tally.add(failed=any(a.failed for a in outcomes), seconds=request.seconds)
 
     # --- what it says ----------------------------------------------------------------------------------------
     def _counts(self) -> dict[str, str]:
-        failing = [(p, s) for p, s in self.probes.items() if s.failures]
+        failing = [(p, s) for p, s in (*self.probes.items(), *self.instances.items()) if s.failures]
         probes = (", ".join(self.out.text("monitor.probe_failing", url=p, count=s.failures,
                                               limit=self.rules.failures) for p, s in failing)
                   or self.out.text("monitor.probes_ok"))
@@ -116,7 +127,9 @@ class Watch:
         return {"seconds": round(self.elapsed, 3), "requests": w.requests, "errors": w.errors,
                 "p95_ms": _ms(w.p95), "baseline_requests": b.requests, "baseline_errors": b.errors,
                 "baseline_p95_ms": _ms(b.p95), "access_log": self.source.description if self.source else "-",
-                "probes": {p: {"probes": s.probes, "failing": s.failures} for p, s in self.probes.items()}}
+                "probes": {p: {"probes": s.probes, "failing": s.failures} for p, s in self.probes.items()},
+                **({"instances": {n: {"probes": s.probes, "failing": s.failures, "last": s.detail}
+                                  for n, s in self.instances.items()}} if self.instances else {})}
 
 
 def _ms(seconds: float | None) -> float | None:
