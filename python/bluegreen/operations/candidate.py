@@ -186,8 +186,12 @@ class Candidate:
         anew = bool(self.kept and self.active and self.runtime.renders_addresses and self._was_backup())
         if in_nginx and self.kept and self.active:
             self._switch(frame, primary=self.active, backup=None)  # the candidate out before it goes away
-        elif self.serving != self.before and not anew:
+        elif in_nginx and self.serving != self.before and not anew:
             self._restore(frame)
+        # Not in nginx (failed before the switch, after make_room took the color out): the file of before names
+        # the color, which is the candidate's name until the kept version is back; restored below, after the put
+        # back, so that nginx resolves the kept container (a dead candidate's name does not resolve at all, and
+        # `nginx -t` would fail the undo itself).
         if in_nginx:
             out.say("rollback.auto_restored" if self.active else "rollback.auto_restored_first", active=self.active)
         if self.instance_id or self.runtime.instances(self.color):
