@@ -1,6 +1,7 @@
 """A failed deploy in the steady state (green serves, blue is the rollback target it replaces): the undo puts
 the previous blue back *before* nginx names blue again, so status is consistent at once and the backup is the
-previous version, not the failed candidate (found by the fault bench, bench/chaos row 1)."""
+previous version, not the failed candidate; and a candidate that never started (its image cannot be pulled) never
+costs the rollback target (both found by the fault bench, bench/chaos rows 1a and 1b)."""
 
 from __future__ import annotations
 
@@ -18,12 +19,15 @@ def site(stack, tmp_path):
     return s
 
 
-@pytest.mark.parametrize("knobs", [{"APP_DIE_AFTER": "0"}, {"APP_HEALTH": "fail"}], ids=["exits", "unhealthy"])
-def test_failed_candidate_puts_the_rollback_target_back(site, request_loop, knobs):
+@pytest.mark.parametrize("version, knobs", [("v3", {"APP_DIE_AFTER": "0"}), ("v3", {"APP_HEALTH": "fail"}),
+                                             ("does-not-exist", {})], ids=["exits", "unhealthy", "no-image"])
+def test_failed_candidate_puts_the_rollback_target_back(site, request_loop, version, knobs):
+    """no-image: the pull fails before anything of blue was touched; blue (v1, the rollback target) must stay,
+    not be removed as if it were the failed candidate."""
     before = site.upstream_text()
     blue = site.stack.client.containers.get(site.container("blue")).id
     loop = request_loop(site.stack.public_url + "/", interval=0.02)
-    result = site.deploy("v3", **knobs)
+    result = site.deploy(version, **knobs)
     traffic = loop.stop()
     output = result.stdout + result.stderr
     assert result.returncode == 1, output

@@ -194,7 +194,9 @@ class Candidate:
         # `nginx -t` would fail the undo itself).
         if in_nginx:
             out.say("rollback.auto_restored" if self.active else "rollback.auto_restored_first", active=self.active)
-        if self.instance_id or self.runtime.instances(self.color):
+        # Before the start began (a failed pull, a pre_deploy hook), the color's instances are its previous version,
+        # the rollback target, untouched: only a started candidate (or one replacing a set-aside version) goes.
+        if self.instance_id or (self.kept and self.runtime.instances(self.color)):
             out.log_tail(self.runtime.logs_tail(self.color, 20), name=self.name)
             self.runtime.remove(self.color, grace=0)
             out.say("rollback.candidate_removed", name=self.name)
