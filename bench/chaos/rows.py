@@ -178,10 +178,13 @@ def _dockerd_restore(stack: ChaosStack) -> None:
     stack.refresh_client()
 
 
-DEPLOY_KILL_POINTS = ("deploy.locked", "nginx.installed#1", "nginx.reloaded#1", "switch.color_set#1",
-                      "deploy.room_made", "deploy.set_aside", "deploy.candidate_started", "nginx.installed#2",
-                      "nginx.reloaded#2", "switch.color_set#2", "deploy.switched")
-ROLLBACK_KILL_POINTS = ("rollback.locked", "nginx.installed", "nginx.reloaded", "switch.color_set",
+# Every point a steady-state deploy and rollback reach, in order (traced once per mode). A shared-dict deploy
+# reloads nginx too (taking the idle color out and naming the candidate change the file's shape); its rollback
+# moves the color on the socket first (switch.color_set), then writes the file for the next restart.
+DEPLOY_KILL_POINTS = ("deploy.locked", "nginx.installed#1", "nginx.reloaded#1", "deploy.room_made",
+                      "deploy.set_aside", "deploy.candidate_started", "nginx.installed#2", "nginx.reloaded#2",
+                      "deploy.switched")
+ROLLBACK_KILL_POINTS = ("rollback.locked", "switch.color_set", "nginx.installed", "nginx.reloaded",
                         "rollback.switched")
 
 
@@ -203,12 +206,15 @@ def all_rows() -> list[Row]:
             clear=lambda s: faults.remove_location(s, "verify", reload=True)),
     ]
     rows += [Row(f"8d {p}", f"SIGKILL during deploy at {p}", killed(DEPLOY, p)) for p in DEPLOY_KILL_POINTS]
-    rows += [Row(f"8r {p}", f"SIGKILL during rollback at {p}", killed(ROLLBACK, p), next="rollback")
+    rows += [Row(f"8r {p}", f"SIGKILL during rollback at {p}", killed(ROLLBACK, p), next="rollback",
+                 modes=("shared-dict",) if p.startswith("switch.") else ("reload", "shared-dict"))
              for p in ROLLBACK_KILL_POINTS]
     rows += [
         Row("9a", "two deploys at once (the second while the first holds the lock)",
             concurrent(DEPLOY, "deploy.locked", DEPLOY)),
         Row("9b", "a deploy during a rollback", concurrent(ROLLBACK, "rollback.locked", DEPLOY)),
+        Row("14", "previous color removed by hand before a rollback", _remove_previous),
+        Row("15", "operator's hand switch before a deploy", _hand_switch, next="rollback"),
         Row("10", "nginx container restarted mid-deploy (after the candidate started)",
             paused(DEPLOY, "deploy.candidate_started", _restart)),
         Row("12a", "state dir full (tmpfs) before the switch is recorded",
@@ -227,8 +233,6 @@ def all_rows() -> list[Row]:
         Row("11b", "dockerd restarted mid-deploy, live-restore on",
             paused(DEPLOY, "deploy.candidate_started", _dockerd_restart(True)),
             setup=_dockerd_setup(True), teardown=_dockerd_restore, modes=("reload",), heavy=True),
-        Row("14", "previous color removed by hand before a rollback", _remove_previous),
-        Row("15", "operator's hand switch before a deploy", _hand_switch, next="rollback"),
     ]
     return rows
 
