@@ -51,7 +51,7 @@ def markdown(meta: dict, rows: list[dict]) -> str:
              + ", ".join(f"{c['name']} {c['rate']:.0f}/s" for c in meta["classes"])
              + f" · {meta['seconds']:.0f} s in all. Code: `bench/chaos_bench.py`, `bench/chaos/`.", "",
              "Failed requests are counted from the fault's injection to the end of the next ordinary command "
-             "(+2.5 s), by class: GET new connection / POST / slow (/slow?s=2, in flight across every step) / "
+             "(+2.2 s), by class: GET new connection / POST / slow (/slow?s=2, in flight across every step) / "
              "keep-alive pooled / keep-alive raw. *status* is `bluegreen status` right after the faulted command "
              "(exit code, problem ids); *next* is the next ordinary command (`deploy` of v3, or `rollback`) with "
              "no hand step, then status again. *lost*: history entries missing afterwards, and whether "

@@ -23,8 +23,8 @@ CLASSES = [
     LoadClass("ka-pool", 20, keepalive="pool", connections=4),
     LoadClass("ka-raw", 20, keepalive="raw", connections=4),
 ]
-WARMUP = 1.0  # load before the fault: slow requests reach their steady number in flight
-SETTLE = 2.5  # load after the last command: the slow ones started during it end (s=2)
+WARMUP = 0.8  # load before the fault: slow requests reach their steady number in flight
+SETTLE = 2.2  # load after the last command: the slow ones started during it end (s=2)
 
 
 def run_row(client: docker.DockerClient, workdir: Path, row: Row, mode: str, log: Callable[[str], None]) -> dict:

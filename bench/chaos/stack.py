@@ -70,8 +70,11 @@ class Result:
 
     @property
     def first_line(self) -> str:
-        """The first line that says what went wrong (the CLI prints `error:`/`오류:` lines on stderr)."""
-        lines = [line.strip() for line in (self.stderr + "\n" + self.stdout).splitlines() if line.strip()]
+        """Failed: the first line that says what went wrong (❌), else the first warning; done: the last line."""
+        lines = [line.strip() for line in (self.stderr + "\n" + self.stdout).splitlines()
+                 if line.strip() and line.strip("❌ℹ️✅⚠ =-")]  # not the banner rules
+        if self.code == 0:
+            return (lines[-1] if lines else "")[:240]
         for pick in (lambda ln: ln.startswith(("❌", "error", "Error")), lambda ln: ln.startswith("⚠️")):
             found = [line for line in lines if pick(line)]
             if found:
