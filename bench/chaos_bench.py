@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import shutil
 import sys
@@ -28,6 +29,7 @@ import docker  # noqa: E402
 
 from chaos import report, rows  # noqa: E402
 from chaos.run import CLASSES, run_row  # noqa: E402
+from chaos.stack import Result  # noqa: E402
 
 MODES = ("reload", "shared-dict")
 
@@ -47,7 +49,19 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=22 * 60,
                         help="seconds after which the remaining rows are reported as not run (default 22 min)")
     parser.add_argument("--stem", default=None, help="file name stem (default faults-<date>)")
+    parser.add_argument("--render-only", type=Path, metavar="JSON",
+                        help="redo the verdicts and the md from a run's json (nothing is run)")
     args = parser.parse_args()
+    if args.render_only:
+        doc = json.loads(args.render_only.read_text(encoding="utf-8"))
+        for row in doc["rows"]:  # the first line is derived from the output kept in the json
+            for key in ("command", "next"):
+                cmd = row.get(key)
+                if cmd and cmd.get("tail"):
+                    cmd["first_line"] = Result(cmd["exit_code"], cmd["tail"], "", 0).first_line
+        js, md = report.write(args.render_only.parent, args.render_only.stem, doc["meta"], doc["rows"])
+        log(f"wrote {js} and {md}")
+        return 0
     client = docker.from_env()
     started, epoch = time.monotonic(), dt.datetime.now(dt.timezone.utc)
     workdir = Path(tempfile.mkdtemp(prefix="bgc-"))

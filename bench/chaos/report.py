@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 STRICT = ("get", "post", "slow", "ka-pool")  # the classes that must not fail while nginx keeps running
@@ -19,7 +20,7 @@ def verdict(doc: dict) -> tuple[str, list[str]]:
         return "not run", [doc["harness_error"]]
     why = []
     strict = failed(doc, "load_total")
-    if strict and doc["row"].split(" ")[0] not in OUTAGE_ROWS:
+    if strict and re.match(r"\d+", doc["row"]).group() not in OUTAGE_ROWS:
         why.append(f"{strict} failed requests")
     nxt = doc.get("next") or {}
     if nxt.get("exit_code") != 0:

@@ -70,15 +70,17 @@ class Result:
 
     @property
     def first_line(self) -> str:
-        """Failed: the first line that says what went wrong (❌), else the first warning; done: the last line."""
+        """Failed: the line that says what went wrong (the last ❌), else the last warning; done or killed: the
+        last line."""
         lines = [line.strip() for line in (self.stderr + "\n" + self.stdout).splitlines()
                  if line.strip() and line.strip("❌ℹ️✅⚠ =-")]  # not the banner rules
-        if self.code == 0:
+        if self.code in (0, -9):  # done, or killed: where it got to
             return (lines[-1] if lines else "")[:240]
+        # the last ❌ line: the rollback banner starts with ❌ too, and the final error comes last
         for pick in (lambda ln: ln.startswith(("❌", "error", "Error")), lambda ln: ln.startswith("⚠️")):
             found = [line for line in lines if pick(line)]
             if found:
-                return found[0][:240]
+                return found[-1][:240]
         return (lines[-1] if lines else "")[:240]
 
 
