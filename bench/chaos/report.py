@@ -56,7 +56,11 @@ def markdown(meta: dict, rows: list[dict]) -> str:
              "keep-alive pooled / keep-alive raw. *status* is `bluegreen status` right after the faulted command "
              "(exit code, problem ids); *next* is the next ordinary command (`deploy` of v3, or `rollback`) with "
              "no hand step, then status again. *lost*: history entries missing afterwards, and whether "
-             "state.json and every history line are valid JSON.", "",
+             "state.json and every history line are valid JSON. *verdict* is red when a GET, POST, slow or pooled "
+             "keep-alive request failed (not in rows 10 and 11: nginx or the Docker engine itself goes away, and "
+             "the gap is what is measured), the next command or the status after it did not exit 0, or anything was "
+             "lost; the raw keep-alive client's losses at reloads are shown, not judged (README, Proof). Row 11 "
+             "runs in reload mode only: the engine restart is the same in both modes.", "",
              "| row | mode | failed (get/post/slow/ka-pool/ka-raw) | faulted command: exit · first line | status after "
              "| next: exit · status | lost | verdict |",
              "|---|---|---|---|---|---|---|---|"]
