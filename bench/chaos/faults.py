@@ -6,7 +6,6 @@ measured is what bluegreen does, not how long a fault was left in place.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -102,18 +101,6 @@ def nginx_answers_within(stack: ChaosStack, timeout: float) -> float | None:
     except TimeoutError:
         return None
     return round(time.monotonic() - start, 2)
-
-
-def active_color(stack: ChaosStack) -> str | None:
-    try:
-        state = json.loads((stack.state_dir / "backend.state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    text = state.get("loaded_config") or ""
-    for line in text.splitlines():
-        if "server " in line and "backup" not in line and "127.0.0.1:9" not in line:
-            return "green" if "-green" in line else "blue" if "-blue" in line else None
-    return None
 
 
 # --- the host: a tiny tmpfs for the state directory ---------------------------------------------------------
