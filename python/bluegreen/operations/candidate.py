@@ -186,11 +186,17 @@ class Candidate:
         anew = bool(self.kept and self.active and self.runtime.renders_addresses and self._was_backup())
         if in_nginx and self.kept and self.active:
             self._switch(frame, primary=self.active, backup=None)  # the candidate out before it goes away
-        elif self.serving != self.before and not anew:
+        elif in_nginx and self.serving != self.before and not anew:
             self._restore(frame)
+        # Not in nginx (failed before the switch, after make_room took the color out): the file of before names
+        # the color, which is the candidate's name until the kept version is back; restored below, after the put
+        # back, so that nginx resolves the kept container (a dead candidate's name does not resolve at all, and
+        # `nginx -t` would fail the undo itself).
         if in_nginx:
             out.say("rollback.auto_restored" if self.active else "rollback.auto_restored_first", active=self.active)
-        if self.instance_id or self.runtime.instances(self.color):
+        # Before the start began (a failed pull, a pre_deploy hook), the color's instances are its previous version,
+        # the rollback target, untouched: only a started candidate (or one replacing a set-aside version) goes.
+        if self.instance_id or (self.kept and self.runtime.instances(self.color)):
             out.log_tail(self.runtime.logs_tail(self.color, 20), name=self.name)
             self.runtime.remove(self.color, grace=0)
             out.say("rollback.candidate_removed", name=self.name)
