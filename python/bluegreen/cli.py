@@ -15,7 +15,7 @@ import click
 
 from bluegreen import __version__, cli_options, commands
 from bluegreen.commands import Options
-from bluegreen.errors import BlueGreenError, exit_code_for
+from bluegreen.errors import BlueGreenError, exit_code_for, storage_failure
 from bluegreen.messages import LANGS, detect_language
 from bluegreen.output import Reporter, escape
 from bluegreen.report import Report, failure_report
@@ -261,6 +261,12 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:  # a bug: one line (what the frame recorded), the traceback only when asked for
         if os.environ.get("BLUEGREEN_DEBUG"):
             raise
+        if storage_failure(error):  # not a bug: the disk of state_dir is full or read-only
+            from bluegreen.messages import render
+
+            print(render("cli.storage_failed", _lang_from_argv(argv, lang), path=escape(str(error.filename)),
+                         error=escape(error.strerror or str(error))), file=sys.stderr)
+            sys.exit(exit_code_for(error))
         print(f"❌ internal error: {type(error).__name__}: {escape(' '.join(str(error).split()), limit=200)} "
               "(BLUEGREEN_DEBUG=1 shows the traceback)", file=sys.stderr)
         sys.exit(exit_code_for(error))

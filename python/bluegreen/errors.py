@@ -14,11 +14,14 @@
     ├── MonitorRolledBack            exit 5  post-deploy monitoring saw degradation and rolled back
     └── Unreachable                  exit 6  the Docker engine, the nginx container or Jenkins cannot be reached
 
-Click's own usage errors also exit 2. Messages carry a catalogue key and its parameters, so the CLI can say them
+An OSError naming a file bluegreen writes (state, history: disk full, read-only, quota) exits 3 too: the run
+stopped where it was, as a killed one does, and `status` names what it left. Click's own usage errors exit 2. Messages carry a catalogue key and its parameters, so the CLI can say them
 in the operator's language; `str()` gives the English text for logs and tests.
 """
 
 from __future__ import annotations
+
+import errno
 
 class BlueGreenError(Exception):
     exit_code = 1
@@ -80,4 +83,14 @@ def exit_code_for(error: BaseException) -> int:
         return error.exit_code
     if isinstance(error, KeyboardInterrupt):
         return 130
+    if storage_failure(error):
+        return 3
     return 1
+
+
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM})
+
+
+def storage_failure(error: BaseException) -> bool:
+    """A write to a file bluegreen keeps failed for lack of space or permission (state_files names the file)."""
+    return isinstance(error, OSError) and error.errno in STORAGE_ERRNOS and error.filename is not None

@@ -224,6 +224,7 @@ MESSAGES = {
     "option.bad_value": "❌ Invalid value for {option}: {value}",
     "option.bad_duration": "❌ Invalid duration for {option}: {value} (0 to {high}, e.g. 60s, 2m)",
     "report.unwritable": "❌ Cannot write the report {path}: {error}; nothing was changed",
+    "cli.storage_failed": "❌ Could not write {path}: {error}. The run stopped there, as a killed one would (traffic is where the last completed step left it): free the space or fix the permission, then `bluegreen status` names what was left and the next deploy or rollback repairs it",
     "cli.usage": "❌ {error} (see: {command} --help)",
     "state.corrupt": "❌ {path} is not a state file bluegreen writes ({problem}); nothing was changed. Move it aside (mv {path} {path}.broken): the next deploy writes a new one from what nginx serves; a rollback to a version deployed before that is refused (it is no longer known as promoted)",
     "state.lock_corrupt": "❌ The lock file {path} holds something bluegreen never writes ({problem}) and no run holds it; nothing was changed. Remove it (rm {path}): bluegreen creates it again",

@@ -224,6 +224,7 @@ MESSAGES = {
     "option.bad_value": "❌ {option}의 값이 올바르지 않습니다: {value}",
     "option.bad_duration": "❌ {option}의 시간 값이 올바르지 않습니다: {value} (0부터 {high}까지, 예: 60s, 2m)",
     "report.unwritable": "❌ 보고서 {path}을(를) 쓸 수 없습니다: {error}. 아무것도 변경하지 않았습니다",
+    "cli.storage_failed": "❌ {path}에 쓸 수 없습니다: {error}. 실행이 그 지점에서 멈췄습니다 (중단된 실행과 같음; 트래픽은 마지막으로 완료된 단계의 상태): 공간을 확보하거나 권한을 고친 뒤 `bluegreen status`가 남은 상태를 알려주며, 다음 deploy 또는 rollback이 복구합니다",
     "cli.usage": "❌ {error} (도움말: {command} --help)",
     "state.corrupt": "❌ {path}은(는) bluegreen이 쓰는 상태 파일이 아닙니다 ({problem}). 아무것도 변경하지 않았습니다. 옮겨 두세요 (mv {path} {path}.broken): 다음 배포가 Nginx가 서비스하는 내용으로 새로 씁니다. 그 전에 배포된 버전으로의 롤백은 거부됩니다 (승격된 버전으로 더 이상 알려지지 않습니다)",
     "state.lock_corrupt": "❌ 잠금 파일 {path}에 bluegreen이 쓰지 않는 내용이 있고 ({problem}) 잠금을 가진 실행은 없습니다. 아무것도 변경하지 않았습니다. 삭제하세요 (rm {path}): bluegreen이 다시 만듭니다",

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bluegreen.errors import LockHeld, StateCorrupt
-from bluegreen.parts.state_files import (atomic_write, check_kind, cut_torn_tail, open_regular, prepare_dir,
+from bluegreen.parts.state_files import (atomic_write, check_kind, cut_torn_tail, naming, open_regular, prepare_dir,
                                          read_bounded)
 
 STATE_LIMIT = 4 << 20  # state.json: an upstream file twice and a few ids are a few kB
@@ -142,9 +142,10 @@ class StateDir:
         fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)  # the monitor records without the service lock
-            cut_torn_tail(fd)
-            os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
-            os.fsync(fd)
+            with naming(path):
+                cut_torn_tail(fd)
+                os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
+                os.fsync(fd)
         finally:
             os.close(fd)
 

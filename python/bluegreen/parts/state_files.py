@@ -13,7 +13,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from bluegreen.errors import StateCorrupt, UsageError
 
@@ -114,13 +116,29 @@ def atomic_write(path: Path, text: str) -> None:
         os.unlink(tmp)  # left by a killed run with this pid, or planted: never written through
     except FileNotFoundError:
         pass
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    with naming(path):
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        try:
+            os.write(fd, text.encode("utf-8"))
+            os.fsync(fd)
+        except OSError:
+            os.unlink(tmp)  # a full disk leaves no half-written temporary behind
+            raise
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+
+
+@contextmanager
+def naming(path: Path) -> Iterator[None]:
+    """A failed write (disk full, read-only, quota) names the file it was for: `os.write` on a descriptor does
+    not, and the operator's one line must say where space or permission is missing (the CLI maps it)."""
     try:
-        os.write(fd, text.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
 
 
 def kind_of(mode: int) -> str:
