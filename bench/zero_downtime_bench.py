@@ -62,7 +62,7 @@ def log(message: str) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a short smoke run (3 cycles each, no 100k target)")
+    parser.add_argument("--quick", action="store_true", help="a 3-minute smoke run (1 cycle per mode, no 100k target)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     parser.add_argument("--render-only", action="store_true", help="redo the report from the last run's records")
     parser.add_argument("--only", help="comma-separated blue-green modes to run (dev tries), e.g. dict,swarm")
@@ -72,8 +72,8 @@ def main() -> int:
         with open(LAST_RUN, "rb") as f:
             return finish(*pickle.load(f), plan=plan, client=docker.from_env(), out_dir=args.out)
     if args.quick:
-        plan.sanity_seconds, plan.min_cycles, plan.min_requests = 5, 3, 0
-        plan.recreate_cycles, plan.idle_rollbacks = 3, 2
+        plan.sanity_seconds, plan.min_cycles, plan.min_requests = 5, 1, 0
+        plan.recreate_cycles, plan.idle_rollbacks = 2, 2
     only = set(args.only.split(",")) if args.only else None
     variants = [v for v in modes.VARIANTS if only is None or v.name in only]
     client = docker.from_env()
@@ -98,7 +98,9 @@ def main() -> int:
         if broken or behind:
             log(f"HARNESS BROKEN: with no switch at all: failures {broken or 'none'}, schedule {behind or 'kept'} "
                 f"(load average {os.getloadavg()[0]:.1f}); lower the rates in CLASSES or free the machine")
-            return 1
+            if not args.quick:
+                return 1
+            checks.append("sanity failed (a --quick run goes on, for the plumbing only)")
         log(f"sanity: {sum(c['requests'] for c in sanity.values()):,} requests, 0 failures; achieved "
             + ", ".join(f"{n} {c['achieved_rate']:.0f}/s" for n, c in sanity.items()))
         anatomy_doc = anatomy.measure(log)

@@ -61,9 +61,9 @@ class Plan:
     sanity_seconds: float = 15.0
     min_cycles: int = 20
     min_requests: int = 100_000  # of the classes that must not fail (new-connection GET, POST, slow)
-    max_seconds: float = 330.0  # bound of one blue-green mode's cycles (the whole run must stay ≤ 25 min)
+    max_seconds: float = 290.0  # bound of one blue-green mode's cycles (the whole run must stay ≤ 25 min)
     recreate_cycles: int = 20
-    idle_rollbacks: int = 8  # rollbacks with no load, before each blue-green mode's load starts (even)
+    idle_rollbacks: int = 6  # rollbacks with no load, before each blue-green mode's load starts (even)
     warmup: float = 3.0
     hold_deploy: float = 0.5
     hold_rollback: float = 0.5
