@@ -105,10 +105,13 @@ def main() -> int:
             + ", ".join(f"{n} {c['achieved_rate']:.0f}/s" for n, c in sanity.items()))
         anatomy_doc = anatomy.measure(log)
         for i, variant in enumerate(variants):
-            log(f"mode {i + 1}/{len(variants)}: {variant.title} ({time.monotonic() - started:.0f} s into the run)")
+            elapsed = time.monotonic() - started
+            window = modes.share_of_budget(plan, elapsed, variants[i:], variant)
+            log(f"mode {i + 1}/{len(variants)}: {variant.title} ({elapsed:.0f} s into the run; load window ≤ "
+                f"{window:.0f} s)")
             if variant.swarm:
                 swarm_created = swarm_created or start_swarm(client)
-            runs[variant.name] = modes.bluegreen(stack, plan, log, variant)
+            runs[variant.name] = modes.bluegreen(stack, plan, log, variant, window)
         log(f"baseline: recreate ({time.monotonic() - started:.0f} s into the run)")
         runs["recreate"] = modes.recreate(stack, plan, log)
     finally:

@@ -53,15 +53,19 @@ class Variant:
     keepalive_timeout: str | None = None  # in the user's server block
     swarm: bool = False  # runtime: swarm, 3 replicas per color, endpoint_mode: dnsrr
     until_requests: bool = False  # besides min_cycles, until plan.min_requests new-connection requests
+    weight: float = 1.0  # its share of the run's time budget, against the other modes
 
 
 @dataclass
 class Plan:
     classes: list[LoadClass]
-    sanity_seconds: float = 15.0
+    sanity_seconds: float = 10.0
     min_cycles: int = 20
     min_requests: int = 100_000  # of the classes that must not fail (new-connection GET, POST, slow)
-    max_seconds: float = 290.0  # bound of one blue-green mode's cycles (the whole run must stay ≤ 25 min)
+    max_seconds: float = 290.0  # bound of one blue-green mode's load window
+    budget: float = 23.5 * 60.0  # the whole run's bound: modes share what is left of it (share_of_budget)
+    setup_seconds: float = 50.0  # per mode, outside its window: nginx, setup deploys, no-load rollbacks, the tail
+    recreate_seconds: float = 110.0  # the baseline, setup included
     recreate_cycles: int = 20
     idle_rollbacks: int = 6  # rollbacks with no load, before each blue-green mode's load starts (even)
     warmup: float = 3.0
@@ -126,7 +130,9 @@ def _cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "bluegreen"]
 
 
-def bluegreen(stack: BenchStack, plan: Plan, log: Callable[[str], None], variant: Variant) -> ModeRun:
+def bluegreen(stack: BenchStack, plan: Plan, log: Callable[[str], None], variant: Variant,
+              max_seconds: float | None = None) -> ModeRun:
+    """max_seconds: this mode's load window bound (the run's budget share); plan.max_seconds when None."""
     name = variant.name
     shared = variant.switch == "shared-dict"
     network, admin_dir = stack.network, None
@@ -146,7 +152,7 @@ def bluegreen(stack: BenchStack, plan: Plan, log: Callable[[str], None], variant
     service_keys = {"runtime": "swarm", "replicas": 3, "endpoint_mode": "dnsrr"} if variant.swarm else {}
     config = stack.bluegreen_config(nginx, name, nginx_keys=nginx_keys, service_keys=service_keys, network=network)
     try:
-        run = _bluegreen_cycles(stack, plan, log, variant, nginx, config)
+        run = _bluegreen_cycles(stack, plan, log, variant, nginx, config, max_seconds or plan.max_seconds)
     finally:
         if variant.swarm:
             stack.remove_services(f"{stack.name}-{name}")
@@ -156,7 +162,7 @@ def bluegreen(stack: BenchStack, plan: Plan, log: Callable[[str], None], variant
 
 
 def _bluegreen_cycles(stack: BenchStack, plan: Plan, log: Callable[[str], None], variant: Variant, nginx: Nginx,
-                      config: Path) -> ModeRun:
+                      config: Path, max_seconds: float) -> ModeRun:
     name = variant.name
     env = {k: v for k, v in os.environ.items() if not k.startswith("BLUEGREEN_")}
     env.update(BLUEGREEN_CONFIG=str(config), BLUEGREEN_LANG="en")
@@ -202,10 +208,10 @@ def _bluegreen_cycles(stack: BenchStack, plan: Plan, log: Callable[[str], None],
             last = run.operations[-2:]
             log(f"{name}: cycle {i}: deploy {last[0].seconds:.2f} s, rollback {last[1].seconds:.2f} s")
         if i < plan.min_cycles:
-            run.notes.append(f"only {i} cycles in the mode's time bound ({plan.max_seconds:.0f} s)")
+            run.notes.append(f"only {i} cycles in the mode's time bound ({max_seconds:.0f} s)")
 
     rate = sum(c.rate for c in strict)
-    run = _under_load(stack, nginx, plan, name, variant.title, body, plan.max_seconds)
+    run = _under_load(stack, nginx, plan, name, variant.title, body, max_seconds)
     run.idle_rollbacks = idle
     run.setup = dict(variant.__dict__)
     run.anatomy = profile
@@ -263,11 +269,12 @@ def recreate(stack: BenchStack, plan: Plan, log: Callable[[str], None]) -> ModeR
 VARIANTS = [
     Variant("reload", "reload, nginx 1.22"),
     Variant("reload-kmt", "reload + keepalive_min_timeout 10s, nginx 1.30", image=NGINX_NJS_IMAGE, site_kmt="10s"),
-    Variant("dict", "shared-dict, nginx 1.30", image=NGINX_NJS_IMAGE, switch="shared-dict", until_requests=True),
+    Variant("dict", "shared-dict, nginx 1.30", image=NGINX_NJS_IMAGE, switch="shared-dict",
+            until_requests=True, weight=1.4),
     Variant("dict-kmt", "shared-dict + keepalive_min_timeout 10s, nginx 1.30", image=NGINX_NJS_IMAGE,
             switch="shared-dict", engine_kmt="10s"),
     Variant("swarm", "Swarm, 3 replicas per color, dnsrr, reload + keepalive_min_timeout 10s, nginx 1.30",
-            image=NGINX_NJS_IMAGE, site_kmt="10s", swarm=True),
+            image=NGINX_NJS_IMAGE, site_kmt="10s", swarm=True, weight=1.2),
 ]
 
 
@@ -285,3 +292,12 @@ def _wait_answer(nginx: Nginx, timeout: float = 15) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{nginx.name} did not answer on {nginx.url} within {timeout:.0f} s")
         time.sleep(0.2)  # poll: nginx and the app are starting
+
+
+def share_of_budget(plan: Plan, elapsed: float, left: list[Variant], variant: Variant) -> float:
+    """The load window this mode gets so that the run stays within plan.budget: what is left after the
+    baseline and every remaining mode's setup, split by weight, capped at plan.max_seconds. A mode that cannot
+    finish its cycles in it ends short, and the report says so."""
+    spare = plan.budget - elapsed - plan.recreate_seconds - plan.setup_seconds * len(left)
+    share = spare * variant.weight / sum(v.weight for v in left)
+    return max(30.0, min(plan.max_seconds, share))

@@ -78,3 +78,13 @@ def test_targets_hold_shared_dict_to_every_class_and_its_own_rollback_bound():
                      ("reload", "rollback p95 ≤ 0.5 s, start → exit"): False}
     modes["dict"] = _mode("shared-dict", 1, 120_000, 20, 0.29)
     assert not analyze.targets(modes, min_cycles=20, min_requests=100_000)[0]["met"]
+
+
+def test_the_budget_is_shared_by_weight_and_capped():
+    from zdt.modes import Plan, Variant, share_of_budget
+
+    plan = Plan([], budget=1000, setup_seconds=10, recreate_seconds=100, max_seconds=290)
+    a, b = Variant("a", "a"), Variant("b", "b", weight=3.0)
+    assert share_of_budget(plan, 0, [a, b], a) == (1000 - 100 - 20) / 4
+    assert share_of_budget(plan, 0, [a, b], b) == 290  # capped
+    assert share_of_budget(plan, 990, [a], a) == 30  # never less than a usable window
