@@ -98,9 +98,12 @@ def main() -> int:
         if broken or behind:
             log(f"HARNESS BROKEN: with no switch at all: failures {broken or 'none'}, schedule {behind or 'kept'} "
                 f"(load average {os.getloadavg()[0]:.1f}); lower the rates in CLASSES or free the machine")
-            if not args.quick:
+            if broken and not args.quick:  # failures with no switch: the harness itself is wrong, nothing to measure
                 return 1
-            checks.append("sanity failed (a --quick run goes on, for the plumbing only)")
+            # a generator behind schedule: the machine is busier than the rates assume; the run goes on and its
+            # report says the numbers are not valid (a --quick run goes on whatever, for the plumbing)
+            if broken:
+                checks.append(f"sanity: failures with no switch: {broken}")
         log(f"sanity: {sum(c['requests'] for c in sanity.values()):,} requests, 0 failures; achieved "
             + ", ".join(f"{n} {c['achieved_rate']:.0f}/s" for n, c in sanity.items()))
         anatomy_doc = anatomy.measure(log)
