@@ -12,7 +12,7 @@ from typing import Any
 CLASS_TITLES = {
     "get": "GET, new connection", "post": "POST 1 KB, new connection", "slow": "GET /slow?s=3, new connection",
     "ka-pool": "GET keep-alive, pooled, no retry", "ka-raw": "GET keep-alive, raw socket, no retry",
-    "ka-busy": "GET keep-alive, busy (8 connections, closed loop), no retry",
+    "ka-busy": "GET keep-alive, busy (8 connections, closed loop ≤ 400/s), no retry",
 }
 SHORT = {"sanity": "sanity", "reload": "reload 1.22", "reload-kmt": "reload+kmt 1.30", "dict": "dict 1.30",
          "dict-kmt": "dict+kmt 1.30", "swarm": "swarm 1.30", "recreate": "recreate 1.22"}
