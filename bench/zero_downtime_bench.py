@@ -195,8 +195,8 @@ def build_document(runs: dict, plan: modes.Plan, client: docker.DockerClient, se
     for name, run in runs.items():
         summaries[name]["operations_detail"] = [
             {k: v for k, v in op.as_dict().items() if k not in ("output", "mode")} for op in run.operations]
-    load = ", ".join(f"{c.name} {c.rate:g}/s" if c.rate else f"{c.name} closed loop on {c.connections} connections"
-                     for c in plan.classes)
+    load = ", ".join(f"{c.name} closed loop on {c.connections} connections, ≤ {c.rate:g}/s" if c.keepalive == "busy"
+                     else f"{c.name} {c.rate:g}/s" for c in plan.classes)
     nginx = sorted({run.nginx_version for run in runs.values() if run.nginx_version})
     return {
         "seconds": round(seconds, 1),

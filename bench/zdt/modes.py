@@ -63,9 +63,10 @@ class Plan:
     min_cycles: int = 20
     min_requests: int = 100_000  # of the classes that must not fail (new-connection GET, POST, slow)
     max_seconds: float = 290.0  # bound of one blue-green mode's load window
-    budget: float = 23.5 * 60.0  # the whole run's bound: modes share what is left of it (share_of_budget)
+    budget: float = 24.0 * 60.0  # the whole run's bound: modes share what is left of it (share_of_budget)
     setup_seconds: float = 50.0  # per mode, outside its window: nginx, setup deploys, no-load rollbacks, the tail
     recreate_seconds: float = 110.0  # the baseline, setup included
+    cycle_estimate: float = 10.0  # seconds per deploy + rollback cycle under the load, for the budget
     recreate_cycles: int = 20
     idle_rollbacks: int = 6  # rollbacks with no load, before each blue-green mode's load starts (even)
     warmup: float = 3.0
@@ -269,12 +270,11 @@ def recreate(stack: BenchStack, plan: Plan, log: Callable[[str], None]) -> ModeR
 VARIANTS = [
     Variant("reload", "reload, nginx 1.22"),
     Variant("reload-kmt", "reload + keepalive_min_timeout 10s, nginx 1.30", image=NGINX_NJS_IMAGE, site_kmt="10s"),
-    Variant("dict", "shared-dict, nginx 1.30", image=NGINX_NJS_IMAGE, switch="shared-dict",
-            until_requests=True, weight=1.4),
+    Variant("dict", "shared-dict, nginx 1.30", image=NGINX_NJS_IMAGE, switch="shared-dict"),
     Variant("dict-kmt", "shared-dict + keepalive_min_timeout 10s, nginx 1.30", image=NGINX_NJS_IMAGE,
             switch="shared-dict", engine_kmt="10s"),
     Variant("swarm", "Swarm, 3 replicas per color, dnsrr, reload + keepalive_min_timeout 10s, nginx 1.30",
-            image=NGINX_NJS_IMAGE, site_kmt="10s", swarm=True, weight=1.2),
+            image=NGINX_NJS_IMAGE, site_kmt="10s", swarm=True),
 ]
 
 
@@ -295,9 +295,11 @@ def _wait_answer(nginx: Nginx, timeout: float = 15) -> None:
 
 
 def share_of_budget(plan: Plan, elapsed: float, left: list[Variant], variant: Variant) -> float:
-    """The load window this mode gets so that the run stays within plan.budget: what is left after the
-    baseline and every remaining mode's setup, split by weight, capped at plan.max_seconds. A mode that cannot
-    finish its cycles in it ends short, and the report says so."""
+    """The load window this mode gets so that the run stays within plan.budget: what is left after the baseline,
+    every remaining mode's setup, and what the later modes need for their cycles (plan.cycle_estimate each, by
+    weight), but never less than its fair share by weight; capped at plan.max_seconds. A mode that ends its cycles
+    sooner leaves the time to the next ones; one that cannot finish them ends short, and the report says so."""
     spare = plan.budget - elapsed - plan.recreate_seconds - plan.setup_seconds * len(left)
-    share = spare * variant.weight / sum(v.weight for v in left)
-    return max(30.0, min(plan.max_seconds, share))
+    later = sum(v.weight for v in left if v is not variant) * plan.min_cycles * plan.cycle_estimate
+    fair = spare * variant.weight / sum(v.weight for v in left)
+    return max(30.0, min(plan.max_seconds, max(fair, spare - later)))

@@ -79,13 +79,19 @@ class LoadProcess:
                                      stdin=subprocess.PIPE, env=env, text=True)
         self.started = time.monotonic()
 
-    def stop(self, timeout: float = 30) -> dict:
-        """Stop scheduling, let in-flight requests end, and return the records document."""
+    def request_stop(self) -> None:
+        """Tell the generator to stop scheduling (it then lets its in-flight requests end)."""
+        if self.proc.stdin.closed:
+            return
         try:
             self.proc.stdin.write("stop\n")
             self.proc.stdin.close()
         except BrokenPipeError:
             pass
+
+    def stop(self, timeout: float = 30) -> dict:
+        """Stop scheduling, let in-flight requests end, and return the records document."""
+        self.request_stop()
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -113,6 +119,8 @@ class Loads:
         self.started = min(p.started for p in self.procs)
 
     def stop(self) -> dict:
+        for p in self.procs:  # every generator stops scheduling at once, then each drains its in-flight requests
+            p.request_stop()
         return merge_loads([p.stop() for p in self.procs])
 
     def kill(self) -> None:

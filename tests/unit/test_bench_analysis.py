@@ -83,8 +83,12 @@ def test_targets_hold_shared_dict_to_every_class_and_its_own_rollback_bound():
 def test_the_budget_is_shared_by_weight_and_capped():
     from zdt.modes import Plan, Variant, share_of_budget
 
-    plan = Plan([], budget=1000, setup_seconds=10, recreate_seconds=100, max_seconds=290)
+    plan = Plan([], budget=1000, setup_seconds=10, recreate_seconds=100, max_seconds=290, min_cycles=2,
+                cycle_estimate=10)
     a, b = Variant("a", "a"), Variant("b", "b", weight=3.0)
-    assert share_of_budget(plan, 0, [a, b], a) == (1000 - 100 - 20) / 4
-    assert share_of_budget(plan, 0, [a, b], b) == 290  # capped
+    assert share_of_budget(plan, 0, [a, b], a) == 290  # 880 s spare, b needs 60: capped
+    plan.max_seconds = 1000
+    assert share_of_budget(plan, 0, [a, b], a) == 880 - 60  # what b's cycles do not need
+    plan.min_cycles = 100
+    assert share_of_budget(plan, 0, [a, b], a) == 880 / 4  # b needs more than is left: a gets its fair share
     assert share_of_budget(plan, 990, [a], a) == 30  # never less than a usable window
