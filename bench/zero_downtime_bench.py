@@ -137,6 +137,12 @@ def main() -> int:
     return finish(runs, seconds, checks, date, anatomy_doc, plan=plan, client=client, out_dir=args.out)
 
 
+def _last_line(note: str) -> str:
+    """A failed command's note ends with its output: its first line (what exited) and last line (why) suffice."""
+    lines = [line for line in note.splitlines() if line.strip()]
+    return lines[0] if len(lines) < 2 else f"{lines[0]} … {lines[-1].strip()}"
+
+
 def start_swarm(client: docker.DockerClient) -> bool:
     """A single-node swarm for the Swarm mode; True when this run created it (and so must leave it)."""
     info = client.info().get("Swarm") or {}
@@ -170,7 +176,7 @@ def finish(runs: dict, seconds: float, checks: list[str], date: dt.datetime, ana
     if doc["modes"]["recreate"]["new_connection_failures"] == 0:
         checks.append("the recreate baseline shows no failure: the harness cannot see downtime")
     for name, run in runs.items():
-        checks.extend(f"{name}: {note}" for note in run.notes if "exited" in note or "cleanup" in note)
+        checks.extend(f"{name}: {_last_line(note)}" for note in run.notes if "exited" in note or "cleanup" in note)
         if name not in ("sanity", "recreate") and doc["modes"][name]["operations"].get("deploy", {}).get(
                 "count", 0) < plan.min_cycles:
             checks.append(f"{name}: fewer than {plan.min_cycles} cycles")

@@ -61,4 +61,4 @@ def test_busy_connection_counts_a_closed_request_once_and_reconnects(monkeypatch
     outcomes = [r[3] for r in records]
     assert outcomes[:5] == [200, 200, 200, "closed", 200]  # the next request: on a new connection, answered
     assert received == len(records)  # every request sent once: none resent after its close
-    assert 30 <= len(records) <= 70  # capped at 200/s for 0.3 s (+ the last in flight)
+    assert 10 <= len(records) <= 62  # at most 200/s for 0.3 s (+ the last in flight); a failure pauses 50 ms
