@@ -177,7 +177,7 @@ def finish(runs: dict, seconds: float, checks: list[str], date: dt.datetime, ana
         checks.append("the recreate baseline shows no failure: the harness cannot see downtime")
     for name, run in runs.items():
         checks.extend(f"{name}: {_last_line(note)}" for note in run.notes if "exited" in note or "cleanup" in note)
-        if name not in ("sanity", "recreate") and doc["modes"][name]["operations"].get("deploy", {}).get(
+        if name not in ("sanity", "recreate") and doc["modes"][name]["operations"].get("rollback", {}).get(
                 "count", 0) < plan.min_cycles:
             checks.append(f"{name}: fewer than {plan.min_cycles} cycles")
         behind = analyze.behind_schedule(doc["modes"][name])

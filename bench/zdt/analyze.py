@@ -215,7 +215,7 @@ def targets(modes: dict[str, dict], *, min_cycles: int, min_requests: int) -> li
         setup = m.get("setup") or {}
         if not setup:
             continue
-        cycles = m["operations"].get("deploy", {}).get("count", 0)
+        cycles = m["operations"].get("rollback", {}).get("count", 0)  # completed cycles: a cycle ends with its rollback
         classes = m["classes"]
         total = sum(c["requests"] for c in classes.values())
         failed = {n: c["failures"] for n, c in classes.items() if c["failures"]}

@@ -47,7 +47,7 @@ def side_by_side(doc: dict[str, Any]) -> list[str]:
         lines.append(f"| {CLASS_TITLES.get(cname, cname)} | "
                      + " | ".join(_cell(modes[n]["classes"].get(cname)) for n in names) + " |")
     lines.append("| cycles (deploy + rollback) | " + " | ".join(
-        str(modes[n]["operations"].get("deploy", {}).get("count", "–")) for n in names) + " |")
+        str(modes[n]["operations"].get("rollback", {}).get("count", "–")) for n in names) + " |")
     lines.append("| load window (s) | " + " | ".join(f"{modes[n]['seconds']:.0f}" for n in names) + " |")
     lines.append("| nginx | " + " | ".join(modes[n].get("nginx_version") or "–" for n in names) + " |")
     return lines

@@ -65,8 +65,8 @@ def test_behind_schedule_names_a_class_that_started_late():
 def _mode(switch: str, failures: int, requests: int, cycles: int, rollback_p95: float) -> dict:
     classes = {"get": {"requests": requests, "failures": failures, "keepalive": "none"}}
     return {"setup": {"switch": switch, "swarm": False}, "classes": classes, "new_connection_requests": requests,
-            "new_connection_failures": failures, "operations": {"deploy": {"count": cycles},
-                                                                "rollback": {"exit_s": {"p95": rollback_p95}}},
+            "new_connection_failures": failures, "operations": {
+                "deploy": {"count": cycles}, "rollback": {"count": cycles, "exit_s": {"p95": rollback_p95}}},
             "rollback_without_load_s": {"p95": rollback_p95}}
 
 
