@@ -173,7 +173,9 @@ class AdminUnreachable(Exception):
 
 def admin_call(socket_path: str, method: str, body: str | None = None, *, timeout: float = 2.0) -> dict:
     """One request to nginx's admin socket: GET (what it serves) or PUT <color> (serve it). The answer's JSON."""
-    transport = httpx.HTTPTransport(uds=socket_path, retries=0)
+    # verify=False: no TLS on a unix socket, and the default (load the CA bundle into a fresh SSL context) costs
+    # ~50-90 ms per call, a third of a rollback's switch on 2 cores.
+    transport = httpx.HTTPTransport(uds=socket_path, retries=0, verify=False)
     try:
         with httpx.Client(transport=transport, base_url="http://bluegreen", timeout=timeout, trust_env=False) as c:
             response = c.request(method, "/color", content=body)

@@ -7,19 +7,28 @@ stay plain; StrictUndefined turns a missing value into an error instead of an em
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime, timezone
-from typing import Callable, Sequence
-
-import jinja2
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from bluegreen.parts.instance import Server
 from bluegreen.settings import Service
 
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("bluegreen", "templates"),
-    undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
-)
+if TYPE_CHECKING:
+    import jinja2
+
+
+@functools.cache
+def _env() -> "jinja2.Environment":
+    # Imported on first render, not with the module: status, history and images never render, and jinja2's
+    # imports cost ~50 ms of every command's start on 2 cores.
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("bluegreen", "templates"),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
+    )
 
 Servers = Callable[[str], Sequence[Server]]  # a color → the hosts its `server` lines name
 
@@ -39,7 +48,7 @@ def render_upstream(service: Service, *, primary: str, backup: str | None, gener
     upstream with a shared-memory `zone`: nginx >= 1.27.3)."""
     hosts = servers or (lambda color: (Server(service.container(color)),))
     entry = service.preview if preview else None
-    return _ENV.get_template("upstream.conf.j2").render(
+    return _env().get_template("upstream.conf.j2").render(
         service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
         primary=primary, primary_hosts=list(hosts(primary)),
         backup=backup, backup_hosts=list(hosts(backup)) if backup else [],
@@ -65,7 +74,7 @@ def render_shared_dict(service: Service, *, primary: str, backup: str | None, ge
         others = [h for c, found in named.items() if c != color for h in found] if color in named else []
         colors.append({"name": color, "primary": own, "backup": others})
     entry = service.preview if preview else None
-    return _ENV.get_template("upstream-shared-dict.conf.j2").render(
+    return _env().get_template("upstream-shared-dict.conf.j2").render(
         service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
         generation=generation, primary=primary, colors=colors, admin_socket=admin_socket, module=module,
         keepalive_min_timeout=keepalive_min_timeout, resolver=resolver,
@@ -76,4 +85,4 @@ def render_shared_dict(service: Service, *, primary: str, backup: str | None, ge
 
 def render_module(service: Service) -> str:
     """The njs module of `switch: shared-dict` for one service."""
-    return _ENV.get_template("bluegreen.js.j2").render(upstream=service.upstream)
+    return _env().get_template("bluegreen.js.j2").render(upstream=service.upstream)
