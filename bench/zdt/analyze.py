@@ -14,6 +14,7 @@ Definitions (the README's Proof section repeats them):
 
 from __future__ import annotations
 
+import bisect
 import collections
 import statistics
 from typing import Any
@@ -56,8 +57,13 @@ def classes_summary(run: Any) -> dict[str, dict]:
         edges = [run.started] + done + [run.stopped] if done else [run.started, run.stopped]
         gap = max(b - a for a, b in zip(edges, edges[1:]))
         ok_latency = [r[2] for r in recs if kind_of(r[3]) is None]
+        span = run.stopped - run.started
         out[cls["name"]] = {
             "keepalive": cls["keepalive"], "rate": cls["rate"], "requests": len(recs), "failures": failures,
+            # what the generator really sent: for the open-loop classes ≈ rate, for the busy one its throughput
+            # (counted inside the load window: one generator may still run while the other drains its slow requests)
+            "achieved_rate": round(sum(1 for r in recs if run.started <= r[1] <= run.stopped) / span, 1)
+            if span > 0 else None,
             "by_kind": {k: kinds.get(k, 0) for k in KINDS}, "statuses": dict(statuses),
             "failure_rate": failures / len(recs) if recs else None,
             "upper_bound_95": upper_bound(len(recs), failures),
@@ -79,14 +85,22 @@ def behind_schedule(mode: dict, *, max_lag: float = 0.25, max_late: float = 0.02
     return "; ".join(late)
 
 
-def _first_target(run: Any, op: Any, field: int) -> float | None:
-    """Seconds from op start to the first request, on a new connection, that op.target answered: when clients
-    start landing on the target. Its start, not its answer, so that a busy client's latency does not count."""
+def fresh_answers(run: Any, field: int) -> tuple[list[float], list[Any]]:
+    """Successful requests on a new connection (slow ones aside), sorted by start: (starts, who answered)."""
     names = [c["name"] for c in run.load["classes"]]
     fresh = {i for i, c in enumerate(run.load["classes"]) if c["keepalive"] == "none" and "slow" not in names[i]}
-    starts = [r[1] for r in run.load["records"]
-              if r[0] in fresh and r[1] >= op.start and kind_of(r[3]) is None and r[field] == op.target]
-    return round(min(starts) - op.start, 3) if starts else None
+    found = sorted((r[1], r[field]) for r in run.load["records"] if r[0] in fresh and kind_of(r[3]) is None)
+    return [s for s, _ in found], [who for _, who in found]
+
+
+def first_target(answers: tuple[list[float], list[Any]], start: float, target: str) -> float | None:
+    """Seconds from `start` to the first request, on a new connection, that `target` answered: when clients
+    start landing on the target. Its start, not its answer, so that a busy client's latency does not count."""
+    starts, who = answers
+    for i in range(bisect.bisect_left(starts, start), len(starts)):
+        if who[i] == target:
+            return round(starts[i] - start, 3)
+    return None
 
 
 OUTSIDE = "outside the operation (interpreter, imports, config, Docker client, exit)"
@@ -103,12 +117,13 @@ def _unphased(op: Any, phases: dict[str, list[float]]) -> dict[str, list[float]]
 def operations_summary(run: Any, *, target_field: int) -> dict[str, Any]:
     """target_field: index in a record of what identifies the target (4 = color, 5 = version)."""
     out: dict[str, Any] = {}
+    answers = fresh_answers(run, target_field)
     for action in ("deploy", "rollback"):
         ops = [o for o in run.operations if o.action == action]
         if not ops:
             continue
         exits = [o.seconds for o in ops]
-        firsts = [t for t in (_first_target(run, o, target_field) for o in ops) if t is not None]
+        firsts = [t for t in (first_target(answers, o.start, o.target) for o in ops) if t is not None]
         phases: dict[str, list[float]] = collections.defaultdict(list)
         for o in ops:
             for phase, seconds in (o.report.get("phases") or {}).items():
@@ -155,7 +170,8 @@ def summarize(run: Any) -> dict[str, Any]:
     switches = len(run.operations)
     reloads = sum(o.reloads or 0 for o in run.operations)
     return {
-        "title": run.title, "seconds": round(run.stopped - run.started, 1), "switches": switches,
+        "title": run.title, "setup": getattr(run, "setup", {}), "nginx_version": run.nginx_version,
+        "seconds": round(run.stopped - run.started, 1), "switches": switches,
         "load_average": [round(x, 2) for x in run.loadavg],
         "nginx_reloads": reloads, "notes": run.notes,
         "classes": classes,
@@ -171,4 +187,62 @@ def summarize(run: Any) -> dict[str, Any]:
         "rollback_without_load_s": _stats([o.seconds for o in getattr(run, "idle_rollbacks", [])]),
         "rollback_without_load_outside_s": _stats([o.seconds - o.report["duration"]
                                                    for o in getattr(run, "idle_rollbacks", []) if o.report]),
+        "rollback_without_load_phases_s": idle_phases(getattr(run, "idle_rollbacks", [])),
+        "anatomy": getattr(run, "anatomy", {}),
     }
+
+
+def idle_phases(ops: list[Any]) -> dict[str, float | None]:
+    """Median seconds per phase of the no-load rollbacks, and the time inside the operation between phases."""
+    phases: dict[str, list[float]] = collections.defaultdict(list)
+    for o in ops:
+        timed = o.report.get("phases") or {}
+        for phase, seconds in timed.items():
+            phases[phase].append(seconds)
+        if "duration" in o.report:
+            phases["between phases"].append(o.report["duration"] - sum(timed.values()))
+    return {p: round(statistics.median(v), 3) for p, v in phases.items()}
+
+
+# The issues' targets (12 item 5, 13 item 5): reported per mode, never enforced (the run's exit code is for the
+# harness's own checks).
+ROLLBACK_P95 = {"shared-dict": 0.3, "reload": 0.5}
+
+
+def targets(modes: dict[str, dict], *, min_cycles: int, min_requests: int) -> list[dict]:
+    out = []
+    for name, m in modes.items():
+        setup = m.get("setup") or {}
+        if not setup:
+            continue
+        cycles = m["operations"].get("rollback", {}).get("count", 0)  # completed cycles: a cycle ends with its rollback
+        classes = m["classes"]
+        total = sum(c["requests"] for c in classes.values())
+        failed = {n: c["failures"] for n, c in classes.items() if c["failures"]}
+        if setup.get("switch") == "shared-dict":
+            out.append({"mode": name, "target": f"every class: 0 failed in ≥ {min_requests:,} requests over ≥ "
+                                                f"{min_cycles} cycles",
+                        "measured": f"{sum(failed.values()):,} failed ({_named(failed)}) in {total:,} requests "
+                                    f"({m['new_connection_requests']:,} on new connections) over {cycles} cycles",
+                        "met": not failed and total >= min_requests and cycles >= min_cycles})
+        if setup.get("swarm"):
+            k = m["new_connection_failures"]
+            out.append({"mode": name, "target": f"new-connection GET, POST, slow: 0 failed over ≥ {min_cycles} cycles",
+                        "measured": f"{k:,} failed in {m['new_connection_requests']:,} requests over {cycles} cycles",
+                        "met": k == 0 and cycles >= min_cycles})
+        limit = ROLLBACK_P95.get(setup.get("switch", ""), 0.5)
+        rb = m["operations"].get("rollback", {}).get("exit_s", {})
+        idle = m.get("rollback_without_load_s", {})
+        out.append({"mode": name, "target": f"rollback p95 ≤ {limit} s, start → exit",
+                    "measured": f"p95 {rb.get('p95')} s under load; {idle.get('p95')} s with no load",
+                    "met": rb.get("p95") is not None and rb["p95"] <= limit})
+    base = modes.get("recreate")
+    if base:
+        out.append({"mode": "recreate", "target": "baseline: failures visible",
+                    "measured": f"{base['new_connection_failures']:,} failed new-connection requests in "
+                                f"{base['switches']} recreates", "met": base["new_connection_failures"] > 0})
+    return out
+
+
+def _named(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {k:,}" for n, k in counts.items()) or "none"

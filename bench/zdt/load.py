@@ -18,6 +18,12 @@ one sits idle between requests the way a client pool's connections do. Two behav
   - `pool`: before reusing, drops a connection whose EOF already arrived (what urllib3 and httpcore do before
     sending); this is not a retry, since nothing was sent on it. Once sent, a request is never resent.
 A connection that failed or that the server closed is replaced in the background, so the pool keeps its size.
+
+A third keep-alive class, `busy`, is closed-loop like wrk: `connections` persistent connections, each sending its
+next request as soon as the previous answer arrived (never idle, so a reload's close always races a request on
+it). It has no schedule: `rate` is 0 (as fast as the answers come) or a ceiling for the whole class. A request
+that failed is not resent; the next one goes on a new connection. It runs in its own process (the bench starts
+one per kind of load, runner.LoadProcess) so that its busy loop never delays the open-loop schedule.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ class LoadClass:
     path: str = "/"
     method: str = "GET"
     body_bytes: int = 0
-    keepalive: str = "none"  # none (new connection per request) | raw | pool
+    keepalive: str = "none"  # none (new connection per request) | raw | pool | busy (closed loop)
     connections: int = 0  # keep-alive classes: the pool size
     timeout: float = 5.0
 
@@ -114,10 +120,11 @@ class Generator:
 
     async def run(self, max_seconds: float) -> None:
         for i, cls in enumerate(self.classes):
-            for _ in range(cls.connections):
+            for _ in range(cls.connections if cls.keepalive in ("raw", "pool") else 0):
                 self.pools[i].append(await self.connect(cls))
                 self.owned[i] += 1
-        schedulers = [asyncio.create_task(self.schedule(i, c)) for i, c in enumerate(self.classes)]
+        schedulers = [asyncio.create_task(self.busy(i, c, k) if c.keepalive == "busy" else self.schedule(i, c))
+                      for i, c in enumerate(self.classes) for k in range(c.connections if c.keepalive == "busy" else 1)]
         stop_reader = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
         try:
             await asyncio.wait_for(asyncio.shield(stop_reader), max_seconds)
@@ -152,6 +159,57 @@ class Generator:
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
             k += 1
+
+    async def busy(self, index: int, cls: LoadClass, k: int) -> None:
+        """One closed-loop connection of a busy class: the next request as soon as the previous answer is in."""
+        loop = asyncio.get_running_loop()
+        period = cls.connections / cls.rate if cls.rate else 0.0  # a ceiling per connection, when the class has one
+        conn = None
+        next_start = loop.time()
+        while not self.stopping.is_set():
+            if period:
+                next_start += period
+            t0 = time.monotonic()
+            try:
+                if conn is None:
+                    conn = await self.connect(cls)
+                reader, writer = conn
+                answer = await asyncio.wait_for(self.send_once(reader, writer, cls), cls.timeout)
+                outcome, color, version = answer.status, answer.color, answer.version
+                if not answer.keep:  # the server said it closes: the next request opens a new connection
+                    writer.close()
+                    conn = None
+            except (Failed, asyncio.TimeoutError) as exc:
+                outcome, color, version = getattr(exc, "kind", "timeout"), None, None
+                if conn is not None:
+                    conn[1].close()
+                    conn = None
+            self.records.append((index, t0, time.monotonic() - t0, outcome, color, version))
+            if not isinstance(outcome, int):
+                # a failure: pause before the next try so that a refused connect does not spin the CPU
+                await self.pause(0.05)
+            elif period and next_start > loop.time():
+                await self.pause(next_start - loop.time())
+        if conn is not None:
+            conn[1].close()
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds`, or less when the run is stopping."""
+        try:
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    @staticmethod
+    async def send_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, cls: LoadClass) -> Answer:
+        """Write the request once and read its answer; a broken connection is the request's failure."""
+        try:
+            writer.write(cls.request())
+            return await read_answer(reader)
+        except ConnectionResetError:
+            raise Failed("reset") from None
+        except OSError:
+            raise Failed("closed") from None
 
     async def connect(self, cls: LoadClass):
         try:

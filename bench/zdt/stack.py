@@ -22,12 +22,13 @@ from pathlib import Path
 import docker
 import yaml
 
-NGINX_IMAGE = "bluegreen-test/nginx:1"
+NGINX_IMAGE = "bluegreen-test/nginx:1"  # nginx 1.22 (Debian 12)
+NGINX_NJS_IMAGE = "bluegreen-test/nginx:1.30"  # nginx 1.30 + njs: keepalive_min_timeout, switch: shared-dict
 APP_REPO = "bluegreen-test/app"
 UPSTREAM = "bgb_backend"
 PORT = 8000
 
-NGINX_CONF = """user www-data;
+NGINX_CONF = """{modules}user www-data;
 daemon off;
 worker_processes 2;
 error_log stderr notice;
@@ -42,11 +43,22 @@ http {
 """
 
 
-def site_conf(upstream: str, *, keepalive_timeout: str | None = None) -> str:
-    """The user's own server block: the public entry, proxying to the upstream bluegreen owns."""
-    ka = f"    keepalive_timeout {keepalive_timeout};\n" if keepalive_timeout is not None else ""
-    return ("server {\n    listen 80 default_server;\n" + ka +
-            f"    location / {{ proxy_pass http://{upstream}; }}\n}}\n")
+NJS_MODULE = "load_module /usr/lib/nginx/modules/ngx_http_js_module.so;\n"  # as the 1.30 image's own nginx.conf
+
+
+def site_conf(upstream: str, *, keepalive_timeout: str | None = None, keepalive_min_timeout: str | None = None,
+              variable: bool = False, connect_timeout: str | None = None) -> str:
+    """The user's own server block: the public entry, proxying to the upstream bluegreen owns (`variable`: to the
+    variable bluegreen's shared-dict file defines). In reload mode keepalive_min_timeout belongs here: the public
+    listener is the user's, bluegreen's file holds only upstreams."""
+    extra = "".join(f"    {key} {value};\n" for key, value in (("keepalive_timeout", keepalive_timeout),
+                                                                ("keepalive_min_timeout", keepalive_min_timeout))
+                    if value is not None)
+    # Swarm: a request sent to a task being replaced waits for the connect to fail before nginx tries the next.
+    connect = f" proxy_connect_timeout {connect_timeout};" if connect_timeout else ""
+    target = f"${upstream}" if variable else upstream
+    return ("server {\n    listen 80 default_server;\n" + extra +
+            f"    location / {{ proxy_pass http://{target};{connect} }}\n}}\n")
 
 
 @dataclass
@@ -69,13 +81,17 @@ class BenchStack:
         return self
 
     # --- nginx ---------------------------------------------------------------------------------------------
-    def nginx(self, suffix: str, files: dict[str, str]) -> Nginx:
-        """An nginx container `bgb-<id>-<suffix>` with our nginx.conf and `files` in conf.d, answering."""
+    def nginx(self, suffix: str, files: dict[str, str], *, image: str = NGINX_IMAGE, admin_dir: str | None = None,
+              network: str | None = None) -> Nginx:
+        """An nginx container `bgb-<id>-<suffix>` with our nginx.conf and `files` in conf.d, answering.
+        admin_dir (shared-dict): mounted at the same path; network: another network than the stack's (Swarm)."""
         name = f"{self.name}-{suffix}"
-        c = self.client.containers.create(NGINX_IMAGE, name=name, network=self.network,
+        c = self.client.containers.create(image, name=name, network=network or self.network,
                                           ports={"80/tcp": ("127.0.0.1", None)},
+                                          volumes={admin_dir: {"bind": admin_dir, "mode": "rw"}} if admin_dir else None,
                                           labels={"bluegreen.bench": self.id})
-        c.put_archive("/etc/nginx", _tar({"nginx.conf": NGINX_CONF}))
+        modules = NJS_MODULE if image == NGINX_NJS_IMAGE else ""
+        c.put_archive("/etc/nginx", _tar({"nginx.conf": NGINX_CONF.replace("{modules}", modules)}))
         c.put_archive("/etc/nginx/conf.d", _tar({"default.conf": "", **files}))
         c.start()
         c.reload()
@@ -115,17 +131,18 @@ class BenchStack:
                 if line.endswith(": reconfiguring")]
 
     # --- bluegreen ------------------------------------------------------------------------------------------
-    def bluegreen_config(self, nginx: Nginx, tag: str) -> Path:
+    def bluegreen_config(self, nginx: Nginx, tag: str, *, nginx_keys: dict | None = None,
+                         service_keys: dict | None = None, network: str | None = None) -> Path:
         """bluegreen.yml for service `backend` behind `nginx`; state kept in the run's work dir."""
         config = {
-            "version": 1, "network": self.network, "state_dir": str(self.workdir / f"state-{tag}"),
-            "nginx": {"container": nginx.name, "public_url": nginx.url, "reload_timeout": "5s"},
+            "version": 1, "network": network or self.network, "state_dir": str(self.workdir / f"state-{tag}"),
+            "nginx": {"container": nginx.name, "public_url": nginx.url, "reload_timeout": "5s", **(nginx_keys or {})},
             "services": {"backend": {
                 "image": f"{APP_REPO}:v1", "container_prefix": f"{self.name}-{tag}", "port": PORT,
                 "upstream": UPSTREAM, "upstream_file": f"/etc/nginx/conf.d/{UPSTREAM}.upstream.conf",
                 "health": {"path": "/health/simple", "public_path": "/health", "interval": "0.2s",
                            "timeout": "20s", "successes": 2, "request_timeout": "2s"},
-                "stop_timeout": "5s", "restart": "no",
+                "stop_timeout": "5s", "restart": "no", **(service_keys or {}),
             }},
         }
         path = self.workdir / f"bluegreen-{tag}.yml"
@@ -137,6 +154,8 @@ class BenchStack:
         """Remove every container whose name starts with `prefix`; returns what could not be removed."""
         errors: list[str] = []
         for c in self.client.containers.list(all=True, filters={"name": prefix}):
+            if "com.docker.swarm.task.id" in c.labels:
+                continue  # a Swarm task: removing its service removes it (removing it too only races Swarm)
             if c.name.startswith(prefix):
                 try:
                     c.remove(force=True)
@@ -146,15 +165,43 @@ class BenchStack:
                     errors.append(f"{c.name}: {exc}")
         return errors
 
-    def close(self) -> list[str]:
-        """Remove every container named bgb-<id>… and the network; returns what could not be removed."""
-        errors = self.remove(self.name)
+    def remove_services(self, prefix: str) -> list[str]:
+        """Remove every Swarm service whose name starts with `prefix` (their tasks go with them)."""
+        errors: list[str] = []
         try:
-            self.client.networks.get(self.network).remove()
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            errors.append(f"{self.network}: {exc}")
+            services = self.client.services.list(filters={"name": prefix})
+        except docker.errors.APIError:  # not a swarm manager (any more): no service to remove
+            return errors
+        for service in services:
+            if service.name.startswith(prefix):
+                try:
+                    service.remove()
+                except docker.errors.NotFound:
+                    pass
+                except docker.errors.APIError as exc:
+                    errors.append(f"{service.name}: {exc}")
+        return errors
+
+    def remove_network(self, name: str, timeout: float = 30) -> list[str]:
+        """Remove a network; a removed service's tasks leave an overlay a moment later, so retry until a deadline."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client.networks.get(name).remove()
+                return []
+            except docker.errors.NotFound:
+                return []
+            except docker.errors.APIError as exc:
+                if time.monotonic() > deadline:
+                    return [f"{name}: {exc}"]
+            time.sleep(0.5)  # poll: Swarm is detaching the removed tasks
+
+    def close(self, networks: tuple[str, ...] = ()) -> list[str]:
+        """Remove every service and container named bgb-<id>… and the networks; returns what could not be removed."""
+        errors = self.remove_services(self.name)
+        errors += self.remove(self.name)
+        for name in (*networks, self.network):
+            errors += self.remove_network(name)
         return errors
 
 
