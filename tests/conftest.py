@@ -70,6 +70,19 @@ def stack(docker_client: docker.DockerClient, images: TestImages) -> Stack:
 
 
 @pytest.fixture
+def steady_site(stack: Stack, tmp_path: Path):
+    """The steady state most recovery tests start from: v1 then v2 deployed, so green (v2) serves and blue (v1)
+    is the rollback target."""
+    from site_under_test import Site
+
+    s = Site(stack, tmp_path)
+    for version in ("v1", "v2"):
+        result = s.deploy(version)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return s
+
+
+@pytest.fixture
 def request_loop(request: pytest.FixtureRequest):
     """Factory: request_loop(url=stack.public_url, interval=0.02, max_duration=120) -> started loop.
 

@@ -7,16 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from site_under_test import Site
 
 
 @pytest.fixture
-def site(stack, tmp_path):
-    s = Site(stack, tmp_path)
-    for version in ("v1", "v2"):  # green (v2) active, blue (v1) kept for rollback
-        result = s.deploy(version)
-        assert result.returncode == 0, result.stdout + result.stderr
-    return s
+def site(steady_site):
+    return steady_site  # green (v2) active, blue (v1) kept for rollback
 
 
 @pytest.mark.parametrize("version, knobs", [("v3", {"APP_DIE_AFTER": "0"}), ("v3", {"APP_HEALTH": "fail"}),

@@ -10,12 +10,8 @@ from site_under_test import UPSTREAM, Site
 
 
 @pytest.fixture
-def site(stack, tmp_path):
-    s = Site(stack, tmp_path)
-    for version in ("v1", "v2"):  # green (v2) active, blue (v1) kept for rollback
-        result = s.deploy(version)
-        assert result.returncode == 0, result.stdout + result.stderr
-    return s
+def site(steady_site):
+    return steady_site  # green (v2) active, blue (v1) kept for rollback
 
 
 def hand_switch_to_blue(site: Site, *, reload: bool) -> None:

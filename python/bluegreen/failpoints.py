@@ -46,7 +46,10 @@ def marker(name: str) -> Path:
 
 def pause(name: str) -> None:
     path = marker(name)
-    path.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    # Written beside, then renamed: a harness that sees the marker always reads the whole pid.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(f"{os.getpid()}\n", encoding="utf-8")
+    tmp.replace(path)
     deadline = time.monotonic() + float(os.environ.get("BLUEGREEN_FAILPOINT_TIMEOUT") or 120)
     while path.exists() and time.monotonic() < deadline:
         time.sleep(0.02)  # poll: the harness removes the marker when its fault is in place
