@@ -17,7 +17,7 @@ import docker
 import httpx
 from docker.models.containers import Container
 
-from helpers import wait_until
+from helpers import WaitTimeout, wait_until
 
 NGINX_CONF_DIR = "/etc/nginx"
 APP_PORT = 8000
@@ -102,12 +102,12 @@ class Stack:
                     pass
                 except docker.errors.APIError as exc:
                     errors.append(exc)
-        for attempt in range(40):  # a removed service's tasks leave the overlay a moment later
+        # A removed service's tasks leave the overlay a moment later: removal is retried until it is gone (10 s).
+        last: list[docker.errors.APIError] = []
+
+        def network_gone() -> bool:
             try:
                 network = self.client.networks.get(self.network)
-            except docker.errors.NotFound:
-                break
-            try:
                 network.reload()
                 for attached in network.attrs.get("Containers") or {}:  # anything attached we did not name
                     if not attached.startswith(("lb-", "ep-")):  # an overlay's own load-balancer endpoint
@@ -116,16 +116,29 @@ class Stack:
                         except docker.errors.NotFound:
                             pass
                 network.remove()
-                break
             except docker.errors.NotFound:
-                break
+                pass
             except docker.errors.APIError as exc:
-                if attempt == 39 or self.driver != "overlay":
-                    errors.append(exc)
-                    break
-                time.sleep(0.25)
+                last[:] = [exc]
+                if self.driver == "overlay":
+                    return False  # not yet: poll again
+            return True
+
+        try:
+            wait_until(network_gone, 10.0, f"network {self.network} removed", interval=0.25)
+        except WaitTimeout:
+            pass
+        if last and self._network_exists():
+            errors.extend(last)
         if errors:
             print(f"stack {self.name}: cleanup errors: {errors}")
+
+    def _network_exists(self) -> bool:
+        try:
+            self.client.networks.get(self.network)
+        except docker.errors.NotFound:
+            return False
+        return True
 
     # ------------------------------------------------------------ apps
     def app_name(self, name: str) -> str:

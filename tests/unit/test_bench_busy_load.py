@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -40,24 +41,31 @@ async def _run() -> tuple[list[tuple], int]:
     task = asyncio.create_task(gen.run(30))
     await asyncio.sleep(0.3)  # a test's own stop time, not a synchronisation: the generator runs until told
     gen.stopping.set()
+    sys.stdin.closed.set()  # EOF on the generator's stdin: how the bench's parent process ends a run
     await asyncio.wait_for(task, 10)
     server.close()
     return gen.records, received
 
 
 class _QuietStdin:
-    """The generator reads "stop" from stdin in a thread; here nothing comes for a second (the test stops it)."""
+    """The generator reads "stop" from stdin in a thread; here nothing comes until the test has stopped the
+    generator itself (then EOF), at most 10 s."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
 
     def readline(self) -> str:
-        import time
-
-        time.sleep(1)
+        self.closed.wait(10)
         return ""
 
 
 def test_busy_connection_counts_a_closed_request_once_and_reconnects(monkeypatch):
-    monkeypatch.setattr(sys, "stdin", _QuietStdin())
-    records, received = asyncio.run(_run())
+    stdin = _QuietStdin()
+    monkeypatch.setattr(sys, "stdin", stdin)
+    try:
+        records, received = asyncio.run(_run())
+    finally:
+        stdin.closed.set()
     outcomes = [r[3] for r in records]
     assert outcomes[:5] == [200, 200, 200, "closed", 200]  # the next request: on a new connection, answered
     assert received == len(records)  # every request sent once: none resent after its close

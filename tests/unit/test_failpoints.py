@@ -8,6 +8,7 @@ import time
 import pytest
 
 from bluegreen import failpoints
+from helpers import wait_until
 
 
 @pytest.fixture(autouse=True)
@@ -28,9 +29,7 @@ def test_pause_waits_until_the_marker_is_removed(monkeypatch, tmp_path):
     done = threading.Event()
     thread = threading.Thread(target=lambda: (failpoints.reach("deploy.switched"), done.set()))
     thread.start()
-    deadline = time.monotonic() + 5
-    while not marker.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(marker.exists, 5.0, "the pause marker", interval=0.01)
     assert marker.read_text().strip().isdigit()  # the pid
     assert not done.wait(0.2)  # still paused
     marker.unlink()
