@@ -15,13 +15,15 @@
     └── Unreachable                  exit 6  the Docker engine, the nginx container or Jenkins cannot be reached
 
 An OSError naming a file bluegreen writes (state, history: disk full, read-only, quota) exits 3 too: the run
-stopped where it was, as a killed one does, and `status` names what it left. Click's own usage errors exit 2. Messages carry a catalogue key and its parameters, so the CLI can say them
-in the operator's language; `str()` gives the English text for logs and tests.
+stopped where it was, as a killed one does, and `status` names what it left. Click's own usage errors exit 2.
+Messages carry a catalogue key and its parameters, so the CLI can say them in the operator's language; `str()`
+gives the English text for logs and tests.
 """
 
 from __future__ import annotations
 
 import errno
+
 
 class BlueGreenError(Exception):
     exit_code = 1

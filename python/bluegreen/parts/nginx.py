@@ -130,7 +130,7 @@ class NginxGate:
             raise
 
     def _test_again(self) -> tuple[bool, str]:
-        """`nginx -t` again, within `dns_retry`, while it fails only on a name it could not resolve.
+        """`nginx -t` again, every 0.5 s for up to `_DNS_RETRY` seconds, while it fails only on a name it could not resolve.
 
         nginx resolves every `server` name when it tests (and reloads) a file, through Docker's embedded DNS. Under
         load that DNS has been seen to not answer for a running container (CI, 2 cores at load 8: "host not found
