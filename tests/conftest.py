@@ -116,6 +116,19 @@ def dict_stack(docker_client: docker.DockerClient, images: TestImages, nginx_njs
         s.close()
 
 
+@pytest.fixture
+def dict_site(dict_stack: Stack, tmp_path: Path):
+    """switch: shared-dict, after two deploys: green (v2) serves, blue (v1) is kept for a rollback."""
+    from site_under_test import Site
+
+    site = Site(dict_stack, tmp_path, nginx={"switch": "shared-dict"},
+                service={"preview": {"listen": "8081", "url": dict_stack.preview_url}})
+    for version in ("v1", "v2"):
+        result = site.deploy(version)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return site
+
+
 @pytest.fixture(scope="session")
 def swarm(docker_client: docker.DockerClient) -> docker.DockerClient:
     """A single-node Swarm (this engine as its manager) for the Swarm runtime tests. Overlay subnets come from

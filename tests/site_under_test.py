@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import yaml
 
 from stack import Stack
@@ -99,3 +100,15 @@ class Site:
     def running_names(self) -> set[str]:
         containers = self.stack.client.containers.list(filters={"name": self.stack.prefix})
         return {c.name for c in containers}
+
+
+def socket_call(site: Site, method: str, body: str | None = None) -> dict:
+    """One request on nginx's admin socket (switch: shared-dict), as an operator's curl would make it."""
+    transport = httpx.HTTPTransport(uds=os.path.join(site.stack.admin_dir, f"{UPSTREAM}.sock"))
+    with httpx.Client(transport=transport, base_url="http://bluegreen") as client:
+        return client.request(method, "/color", content=body).json()
+
+
+def version(site: Site) -> str | None:
+    """The release the public entry serves now."""
+    return httpx.get(site.stack.public_url + "/", timeout=2).headers.get("X-App-Version")

@@ -1,6 +1,6 @@
 """`python -m bluegreen` (and the bundled zipapp) enter here."""
 
-from bluegreen.cli import main
+from bluegreen.entry import main
 
 if __name__ == "__main__":
     main()

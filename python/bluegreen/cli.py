@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import replace
 from typing import Callable
 
 import click
@@ -53,11 +54,12 @@ class _Commands(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, lang: str | None) -> None:
     """Zero-downtime Blue-Green deploys of Docker containers behind nginx."""
-    ctx.obj = Options(config_path, lang or detect_language())
+    # ctx.obj arrives as the switch the rollback's quick path made before click ran (entry.py), if any
+    ctx.obj = Options(config_path, lang or detect_language(), quick=ctx.obj)
 
 
 def _with(opts: Options, json_mode: bool) -> Options:
-    return Options(opts.config_path, opts.lang, json_mode)
+    return replace(opts, json_mode=json_mode)
 
 
 def _reported(action: str, opts: Options, service: str, report_path: str | None,
@@ -233,11 +235,12 @@ def config_check(opts: Options) -> None:
 
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: the one place where errors become exit codes."""
+def main(argv: list[str] | None = None, *, quick: object = None) -> None:
+    """The one place where errors become exit codes (entered through entry.py; `quick`: the rollback's quick switch,
+    already made)."""
     lang = detect_language()
     try:
-        cli.main(args=argv, prog_name="bluegreen", standalone_mode=False)
+        cli.main(args=argv, prog_name="bluegreen", standalone_mode=False, obj=quick)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:  # click's usage errors, as one line like every other refusal

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 import sys
 from typing import Any
 
@@ -13,31 +12,10 @@ from bluegreen.commands import Options
 from bluegreen.config_values import IMAGE, IMAGE_MAX, human
 from bluegreen.errors import BlueGreenError, UsageError
 from bluegreen.output import escape
+from bluegreen.report_file import open_report  # noqa: F401 (cli.py calls it from here)
 from bluegreen.units import MAX_SECONDS, parse_duration
 
 REASON_LIMIT = 500  # characters of --reason kept (history, reports, the Jenkins build description)
-
-
-def open_report(path: str | None) -> tuple[int, str] | None:
-    """The report file, open (created now, written at the end), and its path; None without --report."""
-    if not path:
-        return None
-    try:  # O_NONBLOCK: a FIFO without a reader is refused instead of hanging the run
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, 0o644)
-    except OSError as exc:
-        raise UsageError("report.unwritable", path=path, error=exc.strerror or type(exc).__name__) from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UsageError("report.unwritable", path=path, error="not a regular file")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, b"", 0)  # what writing it needs: a /proc file is "regular" but refuses
-    except OSError as exc:
-        os.close(fd)
-        raise UsageError("report.unwritable", path=path, error=exc.strerror or type(exc).__name__) from None
-    except UsageError:
-        os.close(fd)
-        raise
-    return fd, path
 
 
 def emit(doc: dict[str, Any], opts: Options, report: tuple[int, str] | None) -> None:

@@ -27,9 +27,11 @@ class Options:
     config_path: str | None
     lang: str
     json_mode: bool = False
+    quick: Any = None  # rollback: the quick path's switch (operations/quick_rollback.QuickSwitch), already made
 
 
-def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping[str, str] | None = None):
+def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping[str, str] | None = None,
+              state=None):
     """The parts of one service: the runtime its config names (containers on this host, or Swarm services), the
     nginx switch (naming the runtime's servers), state, output (secrets registered first)."""
     from bluegreen.operations.frame import Scene
@@ -45,9 +47,10 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     docker = Docker(config.network)
     runtime = runtime_for(docker, config, service)
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
-    switch = SharedDictSwitch(gate, service, config.nginx, runtime) if config.nginx.switch == "shared-dict" \
-        else ReloadSwitch(gate, service, runtime)
-    return Scene(service, config.nginx, runtime, switch, StateDir(config.state_dir, service.name), out, REAL, env)
+    switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
+        if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime)
+    state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
+    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)
 
 
 def runtime_for(docker, config: Config, service: Service):
@@ -62,8 +65,9 @@ def runtime_for(docker, config: Config, service: Service):
     return ContainerRuntime(docker, service)
 
 
-def _scene(opts: Options, service: str):
-    return scene_for(config_mod.load(opts.config_path), service, Reporter(opts.lang, json_mode=opts.json_mode))
+def _scene(opts: Options, service: str, state=None):
+    return scene_for(config_mod.load(opts.config_path), service, Reporter(opts.lang, json_mode=opts.json_mode),
+                     state=state)
 
 
 def deploy(opts: Options, service: str, *, image: str | None, monitor: str | None, stage: bool = False) -> Report:
@@ -119,8 +123,15 @@ def rollback(opts: Options, service: str, *, reason: str | None) -> Report:
     from bluegreen.operations.frame import run
     from bluegreen.operations.rollback import Rollback
 
-    scene = _scene(opts, service)
-    return run(scene, Rollback(scene, reason=reason))
+    quick = opts.quick
+    if quick is None:
+        scene = _scene(opts, service)
+        return run(scene, Rollback(scene, reason=reason))
+    # Traffic is on the target already (entry.py → quick_rollback.py): the rollback finishes in the same frame, under
+    # the lock the quick path holds, and puts the previous color back if anything it checks now disagrees.
+    scene = _scene(opts, service, state=quick.state)
+    quick.taken = True
+    return run(scene, Rollback(scene, reason=reason, quick=quick))
 
 
 def monitor(opts: Options, service: str, *, duration: str | None) -> Report:

@@ -11,13 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from bluegreen.config_values import (CONTAINER, ENV_NAME, FLOOR, GRACE, HTTP_PATH, IMAGE, INTERVAL, LOG_PATH, NAME,
+from bluegreen import config_file
+from bluegreen.config_values import (CONTAINER, ENV_NAME, FLOOR, GRACE, HTTP_PATH, IMAGE, INTERVAL, LOG_PATH,
                                      SERVER_PARAM, TIMEOUT, UPSTREAM, WATCH, bad, check, duration, env_name, image,
                                      label, one_line, public_url, shown, upstream_file, volume)
 from bluegreen.errors import UsageError
 from bluegreen.parts.access_log import DOCKER_LOGS, OFF, BadFormat, LogFormat
 from bluegreen.settings import (
-    COLORS, DEFAULT_IMAGE, Config, EnvVar, Health, Hook, Hooks, Monitor, Nginx, Preview, Scale, Service,
+    COLORS, DEFAULT_IMAGE, NAME, Config, EnvVar, Health, Hook, Hooks, Monitor, Nginx, Preview, Scale, Service,
 )
 
 RESTART = ("no", "always", "unless-stopped", "on-failure")
@@ -53,9 +54,8 @@ def parse(raw: Any, *, source: Path | None = None) -> Config:
     if type(version) is not int or version != 1:  # `true` and `1.0` compare equal to 1
         raise bad("version", version)
     network = check(top.get("network"), CONTAINER, "network")
-    state_dir = one_line(top.get("state_dir", "/var/lib/bluegreen"), "state_dir", limit=4096)
-    if source is not None and not Path(state_dir).is_absolute():
-        state_dir = str(source.parent / state_dir)
+    state_dir = config_file.state_dir(one_line(top.get("state_dir", config_file.DEFAULT_STATE_DIR), "state_dir",
+                                               limit=4096), source)
     nginx = _parse_nginx(top.get("nginx"))
     services_raw = top.get("services")
     if not isinstance(services_raw, dict) or not services_raw:

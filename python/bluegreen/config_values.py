@@ -21,7 +21,6 @@ from bluegreen.errors import UsageError
 from bluegreen.output import escape
 from bluegreen.units import MAX_SECONDS, parse_duration
 
-NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,40}")  # service names, container prefixes (+ "-green" < 63: a DNS label)
 CONTAINER = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,100}")
 UPSTREAM = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 # The file bluegreen owns: a .conf directly in a conf.d directory (what nginx's `include conf.d/*.conf` reads).

@@ -11,17 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from bluegreen.colors import COLORS, NAME, other  # noqa: F401 (the names every layer uses, re-exported)
 from bluegreen.errors import UsageError
 from bluegreen.parts.access_log import DEFAULT_FORMAT
 
 DEFAULT_IMAGE = "${REGISTRY_URL}/${BACKEND_IMAGE}:${BUILD_NUMBER}"
-COLORS = ("blue", "green")
 _INDEX = re.compile(r"[-.][0-9]{1,3}")  # a replica's `-<n>`, a Swarm task's `.<slot>`
-
-
-def other(color: str | None) -> str:
-    """The color that is not `color` (blue when there is none yet: the first deploy goes to blue)."""
-    return "green" if color == "blue" else "blue"
 
 
 @dataclass(frozen=True)
@@ -185,6 +180,7 @@ class Config:
     nginx: Nginx
     services: Mapping[str, Service] = field(default_factory=dict)
     source: Path | None = None
+    digest: str | None = None  # SHA-256 of the file's bytes (the rollback's quick path checks it is still this one)
 
     def service(self, name: str) -> Service:
         if name not in self.services:

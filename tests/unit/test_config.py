@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from bluegreen import config, settings
+from bluegreen import config, config_file, settings
 from bluegreen.config_schema import parse
 from bluegreen.errors import MissingVariables, UsageError
 
@@ -109,3 +111,26 @@ def test_unknown_service_lists_the_configured_ones():
     with pytest.raises(UsageError) as err:
         cfg.service("frontend")
     assert "backend" in str(err.value)
+
+
+@hypothesis_settings(max_examples=200, deadline=None)
+@given(state_dir=st.text(min_size=1, max_size=40), before=st.booleans(),
+       extra=st.dictionaries(st.sampled_from(["version", "network", "nginx", "services"]),
+                             st.one_of(st.integers(), st.text(max_size=10),
+                                       st.dictionaries(st.sampled_from(["state_dir", "x"]), st.text(max_size=10))),
+                             max_size=3))
+def test_the_quick_paths_state_dir_is_the_parsed_one_or_none(state_dir, before, extra):
+    """config_file.declared_state_dir (the rollback's quick path, without PyYAML) gives what the parser reads from
+    a file as people and yaml.safe_dump write it, or None; never another directory."""
+    doc = {"state_dir": state_dir, **extra} if before else {**extra, "state_dir": state_dir}
+    data = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True).encode("utf-8")
+    found = config_file.declared_state_dir(data)
+    assert found is None or found == yaml.safe_load(data)["state_dir"], (data, found)
+
+
+def test_the_quick_paths_state_dir_defaults_only_when_no_top_level_line_names_it():
+    assert config_file.declared_state_dir(b"version: 1\nservices:\n  a:\n    state_dir: /x\n") == "/var/lib/bluegreen"
+    assert config_file.declared_state_dir(b"state_dir: /srv/bg  # here\n") == "/srv/bg"
+    for unsure in (b"state_dir: '/q'\n", b"state_dir: /a\nstate_dir: /b\n", b"state_dir:\n  /a\n",
+                   b"state_dir: &x /a\n", b"state_dir : /a\n"):
+        assert config_file.declared_state_dir(unsure) is None, unsure

@@ -16,18 +16,20 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Iterator, Mapping, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Protocol
 
 from bluegreen import failpoints
-from bluegreen.clock import Clock
-from bluegreen.errors import BlueGreenError, Inconsistent
-from bluegreen.operations.look import Live, look
-from bluegreen.output import Reporter
-from bluegreen.parts.runtime import Runtime
-from bluegreen.parts.state import StateDir, now_iso
-from bluegreen.parts.switch import Switch
-from bluegreen.report import Report
-from bluegreen.settings import Nginx, Service
+from bluegreen.errors import BlueGreenError, Inconsistent, LockHeld
+from bluegreen.parts.state import ServiceState, StateDir, now_iso
+
+if TYPE_CHECKING:  # the rollback's quick path locks through this module: it imports no more than it needs then
+    from bluegreen.clock import Clock
+    from bluegreen.operations.look import Live
+    from bluegreen.output import Reporter
+    from bluegreen.parts.runtime import Runtime
+    from bluegreen.parts.switch import Generation, Switch  # Generation: nginx.py's, through the seam
+    from bluegreen.report import Report
+    from bluegreen.settings import Nginx, Service
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class Scene:
     environ: Mapping[str, str]
 
     def look(self) -> Live:
+        from bluegreen.operations.look import look
+
         return look(self.service, self.runtime, self.switch, self.state)
 
 
@@ -94,14 +98,24 @@ class Frame:
         current = state.load()
         current.pending = text
         state.save(current)
+        self._confirm(current, text, lambda: self.scene.switch.apply(text, previous))
+
+    def settle(self, text: str, previous: str | None) -> None:
+        """The rollback's quick path moved traffic to `text` already, with `text` pending in the state: install the
+        file and confirm, as a switch does after its own request (on failure `previous` serves again)."""
+        self._confirm(self.scene.state.load(), text, lambda: self.scene.switch.settle(text, previous))
+
+    def _confirm(self, current: ServiceState, text: str, serve: Callable[[], Generation]) -> None:
+        state = self.scene.state
         try:
-            generation = self.scene.switch.apply(text, previous)
+            generation = serve()
         except BaseException:
             current.pending = None  # the switch put `previous` back
             state.save(current)
             raise
         failpoints.reach("nginx.reloaded")
         current.loaded_config, current.workers, current.pending = text, sorted(generation.workers), None
+        current.quick = self.scene.switch.ticket(text)  # what the next rollback's quick path will check
         state.save(current)
 
     def promote(self, color: str, instance_id: str, image: str) -> None:
@@ -203,6 +217,8 @@ class Frame:
             state = scene.state.load()
             state.loaded_config, state.workers = live.served.loaded, sorted(live.served.generation.workers)
             scene.state.save(state)
+        from bluegreen.report import Report
+
         action, key = (("outside_switch", "history.outside_switch") if live.switched_outside
                        else ("outside_edit", "history.outside_edit"))
         self._record(Report(service=svc.name, action=action, source=before, target=live.active, started_at=since,
@@ -233,15 +249,31 @@ class Frame:
             self._record(report)
 
 
+def lock_ahead(state: StateDir, action: str, service: str) -> bool:
+    """The lock for the rollback's quick path (quick_rollback.py), taken before the scene exists; `run` keeps it.
+    False, changing nothing, when a live run holds it or a dead run left its record: the full path says which,
+    and repairs."""
+    if state.stale_holder():
+        return False
+    try:
+        state.acquire(f"{action} {service}")
+    except LockHeld:
+        return False
+    return True
+
+
 def run(scene: Scene, operation: Operation) -> Report:
     """The frame around one operation (see the module docstring)."""
+    from bluegreen.report import Report
+
     svc = scene.service
     report = Report(service=svc.name, action=operation.action, started_at=now_iso(),
                     build=scene.environ.get("BUILD_NUMBER", ""), build_url=scene.environ.get("BUILD_URL", ""),
                     lang=scene.out.lang)
     operation.begin(report)
     frame = Frame(scene, report)
-    scene.state.acquire(f"{operation.action} {svc.name}")
+    if not scene.state.locked:  # the rollback's quick path holds it already
+        scene.state.acquire(f"{operation.action} {svc.name}")
     try:
         failpoints.reach(f"{operation.action}.locked")
         with frame.recording():
@@ -252,6 +284,13 @@ def run(scene: Scene, operation: Operation) -> Report:
                 operation.plan(live, frame)
                 if operation.holds_lock:
                     operation.act(frame)
+            except BaseException:
+                # What an operation changed before the frame looked (the rollback's quick switch) goes back when
+                # the run cannot finish it, still under the lock.
+                unwind = getattr(operation, "unwind", None)
+                if unwind is not None:
+                    unwind(frame)
+                raise
             finally:
                 scene.state.release()
             if not operation.holds_lock:

@@ -4,6 +4,12 @@
 
 Nothing is started here, so it takes about a second. If the target does not run (first deploy, removed by hand)
 or is unhealthy, say so plainly and change nothing.
+
+After the quick path (quick_rollback.py: shared-dict, nginx confirmed nothing changed, the target answered through
+nginx) traffic is on the target already and its file pending:
+
+    (frame: the quick path's lock, look) → check the target's instances → write the file → verify
+    (undo at each step: the previous color serves again)
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from bluegreen.operations.candidate import service_hook, verify_public
 from bluegreen.operations.deploy import refuse_while_staged
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import Live
+from bluegreen.operations.quick_rollback import QuickSwitch
 from bluegreen.report import Report
 from bluegreen.settings import other
 
@@ -22,10 +29,17 @@ def check_target(scene: Scene, live: Live) -> str:
     """The color to roll back to, or RollbackUnavailable with the guide's wording. Every running instance of
     the target must answer its health check (the runtime's prober: over the Docker network, or from inside the
     Swarm overlay), and enough of them must run (`min_healthy`, else all `replicas`)."""
-    svc, runtime = scene.service, scene.runtime
     if live.active is None:
-        raise RollbackUnavailable("rollback.no_active", upstream=svc.upstream)
+        raise RollbackUnavailable("rollback.no_active", upstream=scene.service.upstream)
     target = other(live.active)
+    check_instances(scene, live, target)
+    return target
+
+
+def check_instances(scene: Scene, live: Live, target: str, *, probe: bool = True) -> None:
+    """The target color's instances can take traffic: they run, are the release that last served (or one an
+    operator ran by hand), their image is still there, and (with `probe`) each answers its health check."""
+    svc, runtime = scene.service, scene.runtime
     info = live.instance(target)
     name = runtime.display(target)
     if not info or not live.running(target):
@@ -42,23 +56,28 @@ def check_target(scene: Scene, live: Live) -> str:
     image = info.labels.get("bluegreen.image")
     if image and not runtime.recreatable(info):  # removed by hand: the color could not be recreated
         raise RollbackUnavailable("rollback.image_removed", name=name, image=image, id=info.image_id.split(":")[-1][:12])
+    if not probe:
+        return
     running = [i for i in live.instances[target] if i.running]
-    for instance, probe in zip(running, runtime.probe_all(running, svc.health.path)):
-        if not probe.ok:
+    for instance, answer in zip(running, runtime.probe_all(running, svc.health.path)):
+        if not answer.ok:
             who = instance.name if svc.scale.replicas > 1 else name
-            raise RollbackUnavailable("rollback.target_unhealthy", name=who, detail=probe.detail)
-    return target
+            raise RollbackUnavailable("rollback.target_unhealthy", name=who, detail=answer.detail)
 
 
 class Rollback:
-    action, holds_lock, repairs = "rollback", True, True
+    action, holds_lock = "rollback", True
 
     def __init__(self, scene: Scene, *, reason: str | None = None,
-                 expect_active: tuple[str, str] | None = None) -> None:
+                 expect_active: tuple[str, str] | None = None, quick: QuickSwitch | None = None) -> None:
         self.scene, self.out = scene, scene.out
         self.reason = reason or ""
         # The monitor watched (color, release) without the lock: roll back only if that release still serves.
         self.expect_active = expect_active
+        self.quick = quick
+        # After the quick path there is nothing to repair (it saw no dead run's lock, nothing pending, nginx as
+        # recorded), and its own switch is pending: a repair would undo it as an interrupted run's.
+        self.repairs = quick is None
 
     def begin(self, report: Report) -> None:
         self.out.line("❌ " + "=" * 40)
@@ -68,8 +87,10 @@ class Rollback:
 
     def plan(self, live: Live, frame: Frame) -> None:
         self.live = live
+        if self.quick:
+            return self._plan_after_quick(live, frame)
         report = frame.report
-        report.source = live.active
+        self.source = report.source = live.active
         self.out.say("active.current" if live.active else "active.none", color=live.active or "-")
         refuse_while_staged(live)
         if self.expect_active:
@@ -82,27 +103,62 @@ class Rollback:
         self.out.say("rollback.target", color=self.target)
         self.out.say("rollback.target_healthy")
 
+    def _plan_after_quick(self, live: Live, frame: Frame) -> None:
+        """Traffic is on the target already: what the quick path could not see without Docker is checked now, and
+        the previous color serves again if it disagrees."""
+        quick, report = self.quick, frame.report
+        frame.phases.update(quick.phases)
+        self.source, self.target = quick.source, quick.target
+        report.source, report.target, report.image = self.source, self.target, live.state.images.get(self.target)
+        self.out.say("active.current", color=self.source)
+        with frame.timed("check_target"):  # a refusal here: `unwind` puts the previous color back
+            check_instances(self.scene, live, self.target, probe=False)  # it answered through nginx already
+        self.out.say("rollback.target", color=self.target)
+        self.out.say("rollback.target_healthy")
+
     def act(self, frame: Frame) -> None:
         live = self.live
         self.out.say("rollback.switching")
-        with frame.timed("switch_traffic"):
-            backup = live.active if live.running(live.active) else None
-            text = frame.switch(primary=self.target, backup=backup, previous=live.served.loaded)
-        self.out.say("rollback.switched", old=live.active, new=self.target)
+        if self.quick:
+            previous, text = self.quick.previous, self.quick.text
+            self.out.say("rollback.quick", seconds=f"{sum(self.quick.phases.values()):.3f}")
+            with frame.timed("settle_file"):
+                frame.settle(text, previous)
+            self.quick.unsettled = False
+        else:
+            previous = live.served.loaded
+            with frame.timed("switch_traffic"):
+                backup = live.active if live.running(live.active) else None
+                text = frame.switch(primary=self.target, backup=backup, previous=previous)
+        self.out.say("rollback.switched", old=self.source, new=self.target)
         failpoints.reach("rollback.switched")
         try:
             with frame.timed("verify"):
                 verify_public(self.scene, self.target)
         except BlueGreenError:
-            frame.restore(live.served.loaded, text)
+            frame.restore(previous, text)
             raise
-        values = {"action": "rollback", "service": self.scene.service.name, "from": live.active or "",
+        values = {"action": "rollback", "service": self.scene.service.name, "from": self.source or "",
                   "to": self.target, "image": frame.report.image or "", "build": "", "preview_url": ""}
         if not service_hook(self.scene, frame, "post_rollback", values=values):
             failed = DeployFailed("hook.post_rollback_failed", color=self.target)
             frame.report.fail(failed, self.out.text(failed.key, **failed.params))
             frame.report.result = "hook_failed"
             raise failed
+
+    def unwind(self, frame: Frame) -> None:
+        """The run stops before the quick path's switch was settled (a refusal, Docker unreachable): the previous
+        color serves again, still under the lock. Best effort: the error that stopped the run is the one reported,
+        and what is left the next run's look sees and repairs."""
+        quick = self.quick
+        if quick is None or not quick.unsettled:
+            return
+        quick.unsettled = False
+        try:
+            frame.restore(quick.previous, quick.text)
+        except Exception:
+            return
+        self.out.say("rollback.auto_restored", active=quick.source)
 
     def end(self) -> None:
         self.out.rule()

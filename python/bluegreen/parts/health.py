@@ -165,26 +165,3 @@ def probe_color(client: httpx.Client, url: str, expect_color: str) -> Probe:
 
 def _short(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:160] or type(exc).__name__
-
-
-class AdminUnreachable(Exception):
-    """The admin socket does not answer (its message says how)."""
-
-
-def admin_call(socket_path: str, method: str, body: str | None = None, *, timeout: float = 2.0) -> dict:
-    """One request to nginx's admin socket: GET (what it serves) or PUT <color> (serve it). The answer's JSON."""
-    # verify=False: no TLS on a unix socket, and the default (load the CA bundle into a fresh SSL context) costs
-    # ~50-90 ms per call, a third of a rollback's switch on 2 cores.
-    transport = httpx.HTTPTransport(uds=socket_path, retries=0, verify=False)
-    try:
-        with httpx.Client(transport=transport, base_url="http://bluegreen", timeout=timeout, trust_env=False) as c:
-            response = c.request(method, "/color", content=body)
-    except httpx.HTTPError as exc:
-        raise AdminUnreachable(f"{type(exc).__name__}: {_short(exc)}") from None
-    try:
-        answer = response.json()
-    except ValueError:
-        raise AdminUnreachable(f"HTTP {response.status_code}, not JSON") from None
-    if response.status_code != 200 or not isinstance(answer, dict):
-        raise AdminUnreachable(f"HTTP {response.status_code}: {str(answer)[:120]}")
-    return answer

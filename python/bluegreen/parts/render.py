@@ -8,10 +8,9 @@ stay plain; StrictUndefined turns a missing value into an error instead of an em
 from __future__ import annotations
 
 import functools
-import uuid
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable, Sequence
 
+from bluegreen.parts.dict_file import new_generation
 from bluegreen.parts.instance import Server
 from bluegreen.settings import Service
 
@@ -31,11 +30,6 @@ def _env() -> "jinja2.Environment":
     )
 
 Servers = Callable[[str], Sequence[Server]]  # a color → the hosts its `server` lines name
-
-
-def new_generation() -> str:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return f"{stamp}-{uuid.uuid4().hex[:8]}"
 
 
 def render_upstream(service: Service, *, primary: str, backup: str | None, generation: str,
@@ -65,7 +59,8 @@ def render_shared_dict(service: Service, *, primary: str, backup: str | None, ge
     """`switch: shared-dict`: both colors' upstream blocks (the other as `backup`, as in the guide), the js_var
     naming `primary` for an empty dictionary, the dictionary, the map and the admin socket. Only running colors
     are named: with no backup, both blocks name `primary`'s servers (nginx must never name a stopped container).
-    `servers` and `resolver` as for render_upstream."""
+    `servers` and `resolver` as for render_upstream. Each running color also gets a probe entry on the admin
+    socket: its health path through nginx to that color alone (the rollback's quick path checks the target so)."""
     hosts = servers or (lambda color: (Server(service.container(color)),))
     named = {primary: list(hosts(primary)), **({backup: list(hosts(backup))} if backup else {})}
     colors = []
@@ -78,6 +73,8 @@ def render_shared_dict(service: Service, *, primary: str, backup: str | None, ge
         service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
         generation=generation, primary=primary, colors=colors, admin_socket=admin_socket, module=module,
         keepalive_min_timeout=keepalive_min_timeout, resolver=resolver,
+        probes=[{"color": color, "hosts": named[color]} for color in ("blue", "green") if color in named],
+        health_path=service.health.path, probe_timeout=f"{max(1, round(service.health.request_timeout * 1000))}ms",
         preview={"color": preview, "upstream": service.preview_upstream, "hosts": list(hosts(preview)),
                  "listen": entry.listen, "server_name": entry.server_name} if entry and preview else None,
     )
@@ -85,4 +82,4 @@ def render_shared_dict(service: Service, *, primary: str, backup: str | None, ge
 
 def render_module(service: Service) -> str:
     """The njs module of `switch: shared-dict` for one service."""
-    return _env().get_template("bluegreen.js.j2").render(upstream=service.upstream)
+    return _env().get_template("bluegreen.js.j2").render(upstream=service.upstream, upstream_file=service.upstream_file)

@@ -14,30 +14,18 @@ socket. Until then (the guide's plain file) bluegreen reads the file as the relo
 
 from __future__ import annotations
 
-import re
-
 from bluegreen import failpoints
 from bluegreen.errors import DeployFailed, Unreachable
-from bluegreen.parts.health import AdminUnreachable, admin_call
+from bluegreen.parts.admin_socket import AdminUnreachable, call
+from bluegreen.parts.dict_file import digest, file_color, new_generation, recolor, shape
 from bluegreen.parts.nginx import Generation, NginxGate
-from bluegreen.parts.render import new_generation, render_module, render_shared_dict
+from bluegreen.parts.render import render_module, render_shared_dict
 from bluegreen.parts.switch import UNKNOWN, Hosts, Record, ReloadSwitch, Served, loaded_file
 from bluegreen.parts.upstream import UpstreamView, parse_upstream
 from bluegreen.settings import COLORS, Nginx, Service
 
-_FILE_COLOR = re.compile(r"^js_var \$bg_\w+_file_color (blue|green);$", re.M)
-_GENERATION = re.compile(r"^# bluegreen-generation: .*$", re.M)
 MODULE_DIR = "/etc/nginx/bluegreen"
-
-
-def file_color(text: str | None) -> str | None:
-    match = _FILE_COLOR.search(text or "")
-    return match.group(1) if match else None
-
-
-def _shape(text: str | None) -> str:
-    """The file without what a color switch changes (the js_var, the generation): equal shapes need no reload."""
-    return _GENERATION.sub("", _FILE_COLOR.sub("", text or ""))
+__all__ = ["SharedDictSwitch", "file_color"]
 
 
 class SharedDictSwitch(ReloadSwitch):
@@ -46,9 +34,10 @@ class SharedDictSwitch(ReloadSwitch):
 
     mode = "shared-dict"
 
-    def __init__(self, gate: NginxGate, service: Service, nginx: Nginx, hosts: Hosts | None = None) -> None:
+    def __init__(self, gate: NginxGate, service: Service, nginx: Nginx, hosts: Hosts | None = None,
+                 config_digest: str | None = None) -> None:
         super().__init__(gate, service, hosts)
-        self.nginx = nginx
+        self.nginx, self.config_digest = nginx, config_digest
         self.socket = f"{nginx.admin_dir}/{service.upstream}.sock"
         self.module = f"{MODULE_DIR}/{service.upstream}.js"
 
@@ -66,9 +55,9 @@ class SharedDictSwitch(ReloadSwitch):
     _generation: Generation | None = None  # the last look's worker generation (a color switch keeps it)
 
     def ask(self) -> dict:
-        """The admin socket's answer: {"color", "source": "dict"|"file", "file_color"}."""
+        """The admin socket's answer: {"color", "source": "dict"|"file", "file_color", "workers", "disk"}."""
         try:
-            answer = admin_call(self.socket, "GET")
+            answer = call(self.socket, "GET")
         except AdminUnreachable as exc:
             raise Unreachable("switch.admin_unreachable", socket=self.socket, error=str(exc)) from None
         if answer.get("color") not in COLORS:
@@ -91,11 +80,10 @@ class SharedDictSwitch(ReloadSwitch):
             # before its file or its record was written (then it serves the pending text), or someone's PUT on the
             # socket: what is served is the file with that color.
             pending = record.pending
-            if pending is not None and file_color(pending) == color and _shape(pending) == _shape(loaded):
+            if pending is not None and file_color(pending) == color and shape(pending) == shape(loaded):
                 served = pending
             else:
-                served = file.text if file_color(file.text) == color else _FILE_COLOR.sub(
-                    f"js_var $bg_{self.service.upstream}_file_color {color};", loaded)
+                served = file.text if file_color(file.text) == color else recolor(loaded, color)
         view = parse_upstream(basis, f"{self.service.upstream}_{color}")
         return Served(file.text, served, how, since, generation, view, self.container, answer.get("source"), loaded)
 
@@ -117,13 +105,18 @@ class SharedDictSwitch(ReloadSwitch):
         moves with that one request), then written into the file for the next restart. On failure `previous`
         serves again, file and color."""
         color = file_color(text)
-        if _shape(text) != _shape(previous) or file_color(previous) is None:
+        if shape(text) != shape(previous) or file_color(previous) is None:
             self.gate.install_module(self.module, render_module(self.service))
             generation = self.gate.apply(text, previous)
             self._set_color(color, previous, reloaded=True)
             return generation
         self._set_color(color, previous, reloaded=False)
         failpoints.reach("switch.color_set")
+        return self.settle(text, previous)
+
+    def settle(self, text: str, previous: str | None) -> Generation:
+        """The color of `text` serves already (set on the socket: by apply, or by the rollback's quick path):
+        write the file too, so that an nginx restart comes up on it. On failure `previous` serves again."""
         try:
             self.gate.install(text, keep_backup=True)
         except DeployFailed:
@@ -132,9 +125,28 @@ class SharedDictSwitch(ReloadSwitch):
         failpoints.reach("nginx.installed")
         return self._generation or self.gate.generation()
 
+    def ticket(self, text: str) -> dict | None:
+        """What the next rollback's quick path (operations/quick_rollback.py) needs to switch away from `text`
+        without the Docker API or the config schema: which config this was, the socket, the text (by digest) and
+        the processes nginx ran when it served it. None where the quick path does not apply: replicas and Swarm
+        tasks are checked one by one (runtime), a kernel that does not list nginx's workers gives no evidence."""
+        scale = self.service.scale
+        if scale.replicas != 1 or scale.runtime != "containers" or not self.config_digest:
+            return None
+        try:
+            answer = self.ask()
+        except Unreachable:
+            return None
+        workers = answer.get("workers")
+        if (not isinstance(workers, list) or not workers or answer.get("source") != "dict"
+                or answer.get("color") != file_color(text) or answer.get("disk") != digest(text)):
+            return None
+        return {"config": self.config_digest, "socket": self.socket, "text": digest(text),
+                "workers": sorted(str(w) for w in workers), "probe_timeout": self.service.health.request_timeout}
+
     def _set_color(self, color: str | None, previous: str | None, *, reloaded: bool) -> None:
         try:
-            answer = admin_call(self.socket, "PUT", color)
+            answer = call(self.socket, "PUT", color)
             if answer.get("color") != color:
                 raise AdminUnreachable(f"it serves {answer.get('color')!r} after the switch")
         except AdminUnreachable as exc:
@@ -156,6 +168,6 @@ class SharedDictSwitch(ReloadSwitch):
         color = file_color(previous)
         if color:
             try:
-                admin_call(self.socket, "PUT", color)
+                call(self.socket, "PUT", color)
             except AdminUnreachable:
                 pass

@@ -24,10 +24,10 @@ import json
 import math
 import os
 import socket
+import time
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -49,6 +49,7 @@ class ServiceState:
     workers: list[str] = field(default_factory=list)  # nginx worker pids that confirmed loaded_config
     pending: str | None = None  # a file being installed (written before the swap, cleared once confirmed)
     staged: dict[str, Any] | None = None  # a deploy staged for promotion: color, instance, image, build, preview, since
+    quick: dict[str, Any] | None = None  # shared-dict: what the quick rollback checks (SharedDictSwitch.ticket)
 
 
 class StateDir:
@@ -92,6 +93,11 @@ class StateDir:
         os.pwrite(fd, json.dumps(holder).encode(), 0)
         self._lock_fd = fd
 
+    @property
+    def locked(self) -> bool:
+        """This process holds the service's lock through this object."""
+        return self._lock_fd is not None
+
     def release(self) -> None:
         if self._lock_fd is not None:
             os.ftruncate(self._lock_fd, 0)
@@ -129,7 +135,7 @@ class StateDir:
             return ServiceState()
         raw = checked_state(_json(data, path), path)
         return ServiceState(raw.get("loaded_config"), dict(raw.get("promoted") or {}), dict(raw.get("images") or {}),
-                            list(raw.get("workers") or []), raw.get("pending"), raw.get("staged"))
+                            list(raw.get("workers") or []), raw.get("pending"), raw.get("staged"), raw.get("quick"))
 
     def save(self, state: ServiceState) -> None:
         atomic_write(self._path("state.json"), json.dumps(asdict(state), indent=2))
@@ -194,8 +200,7 @@ def checked_state(raw: Any, path: Path) -> dict[str, Any]:
 
 
 def now_iso(epoch: float | None = None) -> str:
-    moment = datetime.now(timezone.utc) if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 # --- what the files hold ------------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 from bluegreen.parts.access_log import LogSource
+from bluegreen.parts.dict_file import new_generation
 from bluegreen.parts.instance import Server
 from bluegreen.parts.nginx import Generation, NginxGate
-from bluegreen.parts.render import new_generation, render_upstream
+from bluegreen.parts.render import render_upstream
 from bluegreen.parts.upstream import UpstreamView, parse_upstream
 from bluegreen.settings import Service
 
@@ -91,6 +92,10 @@ class Switch(Protocol):
 
     def apply(self, text: str, previous: str | None) -> Generation: ...
 
+    def settle(self, text: str, previous: str | None) -> Generation: ...
+
+    def ticket(self, text: str) -> dict | None: ...
+
     def drain(self, timeout: float) -> bool: ...
 
 
@@ -135,6 +140,14 @@ class ReloadSwitch:
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text` (swap, `nginx -t`, reload, confirm); on failure `previous` serves again."""
         return self.gate.apply(text, previous)
+
+    def settle(self, text: str, previous: str | None) -> Generation:
+        """Here the file is what serves: settling it is applying it (the quick rollback is shared-dict's)."""
+        return self.apply(text, previous)
+
+    def ticket(self, text: str) -> dict | None:
+        """No quick rollback with a reload: the switch needs `nginx -t` and the reload through Docker."""
+        return None
 
     def drain(self, timeout: float) -> bool:
         return self.gate.drain(timeout)

@@ -1,0 +1,97 @@
+"""The config file as bytes: where it is, reading it safely, its digest and where its state lives.
+
+Apart from the schema (config_schema.py) because the rollback's quick path (operations/quick_rollback.py) needs
+only this, before anything heavy is imported. The file is opened without blocking and read only when it is a
+regular file, at most safe_yaml's byte limit: a FIFO, a directory or `/dev/zero` given as the config is one line
+(exit 2), never a hang or a traceback.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import stat
+from pathlib import Path
+
+from bluegreen.errors import UsageError
+from bluegreen.safe_yaml import MAX_BYTES
+
+DEFAULT_PATH = "bluegreen.yml"
+DEFAULT_STATE_DIR = "/var/lib/bluegreen"
+
+
+def config_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """--config, else $BLUEGREEN_CONFIG, else ./bluegreen.yml."""
+    return Path(path or os.environ.get("BLUEGREEN_CONFIG") or DEFAULT_PATH)
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+_STATE_DIR = re.compile(rb"^state_dir\b.*$", re.M)
+_PLAIN_STATE_DIR = re.compile(rb"state_dir:[ \t]+([^\s#'\"{}\[\]&*!|>%@`,?:-][^\s#]*)[ \t]*(?:#.*)?")
+
+
+def declared_state_dir(data: bytes) -> str | None:
+    """The file's `state_dir` found without parsing it, for the rollback's quick path (importing PyYAML costs
+    ~30 ms of the 0.3 s the switch may take): one top-level `state_dir: <plain value>` line, or the default when
+    no top-level line starts with `state_dir`; None for any other form (the full path parses those).
+
+    Not a YAML parser, and it need not be: the quick path acts only on a record there that names this very file's
+    digest, which only a run that parsed the file writes, into the state_dir it parsed."""
+    lines = _STATE_DIR.findall(data)
+    if not lines:
+        return DEFAULT_STATE_DIR
+    found = _PLAIN_STATE_DIR.fullmatch(lines[0].rstrip(b"\r")) if len(lines) == 1 else None
+    if found is None:
+        return None
+    try:
+        return found.group(1).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def state_dir(value: str, source: Path | None) -> str:
+    """`state_dir` (checked by the schema) relative to the config file's directory when it is relative."""
+    if source is not None and not Path(value).is_absolute():
+        return str(source.parent / value)
+    return value
+
+
+def read(path: Path) -> bytes:
+    """The file's bytes (at most one more than safe_yaml accepts, so it can say "too large")."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
+    except FileNotFoundError:
+        raise UsageError("config.not_found", path=str(path)) from None
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a socket
+            raise UsageError("config.not_a_file", path=str(path), kind="socket") from None
+        raise UsageError("yaml.unreadable", source=str(path), error=exc.strerror or type(exc).__name__) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UsageError("config.not_a_file", path=str(path), kind=_kind(mode))
+        chunks, size = [], 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, MAX_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise UsageError("yaml.unreadable", source=str(path), error=exc.strerror or type(exc).__name__) from None
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket")):
+        if test(mode):
+            return name
+    return "special file"

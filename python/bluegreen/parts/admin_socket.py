@@ -1,0 +1,79 @@
+"""nginx's admin socket (`switch: shared-dict`): one HTTP request on a unix socket that only bluegreen reaches.
+
+    GET /color        → what nginx serves: {"color", "source", "file_color", "workers", "disk"}
+    PUT /color <c>    → serve <c> from the next request on
+    GET /probe/<c>    → color <c>'s health path, proxied by nginx to that color alone (no backup, no retry)
+
+One HTTP/1.0 request per connection, written and read here rather than with httpx or http.client: the rollback's
+quick path (operations/quick_rollback.py) moves traffic through this module before anything heavy is imported, and
+importing httpx costs ~0.1 s on 2 cores, http.client (with ssl and email) ~0.06 s — against 0.3 s for the whole
+switch. The peer is bluegreen's own njs handler (or, for a probe, nginx relaying the app's status): an HTTP/1.0
+request makes nginx answer with the whole body and close, so a status line and a body are all there is to read.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+
+MAX_ANSWER = 64 << 10  # the color answer is ~150 bytes; a probe's body is the app's, read no further than this
+
+
+class AdminUnreachable(Exception):
+    """The admin socket does not answer as it should (its message says how)."""
+
+
+def request(socket_path: str, method: str, path: str = "/color", body: str | None = None, *,
+            timeout: float = 2.0) -> tuple[int, bytes]:
+    """One request, answered and closed by nginx: (status, body)."""
+    payload = (body or "").encode("utf-8")
+    head = f"{method} {path} HTTP/1.0\r\nHost: bluegreen\r\nContent-Length: {len(payload)}\r\n\r\n"
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(socket_path)
+            sock.sendall(head.encode("ascii") + payload)
+            answer = _read_all(sock)
+    except OSError as exc:
+        raise AdminUnreachable(f"{type(exc).__name__}: {_short(exc)}") from None
+    status_line, _, rest = answer.partition(b"\r\n")
+    parts = status_line.split(b" ", 2)
+    if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
+        raise AdminUnreachable(f"not an HTTP answer: {status_line[:60]!r}")
+    return int(parts[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks, size = [], 0
+    while size <= MAX_ANSWER:
+        chunk = sock.recv(MAX_ANSWER + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def call(socket_path: str, method: str, body: str | None = None, *, timeout: float = 2.0) -> dict:
+    """GET (what nginx serves) or PUT <color> (serve it) on /color: the answer's JSON object."""
+    status, data = request(socket_path, method, "/color", body, timeout=timeout)
+    try:
+        answer = json.loads(data)
+    except ValueError:
+        raise AdminUnreachable(f"HTTP {status}, not JSON") from None
+    if status != 200 or not isinstance(answer, dict):
+        raise AdminUnreachable(f"HTTP {status}: {str(answer)[:120]}")
+    return answer
+
+
+def probe(socket_path: str, color: str, *, timeout: float) -> tuple[bool, str]:
+    """The color's health check over the path nginx itself uses to reach it: (2xx, what it answered)."""
+    try:
+        status, _ = request(socket_path, "GET", f"/probe/{color}", timeout=timeout)
+    except AdminUnreachable as exc:
+        return False, str(exc)
+    return 200 <= status < 300, f"HTTP {status}"
+
+
+def _short(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
