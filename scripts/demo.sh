@@ -63,7 +63,7 @@ The demo stack is still running:
   curl http://127.0.0.1:$PORT/                      # served by the active color
   export BLUEGREEN_CONFIG=$BLUEGREEN_CONFIG DATABASE_URL=x
   APP_TAG=v3 .venv/bin/bluegreen deploy backend     # deploy v3 into the idle color
-  .venv/bin/bluegreen rollback backend              # back in about a second
+  .venv/bin/bluegreen rollback backend              # traffic back in ~0.2 s (the quick path)
   .venv/bin/bluegreen status backend
 Remove it with: make demo-down
 MSG

@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from zdt import analyze
+
 CLASS_TITLES = {
     "get": "GET, new connection", "post": "POST 1 KB, new connection", "slow": "GET /slow?s=3, new connection",
     "ka-pool": "GET keep-alive, pooled, no retry", "ka-raw": "GET keep-alive, raw socket, no retry",
@@ -201,7 +203,8 @@ def plot(runs: dict[str, Any], doc: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     panels = [(n, r) for n, r in runs.items() if n != "sanity"]
-    fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(12, 3 * (len(panels) + 1)), constrained_layout=True)
+    fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(12, 3 * len(panels) + 5), constrained_layout=True,
+                             gridspec_kw={"height_ratios": [3] * len(panels) + [5]})
     for ax, (name, run) in zip(axes, panels):
         m = doc["modes"][name]
         ka = sum(c["failures"] for c in m["classes"].values() if c["keepalive"] != "none")
@@ -213,18 +216,23 @@ def plot(runs: dict[str, Any], doc: dict[str, Any], path: Path) -> None:
     ax = axes[-1]
     series = []
     for name, run in panels:
-        rollbacks = [o.seconds for o in run.operations if o.action == "rollback"]
+        short = SHORT.get(name, name)
+        rollbacks = [o for o in run.operations if o.action == "rollback"]
+        answers = analyze.fresh_answers(run, 5 if name == "recreate" else 4)
+        moved = [t for t in (analyze.first_target(answers, o.start, o.target) for o in rollbacks) if t is not None]
+        if moved:  # the targets' measure: start → the first request the target answered
+            series.append((f"{short}: start → traffic", moved))
         if rollbacks:
-            series.append((SHORT.get(name, name), rollbacks))
+            series.append((f"{short}: start → exit", [o.seconds for o in rollbacks]))
         idle = [o.seconds for o in getattr(run, "idle_rollbacks", [])]
         if idle:
-            series.append((f"{SHORT.get(name, name)}, no load", idle))
+            series.append((f"{short}, no load: start → exit", idle))
     if series:
         ax.boxplot([s for _, s in series], orientation="horizontal", tick_labels=[t for t, _ in series],
                    whis=(0, 100))
-        ax.axvline(0.3, color="#2ca02c", ls="--", lw=0.8, label="target p95 ≤ 0.3 s (shared-dict)")
-        ax.axvline(0.5, color="#d62728", ls="--", lw=0.8, label="target p95 ≤ 0.5 s (reload)")
-        ax.set_xlabel("rollback: command start → exit (s)")
+        ax.axvline(0.3, color="#2ca02c", ls="--", lw=0.8, label="target p95 ≤ 0.3 s, start → traffic (shared-dict)")
+        ax.axvline(0.5, color="#d62728", ls="--", lw=0.8, label="target p95 ≤ 0.5 s, start → traffic (reload)")
+        ax.set_xlabel("rollback, under load unless marked (s)")
         ax.legend(fontsize=7)
         ax.set_title("Rollback time", fontsize=9, loc="left")
     fig.savefig(path, dpi=110)

@@ -53,7 +53,7 @@ MESSAGES = {
     "rollback.target_healthy": "✅ Rollback target passed its health check",
     "rollback.switching": "ℹ️  Rolling back the Nginx upstream...",
     "rollback.switched": "✅ Nginx upstream rolled back: {old} → {new}",
-    "rollback.quick": "ℹ️  nginx confirmed nothing changed since the last switch: traffic moved first, with one request on its admin socket ({seconds}s)",
+    "rollback.quick": "ℹ️  nginx confirmed nothing changed since the last switch: traffic moved first, with one request on its admin socket (checks and switch: {seconds}s)",
     "rollback.done": "✅ Rollback complete!",
     "rollback.no_active": "❌ No active environment in upstream '{upstream}': nothing to roll back from",
     "rollback.target_missing": "❌ Rollback target ({name}) is not running (it last ran {image}); nothing was changed",

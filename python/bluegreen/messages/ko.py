@@ -53,7 +53,7 @@ MESSAGES = {
     "rollback.target_healthy": "✅ 롤백 대상 환경 헬스체크 성공",
     "rollback.switching": "ℹ️  Nginx upstream 설정 롤백 중...",
     "rollback.switched": "✅ Nginx upstream 롤백 완료: {old} → {new}",
-    "rollback.quick": "ℹ️  마지막 전환 이후 Nginx 변경 없음 확인: 관리 소켓 요청 한 번으로 트래픽 먼저 전환 ({seconds}s)",
+    "rollback.quick": "ℹ️  마지막 전환 이후 Nginx 변경 없음 확인: 관리 소켓 요청 한 번으로 트래픽 먼저 전환 (확인 및 전환: {seconds}s)",
     "rollback.done": "✅ 롤백 완료!",
     "rollback.no_active": "❌ upstream '{upstream}'에 활성 환경이 없습니다: 롤백할 수 없습니다",
     "rollback.target_missing": "❌ 롤백 대상 환경({name})이 실행되지 않고 있습니다 (마지막 이미지: {image}); 변경 사항 없음",
