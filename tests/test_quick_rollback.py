@@ -34,6 +34,7 @@ def test_traffic_moves_first_then_the_rollback_finishes_like_any_other(dict_site
         assert "traffic moved first" in err
         code, status = site.status()
         assert code == 0 and status["active"] == target and status["served"]["color_from"] == "dict", status
+        assert status["served"]["quick_rollback"] == "ready"  # status says so ahead of the next one
     assert site.stack.nginx_worker_pids() == workers  # no reload
     assert loop.stop().failures == []
     assert [(e["action"], e["result"]) for e in site.history()[:2]] == [("rollback", "success")] * 2
@@ -53,14 +54,16 @@ def _socket_switch(site: Site) -> None:
     assert socket_call(site, "PUT", "blue")["color"] == "blue"
 
 
-@pytest.mark.parametrize("change, expect", [
-    (_reload, (0, "blue")),  # nginx runs processes the last switch did not see: the full path looks with Docker
-    (_touch_config, (0, "blue")),  # another config file than the last switch's
-    (_socket_switch, (0, "green")),  # an operator's switch: adopted, and the rollback goes from the color they chose
+@pytest.mark.parametrize("change, reason, expect", [
+    (_reload, "nginx_reloaded", (0, "blue")),  # nginx runs processes the last switch did not see
+    (_touch_config, "config_changed", (0, "blue")),  # another config file than the last switch's
+    (_socket_switch, "color_moved", (0, "green")),  # an operator's switch: adopted, the rollback goes from there
 ])
-def test_the_quick_path_steps_aside_when_something_changed(dict_site, request_loop, change, expect):
+def test_the_quick_path_steps_aside_when_something_changed(dict_site, request_loop, change, reason, expect):
+    """status names the reason beforehand; the rollback takes the full path and succeeds as it always did."""
     site = dict_site
     change(site)
+    assert site.status()[1]["served"]["quick_rollback"] == reason
     loop = request_loop(site.stack.public_url + "/", interval=0.02)
     code, doc, err = rollback(site)
     assert (code, doc.get("to")) == expect and QUICK not in doc["phases"], (doc, err)
@@ -75,6 +78,7 @@ def test_a_file_edited_on_disk_is_refused_by_the_full_path(dict_site):
     site = dict_site
     edited = site.upstream_text() + "# an operator's note\n"
     site.stack.write_nginx_file(UPSTREAM_FILE, edited)
+    assert site.status()[1]["served"]["quick_rollback"] == "file_edited"
     code, doc, err = rollback(site)
     assert code == 3 and "edited outside bluegreen" in err and QUICK not in doc.get("phases", {}), (doc, err)
     assert version(site) == "v2" and site.upstream_text() == edited

@@ -32,7 +32,9 @@ def digest(data: bytes) -> str:
 
 
 _STATE_DIR = re.compile(rb"^state_dir\b.*$", re.M)
-_PLAIN_STATE_DIR = re.compile(rb"state_dir:[ \t]+([^\s#'\"{}\[\]&*!|>%@`,?:-][^\s#]*)[ \t]*(?:#.*)?")
+# A plain scalar (not quoted, no flow, anchor, tag or block indicator first), then an optional comment, which YAML
+# starts only after whitespace (`a#b` is one value).
+_PLAIN_STATE_DIR = re.compile(rb"state_dir:[ \t]+([^\s#'\"{}\[\]&*!|>%@`,?:-]\S*)(?:[ \t]+#.*)?[ \t]*")
 
 
 def declared_state_dir(data: bytes) -> str | None:

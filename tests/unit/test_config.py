@@ -113,7 +113,7 @@ def test_unknown_service_lists_the_configured_ones():
     assert "backend" in str(err.value)
 
 
-@hypothesis_settings(max_examples=200, deadline=None)
+@hypothesis_settings(max_examples=500, deadline=None)
 @given(state_dir=st.text(min_size=1, max_size=40), before=st.booleans(),
        extra=st.dictionaries(st.sampled_from(["version", "network", "nginx", "services"]),
                              st.one_of(st.integers(), st.text(max_size=10),
@@ -131,6 +131,7 @@ def test_the_quick_paths_state_dir_is_the_parsed_one_or_none(state_dir, before, 
 def test_the_quick_paths_state_dir_defaults_only_when_no_top_level_line_names_it():
     assert config_file.declared_state_dir(b"version: 1\nservices:\n  a:\n    state_dir: /x\n") == "/var/lib/bluegreen"
     assert config_file.declared_state_dir(b"state_dir: /srv/bg  # here\n") == "/srv/bg"
+    assert config_file.declared_state_dir(b"state_dir: /srv/bg#1\n") == "/srv/bg#1"  # no space: not a comment
     for unsure in (b"state_dir: '/q'\n", b"state_dir: /a\nstate_dir: /b\n", b"state_dir:\n  /a\n",
                    b"state_dir: &x /a\n", b"state_dir : /a\n"):
         assert config_file.declared_state_dir(unsure) is None, unsure

@@ -48,7 +48,12 @@ def test_every_message_is_used_and_said_in_both_languages():
 
     root = pathlib.Path(bluegreen.__file__).parent
     code = "\n".join(p.read_text(encoding="utf-8") for p in root.rglob("*.py") if "messages" not in p.parts)
-    families = ("jenkins.kind.", "jenkins.plan.", "jenkins.done.")  # built as f"jenkins.{step}.{action}"
+    families = ("jenkins.kind.", "jenkins.plan.", "jenkins.done.",  # built as f"jenkins.{step}.{action}"
+                "status.quick.")  # f"status.quick.{reason}": each reason's message is checked below
     unused = [k for k in en.MESSAGES if f'"{k}"' not in code and not k.startswith(families)]
     assert unused == []
     assert set(en.MESSAGES) == set(ko.MESSAGES)
+    from bluegreen.parts.quick_ticket import REASONS
+
+    quick = {k for k in en.MESSAGES if k.startswith("status.quick.")}
+    assert quick == {f"status.quick.{r}" for r in (*REASONS, "ready", "reload")}

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bluegreen import config_file, failpoints
+from bluegreen.colors import COLORS, NAME, other
 from bluegreen.errors import BlueGreenError
 from bluegreen.operations.frame import lock_ahead
 from bluegreen.parts import admin_socket
-from bluegreen.parts.dict_file import digest, file_color, new_generation, recolor
-from bluegreen.parts.state import ServiceState, StateDir
-from bluegreen.colors import COLORS, NAME, other
+from bluegreen.parts.dict_file import file_color, new_generation, recolor
+from bluegreen.parts.quick_ticket import not_recorded, why_not
+from bluegreen.parts.state import StateDir
 
 
 @dataclass
@@ -98,19 +99,18 @@ def _ticketed(config: str | None, service: str) -> tuple[StateDir, str] | None:
 
 def _switch(state_dir: StateDir, config_digest: str, started: float) -> QuickSwitch | None:
     state = state_dir.load()
-    ticket = state.quick or {}
-    socket, previous = ticket.get("socket"), state.loaded_config
+    if not_recorded(state, config_digest):
+        return None  # what the state alone shows: no need to ask nginx
+    socket, previous = state.quick["socket"], state.loaded_config
     source = file_color(previous)
-    if not (_recorded(state, ticket, config_digest) and isinstance(socket, str) and source in COLORS):
-        return None
     try:
         answer = admin_socket.call(socket, "GET")
     except admin_socket.AdminUnreachable:
         return None
-    if not _unchanged(answer, source, ticket, previous):
+    if why_not(state, answer, config_digest) is not None:
         return None
     target = other(source)
-    healthy, _ = admin_socket.probe(socket, target, timeout=float(ticket.get("probe_timeout") or 5))
+    healthy, _ = admin_socket.probe(socket, target, timeout=float(state.quick.get("probe_timeout") or 5))
     if not healthy:
         return None  # the full path checks it again and names the reason
     text = recolor(previous, target, new_generation())
@@ -132,21 +132,6 @@ def _switch(state_dir: StateDir, config_digest: str, started: float) -> QuickSwi
     phases = {"quick_look": round(looked - started, 3), "switch_traffic": round(time.monotonic() - looked, 3)}
     failpoints.reach("rollback.quick_switched")
     return QuickSwitch(state_dir, socket, source, target, text, previous, phases)
-
-
-def _recorded(state: ServiceState, ticket: dict, config_digest: str) -> bool:
-    """The state is the one bluegreen's last switch left, under this very config file."""
-    return (state.pending is None and state.staged is None and state.loaded_config is not None
-            and ticket.get("config") == config_digest and ticket.get("text") == digest(state.loaded_config))
-
-
-def _unchanged(answer: dict, source: str, ticket: dict, previous: str) -> bool:
-    """nginx serves `source` from its dictionary, its file on disk is bluegreen's, and every process it runs was
-    there at bluegreen's last switch (workers of an older load may have exited since; a reload starts new ones)."""
-    now, then = answer.get("workers"), ticket.get("workers")
-    return (answer.get("color") == source and answer.get("source") == "dict" and answer.get("disk") == digest(previous)
-            and isinstance(now, list) and bool(now) and isinstance(then, list)
-            and {str(w) for w in now} <= {str(w) for w in then})
 
 
 def _put_back(socket: str, color: str) -> None:

@@ -14,7 +14,8 @@ from bluegreen.parts.state import now_iso
 from bluegreen.settings import COLORS
 
 
-def describe(live: Live, out: Reporter, *, switch_mode: str) -> dict[str, Any]:
+def describe(live: Live, out: Reporter, *, switch_mode: str, quick: str = "reload") -> dict[str, Any]:
+    """`quick`: whether the next rollback may take the quick path ("ready"), or why not (parts/quick_ticket.py)."""
     svc, served, scale = live.service, live.served, live.service.scale
     containers = []
     for color in COLORS:
@@ -33,7 +34,7 @@ def describe(live: Live, out: Reporter, *, switch_mode: str) -> dict[str, Any]:
                      "backup": list(live.view.backups), "generation": live.view.generation},
         "served": {"switch": switch_mode, "known_by": served.how, "color_from": served.source,
                    "loaded_at": now_iso(served.since) if served.since else None,
-                   "disk_is_loaded": served.disk_loaded},
+                   "disk_is_loaded": served.disk_loaded, "quick_rollback": quick},
         "containers": containers,
         "staged": live.state.staged,
         "kept": [{"color": c, "name": i.name, "state": i.state, "image": i.labels.get("bluegreen.image", i.image),
@@ -67,7 +68,7 @@ def _row(name: str, color: str, role: str, info: ContainerInfo | None, many: boo
 
 def run_status(scene: Scene) -> dict[str, Any]:
     live = scene.look()
-    doc = describe(live, scene.out, switch_mode=scene.switch.mode)
+    doc = describe(live, scene.out, switch_mode=scene.switch.mode, quick=scene.switch.quick_readiness(live.state))
     if not scene.out.json_mode:
         show(scene.out, doc)
     if not live.consistent:
@@ -82,6 +83,7 @@ def show(out: Reporter, doc: dict[str, Any]) -> None:
     served = doc["served"]
     out.say("status.switch", switch=served["switch"], known=served["known_by"],
             source=served["color_from"] or "-", loaded=served["loaded_at"] or "-")
+    out.say(f"status.quick.{served['quick_rollback']}")
     up = doc["upstream"]
     out.say("status.upstream", name=up["name"], primary=", ".join(up["primary"]) or "-",
             backup=", ".join(up["backup"]) or "-")

@@ -19,7 +19,9 @@ from bluegreen.errors import DeployFailed, Unreachable
 from bluegreen.parts.admin_socket import AdminUnreachable, call
 from bluegreen.parts.dict_file import digest, file_color, new_generation, recolor, shape
 from bluegreen.parts.nginx import Generation, NginxGate
+from bluegreen.parts.quick_ticket import why_not
 from bluegreen.parts.render import render_module, render_shared_dict
+from bluegreen.parts.state import ServiceState
 from bluegreen.parts.switch import UNKNOWN, Hosts, Record, ReloadSwitch, Served, loaded_file
 from bluegreen.parts.upstream import UpstreamView, parse_upstream
 from bluegreen.settings import COLORS, Nginx, Service
@@ -53,6 +55,7 @@ class SharedDictSwitch(ReloadSwitch):
     # --- what nginx serves -------------------------------------------------------------------------------------
     _answer: dict | None = None  # running()'s answer, reused by the look that follows it
     _generation: Generation | None = None  # the last look's worker generation (a color switch keeps it)
+    _seen: dict | None = None  # the last look's answer on the socket
 
     def ask(self) -> dict:
         """The admin socket's answer: {"color", "source": "dict"|"file", "file_color", "workers", "disk"}."""
@@ -73,7 +76,7 @@ class SharedDictSwitch(ReloadSwitch):
             return Served(file.text, loaded, how, since, generation, parse_upstream(basis, self.service.upstream),
                           self.container)
         answer, self._answer = self._answer or self.ask(), None
-        self._generation = generation
+        self._generation, self._seen = generation, answer
         color, served = answer["color"], loaded
         if loaded is not None and file_color(loaded) != color:
             # The dictionary serves another color than the loaded file names: bluegreen's own switch, killed
@@ -125,6 +128,11 @@ class SharedDictSwitch(ReloadSwitch):
         failpoints.reach("nginx.installed")
         return self._generation or self.gate.generation()
 
+    def quick_readiness(self, state: ServiceState) -> str:
+        """`ready` when the next rollback may take the quick path, from the last look's answer; else why not
+        (parts/quick_ticket.py)."""
+        return why_not(state, self._seen, self.config_digest) or "ready"
+
     def ticket(self, text: str) -> dict | None:
         """What the next rollback's quick path (operations/quick_rollback.py) needs to switch away from `text`
         without the Docker API or the config schema: which config this was, the socket, the text (by digest) and
@@ -142,7 +150,9 @@ class SharedDictSwitch(ReloadSwitch):
                 or answer.get("color") != file_color(text) or answer.get("disk") != digest(text)):
             return None
         return {"config": self.config_digest, "socket": self.socket, "text": digest(text),
-                "workers": sorted(str(w) for w in workers), "probe_timeout": self.service.health.request_timeout}
+                "workers": sorted(str(w) for w in workers),
+                # nginx's own bounds on the probe (connect 1 s, read request_timeout) and a margin: nginx answers first
+                "probe_timeout": self.service.health.request_timeout + 1.5}
 
     def _set_color(self, color: str | None, previous: str | None, *, reloaded: bool) -> None:
         try:

@@ -25,6 +25,7 @@ from bluegreen.parts.dict_file import new_generation
 from bluegreen.parts.instance import Server
 from bluegreen.parts.nginx import Generation, NginxGate
 from bluegreen.parts.render import render_upstream
+from bluegreen.parts.state import ServiceState
 from bluegreen.parts.upstream import UpstreamView, parse_upstream
 from bluegreen.settings import Service
 
@@ -96,6 +97,8 @@ class Switch(Protocol):
 
     def ticket(self, text: str) -> dict | None: ...
 
+    def quick_readiness(self, state: ServiceState) -> str: ...
+
     def drain(self, timeout: float) -> bool: ...
 
 
@@ -148,6 +151,9 @@ class ReloadSwitch:
     def ticket(self, text: str) -> dict | None:
         """No quick rollback with a reload: the switch needs `nginx -t` and the reload through Docker."""
         return None
+
+    def quick_readiness(self, state: ServiceState) -> str:
+        return "reload"
 
     def drain(self, timeout: float) -> bool:
         return self.gate.drain(timeout)
