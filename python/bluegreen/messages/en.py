@@ -64,7 +64,7 @@ MESSAGES = {
     "repair.remove_orphan": "⚠️  Removing unfinished candidate {name} left by a previous run",
     "status.quick.ready": "⚡ Quick rollback: ready (nginx is as bluegreen's last switch left it: the next rollback moves traffic first)",
     "status.quick.reload": "ℹ️  Quick rollback: not with switch: reload (a rollback reloads nginx: about a second)",
-    "status.quick.no_ticket": "ℹ️  Quick rollback: no (no switch recorded one; replicas and Swarm tasks are checked one by one): the next rollback takes the full path",
+    "status.quick.no_ticket": "ℹ️  Quick rollback: no (no record of bluegreen's last switch for it: replicas or Swarm tasks, checked one by one; a hand switch it adopted; or none since upgrading): the next rollback takes the full path",
     "status.quick.config_changed": "ℹ️  Quick rollback: no (bluegreen.yml changed since the last switch): the next rollback takes the full path",
     "status.quick.busy": "ℹ️  Quick rollback: no (a switch is unfinished or a deploy is staged): the next rollback takes the full path",
     "status.quick.color_moved": "ℹ️  Quick rollback: no (the color nginx serves moved since the last switch): the next rollback takes the full path",

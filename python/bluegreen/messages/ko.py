@@ -64,7 +64,7 @@ MESSAGES = {
     "repair.remove_orphan": "⚠️  이전 실행이 남긴 미완료 컨테이너 {name} 삭제 중",
     "status.quick.ready": "⚡ 빠른 롤백: 준비됨 (Nginx가 마지막 전환 그대로: 다음 롤백은 트래픽을 먼저 전환합니다)",
     "status.quick.reload": "ℹ️  빠른 롤백: switch: reload에서는 없음 (롤백 시 Nginx reload: 약 1초)",
-    "status.quick.no_ticket": "ℹ️  빠른 롤백: 불가 (기록한 전환 없음; replicas·Swarm 태스크는 하나씩 확인): 다음 롤백은 전체 경로로 진행",
+    "status.quick.no_ticket": "ℹ️  빠른 롤백: 불가 (마지막 전환 기록 없음: replicas·Swarm 태스크는 하나씩 확인, 수동 전환을 인수함, 또는 업그레이드 이후 전환 없음): 다음 롤백은 전체 경로로 진행",
     "status.quick.config_changed": "ℹ️  빠른 롤백: 불가 (마지막 전환 이후 bluegreen.yml 변경): 다음 롤백은 전체 경로로 진행",
     "status.quick.busy": "ℹ️  빠른 롤백: 불가 (미완료 전환 또는 대기 중인 스테이지 배포): 다음 롤백은 전체 경로로 진행",
     "status.quick.color_moved": "ℹ️  빠른 롤백: 불가 (마지막 전환 이후 Nginx가 제공하는 색 변경): 다음 롤백은 전체 경로로 진행",

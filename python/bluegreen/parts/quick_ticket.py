@@ -27,12 +27,15 @@ def not_recorded(state: Any, config_digest: str | None) -> str | None:
     """What the state alone shows: no ticket, another config file, or a switch or stage under way."""
     ticket = state.quick or {}
     text = state.loaded_config
-    if not ticket or file_color(text) not in COLORS or not isinstance(ticket.get("socket"), str):
-        return "no_ticket"  # switch: reload, replicas, Swarm, or no switch since bluegreen recorded tickets
+    if (not ticket or file_color(text) not in COLORS or not isinstance(ticket.get("socket"), str)
+            or ticket.get("text") != digest(text)):
+        # switch: reload, replicas, Swarm, no switch since bluegreen records tickets, or a state that changed
+        # without one of its switches (a hand switch it adopted)
+        return "no_ticket"
     if ticket.get("config") != config_digest:
         return "config_changed"
-    if state.pending is not None or state.staged is not None or ticket.get("text") != digest(text):
-        return "busy"  # an unfinished switch, a staged deploy, or a state changed without a switch since
+    if state.pending is not None or state.staged is not None:
+        return "busy"  # an unfinished switch, or a deploy staged for promotion
     return None
 
 
