@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import yaml
 
+from helpers import wait_until
 from stack import Stack
 
 UPSTREAM = "bgt_backend"
@@ -112,3 +113,10 @@ def socket_call(site: Site, method: str, body: str | None = None) -> dict:
 def version(site: Site) -> str | None:
     """The release the public entry serves now."""
     return httpx.get(site.stack.public_url + "/", timeout=2).headers.get("X-App-Version")
+
+
+def hand_reload(site: Site) -> None:
+    """`nginx -s reload` by hand, the same file: nginx runs new worker processes."""
+    before = site.stack.nginx_worker_pids()
+    assert site.stack.nginx_exec("nginx", "-s", "reload")[0] == 0
+    wait_until(lambda: not site.stack.nginx_worker_pids() <= before, 10, "new nginx workers")

@@ -11,7 +11,7 @@ import pytest
 
 from bluegreen.parts.dict_file import file_color
 from helpers import wait_until
-from site_under_test import UPSTREAM_FILE, Site, socket_call, version
+from site_under_test import UPSTREAM_FILE, Site, hand_reload, socket_call, version
 
 QUICK = "quick_look"  # the phase only the quick path reports
 
@@ -40,12 +40,6 @@ def test_traffic_moves_first_then_the_rollback_finishes_like_any_other(dict_site
     assert [(e["action"], e["result"]) for e in site.history()[:2]] == [("rollback", "success")] * 2
 
 
-def _reload(site: Site) -> None:
-    before = site.stack.nginx_worker_pids()
-    assert site.stack.nginx_exec("nginx", "-s", "reload")[0] == 0
-    wait_until(lambda: not site.stack.nginx_worker_pids() <= before, 10, "new nginx workers")
-
-
 def _touch_config(site: Site) -> None:
     site.config_path.write_text(site.config_path.read_text() + "# edited\n")
 
@@ -55,7 +49,7 @@ def _socket_switch(site: Site) -> None:
 
 
 @pytest.mark.parametrize("change, reason, expect", [
-    (_reload, "nginx_reloaded", (0, "blue")),  # nginx runs processes the last switch did not see
+    (hand_reload, "nginx_reloaded", (0, "blue")),  # nginx runs processes the last switch did not see
     (_touch_config, "config_changed", (0, "blue")),  # another config file than the last switch's
     (_socket_switch, "color_moved", (0, "green")),  # an operator's switch: adopted, the rollback goes from there
 ])

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from helpers import wait_until
-from site_under_test import Site, UPSTREAM, socket_call, version
+from site_under_test import Site, UPSTREAM, hand_reload, socket_call, version
 
 
 @pytest.fixture
@@ -158,13 +158,6 @@ def test_a_killed_rollback_is_repaired(site, request_loop, point, left, path):
     assert loop.stop().failures == []
     code, doc = site.status()
     assert code == 0 and doc["active"] == "blue" and version(site) == "v1", doc["problems"]
-
-
-def hand_reload(site: Site) -> None:
-    """`nginx -s reload` by hand, the same file: nginx runs new worker processes."""
-    before = site.stack.nginx_worker_pids()
-    assert site.stack.nginx_exec("nginx", "-s", "reload")[0] == 0
-    wait_until(lambda: not site.stack.nginx_worker_pids() <= before, 10, "new nginx workers")
 
 
 def test_the_guides_reload_mode_works_on_nginx_1_30_too(dict_stack, tmp_path, request_loop):

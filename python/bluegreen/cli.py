@@ -20,6 +20,7 @@ from bluegreen.errors import BlueGreenError, exit_code_for, storage_failure
 from bluegreen.messages import LANGS, detect_language
 from bluegreen.output import Reporter, escape
 from bluegreen.report import Report, failure_report
+from bluegreen.report_file import open_report
 
 SERVICE = click.argument("service", envvar="BLUEGREEN_SERVICE")
 JSON = click.option("--json", "json_mode", is_flag=True, help="Print one JSON document on stdout (human lines go to stderr).")
@@ -67,7 +68,7 @@ def _reported(action: str, opts: Options, service: str, report_path: str | None,
     """Run an operation; its report reaches --report and --json whether it succeeds or not. The report file is
     opened first: a path that cannot be written is refused before anything changes, not after the deploy."""
     try:
-        report = cli_options.open_report(report_path)
+        report = open_report(report_path)
     except BlueGreenError as error:
         cli_options.escape_params(error)
         cli_options.emit(failure_report(service, action, error, opts.lang), opts, None)

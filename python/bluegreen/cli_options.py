@@ -12,7 +12,6 @@ from bluegreen.commands import Options
 from bluegreen.config_values import IMAGE, IMAGE_MAX, human
 from bluegreen.errors import BlueGreenError, UsageError
 from bluegreen.output import escape
-from bluegreen.report_file import open_report  # noqa: F401 (cli.py calls it from here)
 from bluegreen.units import MAX_SECONDS, parse_duration
 
 REASON_LIMIT = 500  # characters of --reason kept (history, reports, the Jenkins build description)

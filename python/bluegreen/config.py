@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Mapping
 
 from bluegreen import safe_yaml
-from bluegreen.config_file import config_path, digest, read
+from bluegreen.config_file import config_path, read
 from bluegreen.config_schema import parse
 from bluegreen.errors import MissingVariables
+from bluegreen.parts.dict_file import digest
 from bluegreen.settings import Config
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -1,4 +1,4 @@
-"""The config file as bytes: where it is, reading it safely, its digest and where its state lives.
+"""The config file as bytes: where it is, reading it safely, and where its state lives.
 
 Apart from the schema (config_schema.py) because the rollback's quick path (operations/quick_rollback.py) needs
 only this, before anything heavy is imported. The file is opened without blocking and read only when it is a
@@ -9,7 +9,6 @@ regular file, at most safe_yaml's byte limit: a FIFO, a directory or `/dev/zero`
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 import re
 import stat
@@ -25,10 +24,6 @@ DEFAULT_STATE_DIR = "/var/lib/bluegreen"
 def config_path(path: str | os.PathLike[str] | None = None) -> Path:
     """--config, else $BLUEGREEN_CONFIG, else ./bluegreen.yml."""
     return Path(path or os.environ.get("BLUEGREEN_CONFIG") or DEFAULT_PATH)
-
-
-def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 _STATE_DIR = re.compile(rb"^state_dir\b.*$", re.M)

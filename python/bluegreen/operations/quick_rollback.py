@@ -31,7 +31,7 @@ from bluegreen.colors import COLORS, NAME, other
 from bluegreen.errors import BlueGreenError
 from bluegreen.operations.frame import lock_ahead
 from bluegreen.parts import admin_socket
-from bluegreen.parts.dict_file import file_color, new_generation, recolor
+from bluegreen.parts.dict_file import digest, file_color, new_generation, recolor
 from bluegreen.parts.quick_ticket import not_recorded, why_not
 from bluegreen.parts.state import StateDir
 
@@ -52,10 +52,7 @@ class QuickSwitch:
 
     def undo(self) -> None:
         """Put the previous color back (nothing after the PUT ran: the CLI refused the rest)."""
-        _put_back(self.socket, self.source)
-        state = self.state.load()
-        state.pending = None
-        self.state.save(state)
+        _put_back(self.state, self.socket, self.source)
         self.state.release()
 
 
@@ -94,7 +91,7 @@ def _ticketed(config: str | None, service: str) -> tuple[StateDir, str] | None:
     state_dir = StateDir(root, service)
     if not state_dir.load().quick:  # no switch recorded a ticket (switch: reload, replicas, Swarm)
         return None
-    return state_dir, config_file.digest(data)
+    return state_dir, digest(data)
 
 
 def _switch(state_dir: StateDir, config_digest: str, started: float) -> QuickSwitch | None:
@@ -125,17 +122,19 @@ def _switch(state_dir: StateDir, config_digest: str, started: float) -> QuickSwi
     if answer.get("color") != target or answer.get("previous") != source:
         # Not moved, or someone moved it between the look and the request (an operator's PUT): theirs serves again,
         # and the full path looks, adopts and says so.
-        _put_back(socket, answer.get("previous") if answer.get("previous") in COLORS else source)
-        state.pending = None
-        state_dir.save(state)
+        _put_back(state_dir, socket, answer.get("previous") if answer.get("previous") in COLORS else source)
         return None
     phases = {"quick_look": round(looked - started, 3), "switch_traffic": round(time.monotonic() - looked, 3)}
     failpoints.reach("rollback.quick_switched")
     return QuickSwitch(state_dir, socket, source, target, text, previous, phases)
 
 
-def _put_back(socket: str, color: str) -> None:
+def _put_back(state_dir: StateDir, socket: str, color: str) -> None:
+    """`color` serves again and nothing is pending: as before the quick path's request."""
     try:
         admin_socket.call(socket, "PUT", color)
     except admin_socket.AdminUnreachable:
         pass  # best effort: the next run's look sees which color the dictionary holds and repairs
+    state = state_dir.load()
+    state.pending = None
+    state_dir.save(state)

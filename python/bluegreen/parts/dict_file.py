@@ -43,7 +43,8 @@ def new_generation() -> str:
 
 
 def digest(data: str | bytes | None) -> str | None:
-    """SHA-256 hex of a text (UTF-8) or bytes, as nginx's njs module reports the file on its disk."""
+    """SHA-256 hex of a text (UTF-8) or bytes: as nginx's njs module reports the file on its disk, and the config
+    file's (the quick path checks it is the one of the last switch)."""
     if data is None:
         return None
     return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()

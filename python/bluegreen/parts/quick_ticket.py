@@ -1,5 +1,5 @@
-"""Whether the rollback's quick path may act: the record bluegreen's last switch left (its ticket, written by
-SharedDictSwitch.ticket) against what nginx answers on its admin socket now.
+"""The rollback's quick path's ticket: the record each confirmed shared-dict switch leaves (`make`), and whether the
+quick path may act on it (`why_not`): that record against what nginx answers on its admin socket now.
 
 Used by the quick path itself (operations/quick_rollback.py) and by `status`, which says ahead of an incident
 whether the next rollback moves traffic first or takes the full path, and why. Standard library only: the quick
@@ -20,7 +20,18 @@ REASONS = ("no_ticket", "config_changed", "busy", "color_moved", "file_edited", 
 def why_not(state: Any, answer: dict | None, config_digest: str | None) -> str | None:
     """None when the quick path may act on `state` (a ServiceState) given nginx's `answer` to `GET /color`, else
     the first reason it may not (REASONS)."""
-    return not_recorded(state, config_digest) or _changed_since(state, answer or {})
+    return not_recorded(state, config_digest) or _changed_since(state.loaded_config, state.quick, answer or {})
+
+
+def make(text: str, answer: dict, *, config_digest: str, socket: str, probe_timeout: float) -> dict | None:
+    """The ticket for `text` just confirmed, from nginx's `answer` now (None when nginx does not agree with `text`
+    or gives no evidence, such as a kernel that does not list its processes): which config this was, the socket,
+    the text (by digest), the processes nginx runs, how long to wait for the target's probe."""
+    workers = answer.get("workers")
+    ticket = {"config": config_digest, "socket": socket, "text": digest(text),
+              "workers": sorted(str(w) for w in workers) if isinstance(workers, list) else None,
+              "probe_timeout": probe_timeout}
+    return None if _changed_since(text, ticket, answer) else ticket
 
 
 def not_recorded(state: Any, config_digest: str | None) -> str | None:
@@ -39,13 +50,12 @@ def not_recorded(state: Any, config_digest: str | None) -> str | None:
     return None
 
 
-def _changed_since(state: Any, answer: dict) -> str | None:
-    text = state.loaded_config
+def _changed_since(text: str | None, ticket: dict, answer: dict) -> str | None:
     if answer.get("color") != file_color(text) or answer.get("source") != "dict":
         return "color_moved"
     if answer.get("disk") != digest(text):
         return "file_edited"
-    now, then = answer.get("workers"), state.quick.get("workers")
+    now, then = answer.get("workers"), ticket.get("workers")
     # Every process nginx runs was there at the last switch (workers of an older load may have exited since).
     if not (isinstance(now, list) and now and isinstance(then, list)
             and {str(w) for w in now} <= {str(w) for w in then}):

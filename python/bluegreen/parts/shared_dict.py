@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from bluegreen import failpoints
 from bluegreen.errors import DeployFailed, Unreachable
+from bluegreen.parts import quick_ticket
 from bluegreen.parts.admin_socket import AdminUnreachable, call
-from bluegreen.parts.dict_file import digest, file_color, new_generation, recolor, shape
+from bluegreen.parts.dict_file import file_color, new_generation, recolor, shape
 from bluegreen.parts.nginx import Generation, NginxGate
-from bluegreen.parts.quick_ticket import why_not
 from bluegreen.parts.render import render_module, render_shared_dict
 from bluegreen.parts.state import ServiceState
 from bluegreen.parts.switch import UNKNOWN, Hosts, Record, ReloadSwitch, Served, loaded_file
@@ -131,13 +131,11 @@ class SharedDictSwitch(ReloadSwitch):
     def quick_readiness(self, state: ServiceState) -> str:
         """`ready` when the next rollback may take the quick path, from the last look's answer; else why not
         (parts/quick_ticket.py)."""
-        return why_not(state, self._seen, self.config_digest) or "ready"
+        return quick_ticket.why_not(state, self._seen, self.config_digest) or "ready"
 
     def ticket(self, text: str) -> dict | None:
-        """What the next rollback's quick path (operations/quick_rollback.py) needs to switch away from `text`
-        without the Docker API or the config schema: which config this was, the socket, the text (by digest) and
-        the processes nginx ran when it served it. None where the quick path does not apply: replicas and Swarm
-        tasks are checked one by one (runtime), a kernel that does not list nginx's workers gives no evidence."""
+        """What the next rollback's quick path needs to switch away from `text` (parts/quick_ticket.py). None where
+        it does not apply: replicas and Swarm tasks are checked one by one by the runtime."""
         scale = self.service.scale
         if scale.replicas != 1 or scale.runtime != "containers" or not self.config_digest:
             return None
@@ -145,14 +143,9 @@ class SharedDictSwitch(ReloadSwitch):
             answer = self.ask()
         except Unreachable:
             return None
-        workers = answer.get("workers")
-        if (not isinstance(workers, list) or not workers or answer.get("source") != "dict"
-                or answer.get("color") != file_color(text) or answer.get("disk") != digest(text)):
-            return None
-        return {"config": self.config_digest, "socket": self.socket, "text": digest(text),
-                "workers": sorted(str(w) for w in workers),
-                # nginx's own bounds on the probe (connect 1 s, read request_timeout) and a margin: nginx answers first
-                "probe_timeout": self.service.health.request_timeout + 1.5}
+        # nginx's own bounds on the probe (connect 1 s, read request_timeout) and a margin: nginx answers first
+        return quick_ticket.make(text, answer, config_digest=self.config_digest, socket=self.socket,
+                                 probe_timeout=self.service.health.request_timeout + 1.5)
 
     def _set_color(self, color: str | None, previous: str | None, *, reloaded: bool) -> None:
         try:
