@@ -179,12 +179,12 @@ def history(opts: Options, service: str, limit: int, json_mode: bool) -> None:
         print(json.dumps(entries, ensure_ascii=False, indent=2))
         return
     out = Reporter(opts.lang)
-    out.line(f"{'TIME':<22}{'ACTION':<10}{'FROM → TO':<16}{'RESULT':<22}{'DURATION':<10}{'BUILD':<8}IMAGE")
+    out.line(f"{'TIME':<22}{'ACTION':<16}{'FROM → TO':<16}{'RESULT':<22}{'DURATION':<10}{'BUILD':<8}IMAGE")
     for e in entries:
         # What the file says is shown escaped (a reason with ANSI codes or a newline cannot forge lines).
         cell = {k: escape(str(v), limit=300) for k, v in e.items() if v is not None and v != ""}
         arrow = f"{cell.get('from', '-')} → {cell.get('to', '-')}"
-        out.line(f"{cell.get('time', ''):<22}{cell.get('action', ''):<10}{arrow:<16}{cell.get('result', ''):<22}"
+        out.line(f"{cell.get('time', ''):<22}{cell.get('action', ''):<16}{arrow:<16}{cell.get('result', ''):<22}"
                  f"{cell.get('duration', '') + 's':<10}{cell.get('build', '-'):<8}{cell.get('image', '-')}")
         if cell.get("build_url"):
             out.line(f"{'':<22}{cell['build_url']}")
