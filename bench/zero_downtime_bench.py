@@ -124,7 +124,7 @@ def main() -> int:
         leftovers = stack.close()
         if swarm_created:
             leftovers += leave_swarm(client)
-        remaining = [c.name for c in client.containers.list(all=True, filters={"name": stack.name})]
+        remaining = [c.name for c in client.containers.list(all=True, filters={"name": stack.name}, ignore_removed=True)]
         if leftovers or remaining:
             checks.append(f"cleanup left {leftovers or remaining}")
         log(f"removed stack {stack.name}" + (f" (problems: {leftovers or remaining})" if checks else ""))

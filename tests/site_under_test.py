@@ -99,7 +99,7 @@ class Site:
         return self.stack.read_nginx_file(f"conf.d/{UPSTREAM}.upstream.conf")
 
     def running_names(self) -> set[str]:
-        containers = self.stack.client.containers.list(filters={"name": self.stack.prefix})
+        containers = self.stack.client.containers.list(filters={"name": self.stack.prefix}, ignore_removed=True)
         return {c.name for c in containers}
 
 

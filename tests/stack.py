@@ -92,7 +92,7 @@ class Stack:
                         service.remove()
                     except docker.errors.APIError as exc:
                         errors.append(exc)
-        for container in self.client.containers.list(all=True, filters={"name": self.name}):
+        for container in self.client.containers.list(all=True, filters={"name": self.name}, ignore_removed=True):
             if "com.docker.swarm.task.id" in container.labels:
                 continue  # a removed service's task: Swarm removes it (removing it too only races with Swarm)
             if container.name.startswith(self.name):

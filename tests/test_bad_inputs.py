@@ -47,7 +47,7 @@ def site(docker_client, images, tmp_path_factory):
 def snapshot(site: Site) -> dict:
     """What must not change: the nginx file, nginx's workers (a reload starts new ones), the containers, and every
     file in the state directory."""
-    containers = site.stack.client.containers.list(all=True, filters={"name": site.stack.prefix})
+    containers = site.stack.client.containers.list(all=True, filters={"name": site.stack.prefix}, ignore_removed=True)
     return {
         "upstream": site.stack.nginx_exec("cat", f"/etc/nginx/conf.d/{UPSTREAM}.upstream.conf"),
         "workers": site.stack.nginx_worker_pids(),

@@ -44,7 +44,8 @@ def freeze_when_running(client, name: str, image: str) -> threading.Thread:
     def run():
         def running():
             found = client.containers.list(filters={"name": f"^/{name}$", "status": "running",
-                                                    "label": f"bluegreen.image={image}"})
+                                                    "label": f"bluegreen.image={image}"},
+                                           ignore_removed=True)
             return found[0] if found else None
         wait_until(running, 20, f"{name} to run", interval=0.02).kill(signal="SIGSTOP")
 

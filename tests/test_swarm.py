@@ -43,7 +43,7 @@ def task_container(client, service: str, slot: int, image: str | None = None):
     """The running container of task `<service>.<slot>` (running `image`, when given), or None."""
     labels = {"label": f"bluegreen.image={image}"} if image else {}
     found = client.containers.list(filters={"name": f"^/{re.escape(service)}\\.{slot}\\.", "status": "running",
-                                            **labels})
+                                            **labels}, ignore_removed=True)
     return found[0] if found else None
 
 

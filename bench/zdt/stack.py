@@ -153,7 +153,7 @@ class BenchStack:
     def remove(self, prefix: str) -> list[str]:
         """Remove every container whose name starts with `prefix`; returns what could not be removed."""
         errors: list[str] = []
-        for c in self.client.containers.list(all=True, filters={"name": prefix}):
+        for c in self.client.containers.list(all=True, filters={"name": prefix}, ignore_removed=True):
             if "com.docker.swarm.task.id" in c.labels:
                 continue  # a Swarm task: removing its service removes it (removing it too only races Swarm)
             if c.name.startswith(prefix):
