@@ -7,6 +7,7 @@ import signal
 
 import pytest
 
+from site_under_test import hand_reload
 
 
 @pytest.fixture
@@ -70,8 +71,13 @@ def test_deploy_killed_then_rollback_finds_its_target(site, request_loop, point)
 
 
 @pytest.mark.parametrize("point", ["rollback.locked", "nginx.installed", "rollback.switched"])
-def test_rollback_killed_then_repaired(site, request_loop, point):
-    """SIGKILL during a rollback: traffic stays on a healthy color and the next rollback completes."""
+@pytest.mark.parametrize("path", ["quick", "full"])
+def test_rollback_killed_then_repaired(site, request_loop, point, path):
+    """SIGKILL during a rollback: traffic stays on a healthy color and the next rollback completes. Both paths:
+    the quick one (nginx as the last switch left it: tests/test_quick_rollback_reload.py has its own points) and
+    the full one (`nginx -t`, reload through Docker), which a hand reload makes the rollback take."""
+    if path == "full":
+        hand_reload(site)
     loop = request_loop(site.stack.public_url + "/", interval=0.02)
     killed = site.bg("rollback", "backend", BLUEGREEN_FAILPOINT=point)
     assert killed.returncode == -signal.SIGKILL

@@ -184,11 +184,12 @@ def _dockerd_restore(stack: ChaosStack) -> None:
 DEPLOY_KILL_POINTS = ("deploy.locked", "nginx.installed#1", "nginx.reloaded#1", "deploy.room_made",
                       "deploy.set_aside", "deploy.candidate_started", "nginx.installed#2", "nginx.reloaded#2",
                       "deploy.switched")
-# shared-dict's rollback takes the quick path (nginx unchanged since the last switch): the new file pending, one PUT
-# moves traffic (rollback.quick_*), then the frame; the full path's own color step (switch.color_set) is killed in
-# tests/test_shared_dict.py, after a hand reload makes the quick path step aside.
-ROLLBACK_KILL_POINTS = ("rollback.locked", "rollback.quick_pending", "rollback.quick_switched", "nginx.installed",
-                        "nginx.reloaded", "rollback.switched")
+# A rollback takes the quick path (nginx unchanged since the last switch): the new file pending, then one PUT
+# (shared-dict) or the file swapped from the host (rollback.quick_installed) and a SIGHUP (reload) moves traffic
+# (rollback.quick_*), then the frame; the full path's own steps are killed in tests/test_shared_dict.py and
+# tests/test_engine_recovery.py, after a hand reload makes the quick path step aside.
+ROLLBACK_KILL_POINTS = ("rollback.locked", "rollback.quick_pending", "rollback.quick_installed",
+                        "rollback.quick_switched", "nginx.installed", "nginx.reloaded", "rollback.switched")
 
 
 def all_rows() -> list[Row]:
@@ -210,7 +211,7 @@ def all_rows() -> list[Row]:
     ]
     rows += [Row(f"8d {p}", f"SIGKILL during deploy at {p}", killed(DEPLOY, p)) for p in DEPLOY_KILL_POINTS]
     rows += [Row(f"8r {p}", f"SIGKILL during rollback at {p}", killed(ROLLBACK, p), next="rollback",
-                 modes=("shared-dict",) if p.startswith("rollback.quick_") else ("reload", "shared-dict"))
+                 modes=("reload",) if p == "rollback.quick_installed" else ("reload", "shared-dict"))
              for p in ROLLBACK_KILL_POINTS]
     rows += [
         Row("9a", "two deploys at once (the second while the first holds the lock)",

@@ -48,7 +48,7 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     runtime = runtime_for(docker, config, service)
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
     switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
-        if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime)
+        if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
     state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
     return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)
 

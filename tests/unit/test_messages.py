@@ -56,4 +56,4 @@ def test_every_message_is_used_and_said_in_both_languages():
     from bluegreen.parts.quick_ticket import REASONS
 
     quick = {k for k in en.MESSAGES if k.startswith("status.quick.")}
-    assert quick == {f"status.quick.{r}" for r in (*REASONS, "ready", "reload")}
+    assert quick == {f"status.quick.{r}" for r in (*REASONS, "ready")}

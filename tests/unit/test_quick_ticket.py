@@ -36,3 +36,40 @@ def test_ready_when_nginx_is_as_the_last_switch_left_it():
 ])
 def test_each_reason(state, answer, config, reason):
     assert reason in REASONS and why_not(state, answer, config) == reason
+
+
+# switch: reload — nginx seen from the host (reload_answer), not on a socket.
+RELOAD_TEXT = "# bluegreen-generation: g1\nupstream up {\n    # green: active\n    server a-green:8000;\n}\n"
+RELOAD_TICKET = {"kind": "reload", "config": "c1", "master": 41, "path": "/etc/nginx/conf.d/up.upstream.conf",
+                 "color": "green", "text": digest(RELOAD_TEXT), "workers": ["63", "64"], "rollback": "…",
+                 "probe": "10.0.0.5:8000", "health_path": "/health", "probe_timeout": 5.0, "reload_timeout": 10.0}
+RELOAD_STATE = ServiceState(loaded_config=RELOAD_TEXT, quick=RELOAD_TICKET)
+SEEN = {"master": True, "workers": ["64"], "disk": digest(RELOAD_TEXT)}
+
+
+def test_reload_ready_when_the_host_sees_nginx_as_the_last_switch_left_it():
+    assert why_not(RELOAD_STATE, SEEN, "c1") is None
+
+
+@pytest.mark.parametrize("ticket, answer, reason", [
+    ({**RELOAD_TICKET, "master": "41"}, SEEN, "no_ticket"),  # a state edited by hand: never signal a string
+    ({**RELOAD_TICKET, "rollback": None}, SEEN, "no_ticket"),
+    ({**RELOAD_TICKET, "color": "red"}, SEEN, "no_ticket"),
+    (RELOAD_TICKET, {"master": False}, "nginx_unseen"),  # another PID namespace, or nginx restarted
+    (RELOAD_TICKET, {**SEEN, "disk": None}, "file_edited"),  # unreadable without following a link
+    (RELOAD_TICKET, {**SEEN, "workers": ["64", "90"]}, "nginx_reloaded"),
+    (RELOAD_TICKET, {**SEEN, "workers": []}, "nginx_reloaded"),
+])
+def test_each_reload_reason(ticket, answer, reason):
+    assert why_not(replace(RELOAD_STATE, quick=ticket), answer, "c1") == reason
+
+
+def test_a_reload_ticket_is_only_made_for_an_nginx_master_seen_from_here():
+    """make_reload checks the host's view itself: this test process is not an nginx master."""
+    import os
+
+    from bluegreen.parts.quick_ticket import make_reload
+
+    assert make_reload(RELOAD_TEXT, color="green", config_digest="c1", master=os.getpid(), path="/etc/hostname",
+                       workers=["1"], rollback="x", probe="127.0.0.1:1", health_path="/health", probe_timeout=1,
+                       reload_timeout=1) is None

@@ -1,18 +1,27 @@
-"""The rollback's quick path (`switch: shared-dict`): traffic moves before anything heavy is imported.
+"""The rollback's quick path: traffic moves before anything heavy is imported.
 
     the config file's bytes → lock (frame.lock_ahead) → the record of bluegreen's last switch (its ticket)
-    → ask nginx on its admin socket: the color it serves, the processes it runs, the digest of its file on disk
-    → probe the target through nginx itself → remember the new file as pending → PUT the target's color
+    → ask nginx: the color it serves, the processes it runs, the digest of its file on disk
+    → probe the target → remember the new file as pending → move traffic
+
+`switch: shared-dict` asks nginx on its admin socket, probes the target through nginx itself (`/probe/<color>`) and
+moves traffic with one PUT. `switch: reload` sees nginx from the host through /proc (parts/host_nginx.py: the
+master's workers, its file as nginx reads it), probes the target's instance at the address the last switch
+recorded (as the full path's gate does, over the Docker network), writes the file the last switch rendered for
+this rollback and reloads nginx with a signal, confirmed by its new workers — no Docker API round trip, no
+`nginx -t`: the file differs from the one nginx loaded last only in which color is primary (both colors' servers
+were in it), and a file nginx refused leaves the old workers serving, which the confirmation sees.
 
 It acts only when nginx confirms that nothing changed since bluegreen's last confirmed switch: the same config
-file, no process started since (no reload), the file on disk as bluegreen wrote it, the dictionary serving the
-recorded color, nothing pending or staged, no dead run's lock — and the target answers its health check over
-nginx's own path to it. Anything else, or any doubt, and it changes nothing and leaves the whole rollback to the
-full path, which looks through the Docker API, repairs and says what is wrong.
+file, no process started since (no reload), the file on disk as bluegreen wrote it, the color as recorded,
+nothing pending or staged, no dead run's lock — and the target answers its health check. Anything else, or any
+doubt, and it changes nothing and leaves the whole rollback to the full path, which looks through the Docker API,
+repairs and says what is wrong.
 
-After the PUT the full Rollback runs in the same frame, holding the same lock (rollback.py): it checks the target's
-container through Docker (the promoted release, its image) and puts the previous color back if that contradicts,
-writes the file, verifies through the public entry and records history.
+After the move the full Rollback runs in the same frame, holding the same lock (rollback.py): it checks the
+target's container through Docker (the promoted release, its image) and puts the previous color back if that
+contradicts, writes (shared-dict) or confirms (reload) the file, verifies through the public entry and records
+history.
 
 Imports: the standard library and bluegreen's light modules — not the Docker SDK, httpx, jinja2, click, PyYAML or
 the config schema (tests/unit/test_entry.py keeps it so): those cost ~0.4 s of a rollback on 2 cores. The config
@@ -30,10 +39,98 @@ from bluegreen import config_file, failpoints
 from bluegreen.colors import COLORS, NAME, other
 from bluegreen.errors import BlueGreenError
 from bluegreen.operations.frame import lock_ahead
-from bluegreen.parts import admin_socket
-from bluegreen.parts.dict_file import digest, file_color, new_generation, recolor
-from bluegreen.parts.quick_ticket import not_recorded, why_not
+from bluegreen.parts import admin_socket, host_nginx
+from bluegreen.parts.dict_file import digest, new_generation, recolor, regenerate
+from bluegreen.parts.quick_ticket import RELOAD, not_recorded, reload_answer, source_color, why_not
 from bluegreen.parts.state import StateDir
+
+
+class _SharedDict:
+    """nginx's admin socket: look, probe through nginx, one PUT."""
+
+    def __init__(self, state_dir: StateDir, ticket: dict) -> None:
+        self.state_dir, self.socket = state_dir, ticket["socket"]
+        self.probe_timeout = float(ticket.get("probe_timeout") or 5)
+
+    def look(self) -> dict | None:
+        try:
+            return admin_socket.call(self.socket, "GET")
+        except admin_socket.AdminUnreachable:
+            return None
+
+    def probe(self, target: str) -> bool:
+        return admin_socket.probe(self.socket, target, timeout=self.probe_timeout)[0]
+
+    def text_for(self, previous: str, target: str) -> str:
+        return recolor(previous, target, new_generation())
+
+    def move(self, source: str, target: str, text: str, previous: str, answer: dict) -> bool:
+        try:
+            moved = admin_socket.call(self.socket, "PUT", target)
+        except admin_socket.AdminUnreachable:
+            moved = {}
+        if moved.get("color") == target and moved.get("previous") == source:
+            return True
+        # Not moved, or someone moved it between the look and the request (an operator's PUT): theirs serves again,
+        # and the full path looks, adopts and says so.
+        self.put_back(moved.get("previous") if moved.get("previous") in COLORS else source, previous)
+        return False
+
+    def put_back(self, color: str, previous: str) -> None:
+        """`color` serves again and nothing is pending: as before the quick path's request."""
+        try:
+            admin_socket.call(self.socket, "PUT", color)
+        except admin_socket.AdminUnreachable:
+            pass  # best effort: the next run's look sees which color the dictionary holds and repairs
+        _clear_pending(self.state_dir)
+
+
+class _Reload:
+    """nginx seen from the host (parts/host_nginx.py): its workers and file through /proc, a probe of the target's
+    instance where the last switch found it, the file swapped and nginx reloaded with a signal."""
+
+    def __init__(self, state_dir: StateDir, ticket: dict) -> None:
+        self.state_dir, self.ticket = state_dir, ticket
+        self.master, self.path = ticket["master"], ticket["path"]
+
+    def look(self) -> dict | None:
+        return reload_answer(self.ticket)
+
+    def probe(self, target: str) -> bool:
+        timeout = float(self.ticket.get("probe_timeout") or 5)
+        return admin_socket.probe_address(self.ticket["probe"], self.ticket["health_path"], timeout=timeout)[0]
+
+    def text_for(self, previous: str, target: str) -> str:
+        return regenerate(self.ticket["rollback"], new_generation())
+
+    def move(self, source: str, target: str, text: str, previous: str, answer: dict) -> bool:
+        try:
+            host_nginx.install(self.master, self.path, text.encode("utf-8"), backup=previous.encode("utf-8"))
+        except OSError:
+            _clear_pending(self.state_dir)  # the rename is the last step: the file is still the previous one
+            return False
+        failpoints.reach("rollback.quick_installed")
+        if host_nginx.reload(self.master, answer["workers"], float(self.ticket.get("reload_timeout") or 10)):
+            return True
+        # Not confirmed: nginx refused the file (the old workers serve), or is slow to apply it. The new file stays
+        # pending, as a killed run's would: the full path looks at what nginx serves, repairs, tests and says why.
+        return False
+
+    def put_back(self, color: str, previous: str) -> None:
+        """The previous file serves again (reloaded, confirmed) and nothing is pending."""
+        before = host_nginx.workers(self.master) or []
+        try:
+            host_nginx.install(self.master, self.path, previous.encode("utf-8"))
+        except OSError:
+            return  # the pending file stays: the next run's look repairs it
+        workers = host_nginx.reload(self.master, before, float(self.ticket.get("reload_timeout") or 10))
+        if workers is None:
+            return  # not confirmed: still pending, repaired by the next run
+        state = self.state_dir.load()
+        state.pending, state.workers = None, sorted(workers)
+        if state.quick:
+            state.quick = {**state.quick, "workers": sorted(workers)}  # bluegreen's own reload, of its own file
+        self.state_dir.save(state)
 
 
 @dataclass
@@ -41,7 +138,7 @@ class QuickSwitch:
     """Traffic is on `target`; `text` (the file naming it) is pending in the state; `state` holds the lock."""
 
     state: StateDir
-    socket: str
+    nginx: _SharedDict | _Reload
     source: str
     target: str
     text: str
@@ -51,8 +148,8 @@ class QuickSwitch:
     unsettled: bool = True  # until the file is written and the state confirmed (or the previous color restored)
 
     def undo(self) -> None:
-        """Put the previous color back (nothing after the PUT ran: the CLI refused the rest)."""
-        _put_back(self.state, self.socket, self.source)
+        """Put the previous color back (nothing after the move ran: the CLI refused the rest)."""
+        self.nginx.put_back(self.source, self.previous)
         self.state.release()
 
 
@@ -67,7 +164,10 @@ def attempt(config: str | None, service: str) -> QuickSwitch | None:
     if found is None:
         return None
     state_dir, config_digest = found
-    if not lock_ahead(state_dir, "rollback", service):
+    try:
+        if not lock_ahead(state_dir, "rollback", service):
+            return None
+    except (BlueGreenError, OSError):  # a lock file holding junk: the full path refuses and says so
         return None
     try:
         switched = _switch(state_dir, config_digest, started)
@@ -89,7 +189,7 @@ def _ticketed(config: str | None, service: str) -> tuple[StateDir, str] | None:
     if not root.is_dir():
         return None  # no switch was ever recorded there
     state_dir = StateDir(root, service)
-    if not state_dir.load().quick:  # no switch recorded a ticket (switch: reload, replicas, Swarm)
+    if not state_dir.load().quick:  # no switch recorded a ticket (replicas, Swarm, a hand switch adopted)
         return None
     return state_dir, digest(data)
 
@@ -98,43 +198,27 @@ def _switch(state_dir: StateDir, config_digest: str, started: float) -> QuickSwi
     state = state_dir.load()
     if not_recorded(state, config_digest):
         return None  # what the state alone shows: no need to ask nginx
-    socket, previous = state.quick["socket"], state.loaded_config
-    source = file_color(previous)
-    try:
-        answer = admin_socket.call(socket, "GET")
-    except admin_socket.AdminUnreachable:
-        return None
-    if why_not(state, answer, config_digest) is not None:
+    nginx = (_Reload if state.quick.get("kind") == RELOAD else _SharedDict)(state_dir, state.quick)
+    previous, source = state.loaded_config, source_color(state)
+    answer = nginx.look()
+    if answer is None or why_not(state, answer, config_digest) is not None:
         return None
     target = other(source)
-    healthy, _ = admin_socket.probe(socket, target, timeout=float(state.quick.get("probe_timeout") or 5))
-    if not healthy:
+    if not nginx.probe(target):
         return None  # the full path checks it again and names the reason
-    text = recolor(previous, target, new_generation())
-    state.pending = text  # written before the request: a run killed after it is repaired like any switch
+    text = nginx.text_for(previous, target)
+    state.pending = text  # written before the move: a run killed after it is repaired like any switch
     state_dir.save(state)
     looked = time.monotonic()
     failpoints.reach("rollback.quick_pending")
-    try:
-        answer = admin_socket.call(socket, "PUT", target)
-    except admin_socket.AdminUnreachable:
-        answer = {}
-    if answer.get("color") != target or answer.get("previous") != source:
-        # Not moved, or someone moved it between the look and the request (an operator's PUT): theirs serves again,
-        # and the full path looks, adopts and says so.
-        _put_back(state_dir, socket, answer.get("previous") if answer.get("previous") in COLORS else source)
+    if not nginx.move(source, target, text, previous, answer):
         return None
     phases = {"quick_look": round(looked - started, 3), "switch_traffic": round(time.monotonic() - looked, 3)}
     failpoints.reach("rollback.quick_switched")
-    return QuickSwitch(state_dir, socket, source, target, text, previous, phases)
+    return QuickSwitch(state_dir, nginx, source, target, text, previous, phases)
 
 
-def _put_back(state_dir: StateDir, socket: str, color: str) -> None:
-    """`color` serves again and nothing is pending: as before the quick path's request."""
-    try:
-        admin_socket.call(socket, "PUT", color)
-    except admin_socket.AdminUnreachable:
-        pass  # best effort: the next run's look sees which color the dictionary holds and repairs
+def _clear_pending(state_dir: StateDir) -> None:
     state = state_dir.load()
     state.pending = None
     state_dir.save(state)

@@ -4,6 +4,8 @@
     PUT /color <c>    → serve <c> from the next request on
     GET /probe/<c>    → color <c>'s health path, proxied by nginx to that color alone (no backup, no retry)
 
+and, for `switch: reload`'s quick path, the same one-request exchange with an instance's health path over TCP.
+
 One HTTP/1.0 request per connection, written and read here rather than with httpx or http.client: the rollback's
 quick path (operations/quick_rollback.py) moves traffic through this module before anything heavy is imported, and
 importing httpx costs ~0.1 s on 2 cores, http.client (with ssl and email) ~0.06 s — against 0.3 s for the whole
@@ -23,13 +25,16 @@ class AdminUnreachable(Exception):
     """The admin socket does not answer as it should (its message says how)."""
 
 
-def request(socket_path: str, method: str, path: str = "/color", body: str | None = None, *,
+def request(socket_path: str | tuple[str, int], method: str, path: str = "/color", body: str | None = None, *,
             timeout: float = 2.0) -> tuple[int, bytes]:
-    """One request, answered and closed by nginx: (status, body)."""
+    """One request, answered and closed by the peer: (status, body). `socket_path`: a unix socket, or (host, port)
+    for the reload switch's quick probe of a container over the Docker network (probe_address)."""
     payload = (body or "").encode("utf-8")
-    head = f"{method} {path} HTTP/1.0\r\nHost: bluegreen\r\nContent-Length: {len(payload)}\r\n\r\n"
+    host = "bluegreen" if isinstance(socket_path, str) else f"{socket_path[0]}:{socket_path[1]}"
+    head = f"{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {len(payload)}\r\n\r\n"
+    family = socket.AF_UNIX if isinstance(socket_path, str) else socket.AF_INET
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(socket_path)
             sock.sendall(head.encode("ascii") + payload)
@@ -71,6 +76,17 @@ def probe(socket_path: str, color: str, *, timeout: float) -> tuple[bool, str]:
     try:
         status, _ = request(socket_path, "GET", f"/probe/{color}", timeout=timeout)
     except AdminUnreachable as exc:
+        return False, str(exc)
+    return 200 <= status < 300, f"HTTP {status}"
+
+
+def probe_address(address: str, path: str, *, timeout: float) -> tuple[bool, str]:
+    """An instance's health check at `address` ("ip:port", over the Docker network from this host, as the full
+    path's gate probes it): (2xx, what it answered)."""
+    host, _, port = address.rpartition(":")
+    try:
+        status, _ = request((host, int(port)), "GET", path, timeout=timeout)
+    except (AdminUnreachable, ValueError) as exc:
         return False, str(exc)
     return 200 <= status < 300, f"HTTP {status}"
 

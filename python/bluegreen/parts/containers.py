@@ -6,6 +6,7 @@ Everything else sees plain values (`ContainerInfo`) and the bluegreen error tree
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import socket
 import tarfile
@@ -226,8 +227,9 @@ class Docker:
             sock.close()
         return api.exec_inspect(exec_id)["ExitCode"], out
 
-    def read_file(self, container: str, path: str) -> FileRead:
-        """A file inside a container, with its modification time (from the engine's path stat)."""
+    def read_file(self, container: str, path: str, *, _links: int = 8) -> FileRead:
+        """A file inside a container, with its modification time (from the engine's path stat). A symbolic link is
+        followed inside the container, as nginx reads it (the engine's archive holds the link, not its target)."""
         try:
             stream, stat = self._client.containers.get(container).get_archive(path)
         except NotFound as exc:
@@ -238,7 +240,12 @@ class Docker:
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as tar:
             member = tar.next()
-            data = tar.extractfile(member) if member else None
+            if member is not None and member.issym():
+                if _links == 0:
+                    return FileRead(None)  # a loop of links: nginx cannot read it either
+                return self.read_file(container, posixpath.join(posixpath.dirname(path), member.linkname),
+                                      _links=_links - 1)
+            data = tar.extractfile(member) if member is not None and member.isreg() else None
             if data is None:
                 return FileRead(None)
             # Not UTF-8 (a hand edit in latin-1): still readable, and never equal to a file bluegreen wrote.

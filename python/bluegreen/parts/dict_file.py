@@ -32,8 +32,11 @@ def recolor(text: str, color: str, generation: str | None = None) -> str:
     """`text` serving `color` when the dictionary is empty (under a new `generation`, if given): what rendering it
     for a color switch gives, without jinja2."""
     text = _FILE_COLOR.sub(lambda m: f"js_var $bg_{m.group(1)}_file_color {color};", text, count=1)
-    if generation is None:
-        return text
+    return text if generation is None else regenerate(text, generation)
+
+
+def regenerate(text: str, generation: str) -> str:
+    """`text` under a new generation name (either switch's file has the line)."""
     return _GENERATION.sub(f"# bluegreen-generation: {generation}", text, count=1)
 
 

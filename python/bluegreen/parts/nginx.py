@@ -20,6 +20,7 @@ from bluegreen.parts.access_log import LogSource, open_source
 from bluegreen.parts.containers import Docker, FileRead
 from bluegreen.settings import Nginx
 
+MASTER = "nginx: master process"
 WORKER = "nginx: worker process"
 SHUTTING_DOWN = "is shutting down"
 
@@ -80,6 +81,13 @@ class NginxGate:
         current = [p for p in self.docker.processes(self.container) if WORKER in p.args and SHUTTING_DOWN not in p.args]
         started = now - max(p.age for p in current) if current else None
         return Generation(frozenset(p.pid for p in current), started)
+
+    def master(self) -> int | None:
+        """The master process's pid on this host (what `docker top` lists), None when none is found."""
+        for p in self.docker.processes(self.container):
+            if p.args.startswith(MASTER) and p.pid.isdigit():
+                return int(p.pid)
+        return None
 
     def workers(self) -> set[str]:
         return set(self.generation().workers)

@@ -1,5 +1,6 @@
-"""The rollback's quick path's ticket: the record each confirmed shared-dict switch leaves (`make`), and whether the
-quick path may act on it (`why_not`): that record against what nginx answers on its admin socket now.
+"""The rollback's quick path's ticket: the record each confirmed switch leaves (`make`, `make_reload`), and whether
+the quick path may act on it (`why_not`): that record against what nginx answers now — on its admin socket
+(`switch: shared-dict`), or seen from the host through /proc (`switch: reload`, `reload_answer`).
 
 Used by the quick path itself (operations/quick_rollback.py) and by `status`, which says ahead of an incident
 whether the next rollback moves traffic first or takes the full path, and why. Standard library only: the quick
@@ -11,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from bluegreen.colors import COLORS
+from bluegreen.parts import host_nginx
 from bluegreen.parts.dict_file import digest, file_color
 
 # Why not, in the order they are checked (None: ready). Message ids: status.quick.<reason>.
-REASONS = ("no_ticket", "config_changed", "busy", "color_moved", "file_edited", "nginx_reloaded")
+REASONS = ("no_ticket", "config_changed", "busy", "nginx_unseen", "color_moved", "file_edited", "nginx_reloaded")
+RELOAD = "reload"  # the ticket's kind with `switch: reload` (a shared-dict ticket has none: older states)
 
 
 def why_not(state: Any, answer: dict | None, config_digest: str | None) -> str | None:
@@ -34,12 +37,47 @@ def make(text: str, answer: dict, *, config_digest: str, socket: str, probe_time
     return None if _changed_since(text, ticket, answer) else ticket
 
 
+def make_reload(text: str, *, color: str, config_digest: str, master: int, path: str, workers: list[str],
+                rollback: str, probe: str, health_path: str, probe_timeout: float, reload_timeout: float) -> dict | None:
+    """The ticket for `text` (serving `color`) just confirmed by a reload: nginx's master and its workers, the file's
+    path in the container, the text a rollback installs (`rollback`, rendered now: the other color primary) and
+    where its instance answers (`probe`, "ip:port"). None when nginx cannot be seen from here as the Docker API
+    shows it (another PID namespace) or does not agree with `text`."""
+    ticket = {"kind": RELOAD, "config": config_digest, "master": master, "path": path, "color": color,
+              "text": digest(text), "workers": sorted(str(w) for w in workers), "rollback": rollback,
+              "probe": probe, "health_path": health_path, "probe_timeout": probe_timeout,
+              "reload_timeout": reload_timeout}
+    return None if _changed_since(text, ticket, reload_answer(ticket)) else ticket
+
+
+def reload_answer(ticket: dict) -> dict:
+    """What nginx shows from the host now, in the shape of the admin socket's answer: whether the ticket's master
+    still runs (and is visible), its current workers, the digest of the file it reads."""
+    master, path = ticket.get("master"), ticket.get("path")
+    seen = isinstance(master, int) and isinstance(path, str) and host_nginx.is_master(master)
+    if not seen:
+        return {"master": False}
+    return {"master": True, "workers": host_nginx.workers(master), "disk": digest(host_nginx.read_file(master, path))}
+
+
+def source_color(state: Any) -> str | None:
+    """The color the confirmed text serves (the recorded ticket's, with `switch: reload`)."""
+    ticket = state.quick or {}
+    return ticket.get("color") if ticket.get("kind") == RELOAD else file_color(state.loaded_config)
+
+
+def _complete(ticket: dict, text: str | None) -> bool:
+    if ticket.get("kind") == RELOAD:
+        return (ticket.get("color") in COLORS and isinstance(ticket.get("master"), int)
+                and all(isinstance(ticket.get(k), str) for k in ("path", "rollback", "probe", "health_path")))
+    return file_color(text) in COLORS and isinstance(ticket.get("socket"), str)
+
+
 def not_recorded(state: Any, config_digest: str | None) -> str | None:
     """What the state alone shows: no ticket, another config file, or a switch or stage under way."""
     ticket = state.quick or {}
     text = state.loaded_config
-    if (not ticket or file_color(text) not in COLORS or not isinstance(ticket.get("socket"), str)
-            or ticket.get("text") != digest(text)):
+    if not ticket or not _complete(ticket, text) or ticket.get("text") != digest(text):
         # switch: reload, replicas, Swarm, no switch since bluegreen records tickets, or a state that changed
         # without one of its switches (a hand switch it adopted)
         return "no_ticket"
@@ -51,7 +89,10 @@ def not_recorded(state: Any, config_digest: str | None) -> str | None:
 
 
 def _changed_since(text: str | None, ticket: dict, answer: dict) -> str | None:
-    if answer.get("color") != file_color(text) or answer.get("source") != "dict":
+    if ticket.get("kind") == RELOAD:
+        if not answer.get("master"):  # restarted, or not visible from this PID namespace
+            return "nginx_unseen"
+    elif answer.get("color") != file_color(text) or answer.get("source") != "dict":
         return "color_moved"
     if answer.get("disk") != digest(text):
         return "file_edited"

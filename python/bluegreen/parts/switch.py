@@ -1,7 +1,9 @@
 """The switch seam: point traffic at a color, and read which color nginx actually serves.
 
 Today's switch is the guide's: bluegreen owns one upstream file inside nginx, renders it, tests it with
-`nginx -t` and reloads (nginx.py). Operations call `look`, `render`, `apply` and `drain`, never nginx itself.
+`nginx -t` and reloads (nginx.py). Operations call `look`, `render`, `apply` and `drain`, never nginx itself. The
+rollback's quick path swaps and reloads from the host instead (operations/quick_rollback.py); `ticket` records
+what it needs at every confirmed switch and `settle` confirms its work through Docker.
 
 What nginx serves is what it *loaded*, which is neither the file on disk (an operator may have edited it without
 reloading) nor what bluegreen remembers (an operator may have edited it and reloaded: the guide's own
@@ -20,6 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
+from bluegreen import failpoints
+from bluegreen.colors import other
+from bluegreen.parts import host_nginx, quick_ticket
 from bluegreen.parts.access_log import LogSource
 from bluegreen.parts.dict_file import new_generation
 from bluegreen.parts.instance import Server
@@ -105,9 +110,11 @@ class Switch(Protocol):
 class ReloadSwitch:
     mode = "reload"
 
-    def __init__(self, gate: NginxGate, service: Service, hosts: Hosts | None = None) -> None:
+    def __init__(self, gate: NginxGate, service: Service, hosts: Hosts | None = None,
+                 config_digest: str | None = None) -> None:
         self.gate, self.service = gate, service
         self.hosts = hosts  # each color's `server` hosts (the runtime's); None: the color's one container
+        self.config_digest = config_digest  # the config file's, for the rollback's quick path (its ticket)
 
     @property
     def path(self) -> str:
@@ -145,15 +152,43 @@ class ReloadSwitch:
         return self.gate.apply(text, previous)
 
     def settle(self, text: str, previous: str | None) -> Generation:
-        """Here the file is what serves: settling it is applying it (the quick rollback is shared-dict's)."""
-        return self.apply(text, previous)
+        """The rollback's quick path swapped `text` in and nginx reloaded it (seen from the host): confirmed here
+        through Docker. Were the file in the container anything else, `text` is applied the full way."""
+        if self.gate.read().text != text:
+            return self.apply(text, previous)
+        failpoints.reach("nginx.installed")
+        return self.gate.generation()
 
     def ticket(self, text: str) -> dict | None:
-        """No quick rollback with a reload: the switch needs `nginx -t` and the reload through Docker."""
-        return None
+        """What the next rollback's quick path needs to switch away from `text` (parts/quick_ticket.py): nginx's
+        master and workers, the file a rollback installs (rendered now) and where the target's instance answers.
+        None where it does not apply: replicas and Swarm tasks are checked one by one by the runtime; no other
+        color runs; nginx not visible from here."""
+        scale, runtime = self.service.scale, self.hosts
+        if scale.replicas != 1 or scale.runtime != "containers" or not self.config_digest or runtime is None:
+            return None
+        colors = {self.service.color_of(h) for h in self.view_of(text).primaries}
+        master = self.gate.master()
+        if len(colors) != 1 or None in colors or master is None:
+            return None
+        color = colors.pop()
+        target = other(color)
+        found = runtime.instances(target)
+        address = runtime.address(found[0]) if found and found[0].running else None
+        if address is None:
+            return None
+        health = self.service.health
+        return quick_ticket.make_reload(
+            text, color=color, config_digest=self.config_digest, master=master, path=self.path,
+            workers=host_nginx.workers(master) or [], rollback=self.render(primary=target, backup=color),
+            probe=address, health_path=health.path, probe_timeout=health.request_timeout,
+            reload_timeout=self.gate.settings.reload_timeout)
 
     def quick_readiness(self, state: ServiceState) -> str:
-        return "reload"
+        """`ready` when the next rollback may take the quick path, from what the host sees of nginx now; else why
+        not (parts/quick_ticket.py)."""
+        answer = quick_ticket.reload_answer(state.quick or {})
+        return quick_ticket.why_not(state, answer, self.config_digest) or "ready"
 
     def drain(self, timeout: float) -> bool:
         return self.gate.drain(timeout)

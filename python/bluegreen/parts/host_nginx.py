@@ -1,0 +1,129 @@
+"""nginx seen from the host through /proc (`switch: reload`): the rollback's quick path reads, swaps and reloads
+bluegreen's upstream file without the Docker API.
+
+A container's processes are this host's processes: the nginx master's pid (`docker top` names it) gives its
+workers (`/proc/<master>/task/<master>/children`, their command lines say which are shutting down), its
+filesystem as nginx sees it, bind mounts included (`/proc/<master>/root`), and its reload (SIGHUP, what
+`nginx -s reload` sends). Where bluegreen runs in another PID namespace (a Jenkins agent in a container) none of
+this is visible, and the rollback takes the full path through Docker.
+
+Every component of the file's path is opened without following a symbolic link: a link inside the container
+resolves against the *host's* root from here (`/etc/nginx/conf.d` → `/etc` of the host), so any link at all
+makes the quick path step aside. Standard library only: the quick path runs before anything heavy is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+MASTER = b"nginx: master process"
+WORKER = b"nginx: worker process"
+SHUTTING_DOWN = b"is shutting down"
+
+
+def _read(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as f:
+            return f.read(1 << 16)
+    except OSError:
+        return None
+
+
+def is_master(pid: int) -> bool:
+    """`pid` is an nginx master this process can see (and signal: same user namespace, root)."""
+    cmdline = _read(f"/proc/{int(pid)}/cmdline")
+    return bool(cmdline) and cmdline.startswith(MASTER)
+
+
+def workers(pid: int) -> list[str] | None:
+    """The master's current workers (not those shutting down), as pids; None when they cannot be seen."""
+    children = _read(f"/proc/{int(pid)}/task/{int(pid)}/children")
+    if children is None or not is_master(pid):
+        return None
+    found = []
+    for child in children.split():
+        cmdline = _read(f"/proc/{int(child)}/cmdline") or b""
+        if cmdline.startswith(WORKER) and SHUTTING_DOWN not in cmdline:
+            found.append(child.decode("ascii"))
+    return found
+
+
+def _parent(pid: int, path: str) -> tuple[int, str]:
+    """An fd on the directory holding `path` inside the master's filesystem, and the file's name; every component
+    opened with O_NOFOLLOW (OSError on a link, `..`, or anything missing)."""
+    parts = path.split("/")
+    if not path.startswith("/") or any(p in ("", ".", "..") for p in parts[1:]):
+        raise OSError(f"not a plain absolute path: {path!r}")
+    fd = os.open(f"/proc/{int(pid)}/root", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in parts[1:-1]:
+            next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = next_fd
+    except OSError:
+        os.close(fd)
+        raise
+    return fd, parts[-1]
+
+
+def read_file(pid: int, path: str) -> bytes | None:
+    """The file at `path` as nginx sees it; None when it cannot be read without following a link."""
+    try:
+        directory, name = _parent(pid, path)
+    except OSError:
+        return None
+    try:
+        fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=directory)
+        with os.fdopen(fd, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+    finally:
+        os.close(directory)
+
+
+def install(pid: int, path: str, data: bytes, *, backup: bytes | None = None) -> None:
+    """Write `data` beside `path` and rename it over it, as the full path's swap does inside the container (names
+    that nginx's `conf.d/*.conf` include never matches); `backup` goes to `<path>.backup` first. OSError if not."""
+    directory, name = _parent(pid, path)
+    try:
+        if backup is not None:
+            _write_over(directory, f"{name}.backup", backup)
+        _write_over(directory, name, data)
+    finally:
+        os.close(directory)
+
+
+def _write_over(directory: int, name: str, data: bytes) -> None:
+    tmp = f".{name}.bluegreen-tmp"
+    try:
+        os.unlink(tmp, dir_fd=directory)
+    except FileNotFoundError:
+        pass
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.rename(tmp, name, src_dir_fd=directory, dst_dir_fd=directory)
+    except OSError:
+        os.unlink(tmp, dir_fd=directory)  # a full disk, a directory by that name: nothing of ours is left
+        raise
+
+
+def reload(pid: int, before: list[str], timeout: float) -> list[str] | None:
+    """SIGHUP the master and wait (polling, up to `timeout`) until it runs a new generation of workers and none of
+    `before` still accepts: nginx applied the file. The new workers; None when not confirmed in time (a file nginx
+    refused leaves the old workers serving: the full path tests it and says why)."""
+    if not is_master(pid):
+        return None
+    os.kill(int(pid), signal.SIGHUP)
+    old, deadline = set(before), time.monotonic() + timeout
+    while True:
+        now = workers(pid)
+        if now and not (set(now) & old):
+            return now
+        if time.monotonic() > deadline:
+            return None
+        time.sleep(0.005)  # poll interval of the bounded wait above

@@ -1,0 +1,139 @@
+"""The rollback's quick path with the guide's `switch: reload` on its nginx 1.22 (operations/quick_rollback.py,
+parts/host_nginx.py), on the real stack: nginx seen from the host through /proc, the target probed where the last
+switch found it, the file swapped and nginx reloaded with a signal, no Docker API round trip before traffic moves;
+whenever nginx, the config, the file or the target is not as recorded, the full path does what it always did."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from bluegreen.parts import host_nginx
+from site_under_test import UPSTREAM_FILE, Site, hand_reload, version
+
+QUICK = "quick_look"  # the phase only the quick path reports
+ACTIVE = "    # {}: active"  # the reload file's line naming the color it serves
+
+
+def rollback(site: Site, *args: str, **env: str) -> tuple[int, dict, str]:
+    result = site.bg("rollback", "backend", "--json", *args, **env)
+    return result.returncode, json.loads(result.stdout or "{}"), result.stderr
+
+
+def test_traffic_moves_first_with_a_signal_then_the_rollback_finishes(steady_site, request_loop):
+    """Two quick rollbacks under traffic: no failed request, nginx reloaded each time (new workers), the file
+    names the target and keeps the previous one as `.backup`, history and status as after any rollback."""
+    site = steady_site
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    for target, expect in (("blue", "v1"), ("green", "v2")):
+        before = site.stack.nginx_worker_pids()
+        previous = site.upstream_text()
+        code, doc, err = rollback(site)
+        assert code == 0 and QUICK in doc["phases"] and doc["to"] == target, (doc, err)
+        assert "traffic moved first" in err
+        assert version(site) == expect and ACTIVE.format(target) in site.upstream_text()
+        assert site.stack.read_nginx_file(UPSTREAM_FILE + ".backup") == previous
+        assert site.stack.nginx_worker_pids() - before  # reloaded: new workers
+        code, status = site.status()
+        assert code == 0 and status["active"] == target and status["consistent"], status["problems"]
+        assert status["served"]["quick_rollback"] == "ready"  # ahead of the next one
+    assert loop.stop().failures == []
+    assert [(e["action"], e["result"]) for e in site.history()[:2]] == [("rollback", "success")] * 2
+
+
+def _touch_config(site: Site) -> None:
+    site.config_path.write_text(site.config_path.read_text() + "# edited\n")
+
+
+@pytest.mark.parametrize("change, reason", [
+    (hand_reload, "nginx_reloaded"),  # nginx runs processes the last switch did not see
+    (_touch_config, "config_changed"),  # another config file than the last switch's
+])
+def test_the_quick_path_steps_aside_when_something_changed(steady_site, request_loop, change, reason):
+    """status names the reason beforehand; the rollback takes the full path and succeeds as it always did."""
+    site = steady_site
+    change(site)
+    assert site.status()[1]["served"]["quick_rollback"] == reason
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    code, doc, err = rollback(site)
+    assert code == 0 and doc["to"] == "blue" and QUICK not in doc["phases"], (doc, err)
+    assert loop.stop().failures == []
+    assert site.status()[1]["served"]["quick_rollback"] == "ready"  # the full path recorded a new ticket
+
+
+def test_a_file_edited_on_disk_is_refused_by_the_full_path(steady_site):
+    """Someone edited bluegreen's file without reloading: the digest differs, the quick path steps aside and the
+    full path refuses as it always did (exit 3), nothing changed."""
+    site = steady_site
+    edited = site.upstream_text() + "# an operator's note\n"
+    site.stack.write_nginx_file(UPSTREAM_FILE, edited)
+    assert site.status()[1]["served"]["quick_rollback"] == "file_edited"
+    code, doc, err = rollback(site)
+    assert code == 3 and "edited outside bluegreen" in err and QUICK not in doc.get("phases", {}), (doc, err)
+    assert version(site) == "v2" and site.upstream_text() == edited
+
+
+def test_a_symlinked_file_is_never_written_through_from_the_host(steady_site, tmp_path):
+    """The file replaced, inside the container, by a link to an absolute path: from the host that path would
+    resolve against the host's root. The quick path opens nothing through a link and steps aside; the host file
+    of that name is untouched; the full path (inside the container) rolls back."""
+    site = steady_site
+    bait = tmp_path / "bait.conf"  # the same absolute path exists on the host and in the container
+    bait.write_text("host file\n")
+    text = site.upstream_text()
+    path = UPSTREAM_FILE
+    code, out = site.stack.nginx_exec("sh", "-c", f'mkdir -p "{tmp_path}" && cat "{path}" > "{bait}" && '
+                                                  f'ln -sf "{bait}" "{path}"')
+    assert code == 0, out
+    assert site.stack.nginx_exec("cat", path) == (0, text)  # nginx reads the same text through the link
+    assert site.status()[1]["served"]["quick_rollback"] == "file_edited"  # never opened through a link
+    code, doc, err = rollback(site)
+    assert QUICK not in doc.get("phases", {}), (doc, err)
+    assert bait.read_text() == "host file\n"
+
+
+def test_a_target_that_does_not_answer_is_never_switched_to(steady_site):
+    """The target stopped: its probe fails, nothing moves before the full path refuses (exit 1)."""
+    site = steady_site
+    site.stack.client.containers.get(site.container("blue")).stop(timeout=1)
+    before = site.stack.nginx_worker_pids()
+    code, doc, err = rollback(site)
+    assert code == 1 and "is not running" in err and QUICK not in doc.get("phases", {}), (doc, err)
+    assert version(site) == "v2" and site.stack.nginx_worker_pids() == before
+
+
+def test_nginx_not_visible_from_here_takes_the_full_path(steady_site):
+    """A ticket whose master is not an nginx master this process sees (bluegreen in another PID namespace, or
+    nginx restarted): status says so, the rollback takes the full path."""
+    site = steady_site
+    state_file = site.state_dir / "backend.state.json"
+    state = json.loads(state_file.read_text())
+    state["quick"]["master"] = os.getpid()  # alive, not nginx
+    state_file.write_text(json.dumps(state))
+    assert not host_nginx.is_master(os.getpid())
+    assert site.status()[1]["served"]["quick_rollback"] == "nginx_unseen"
+    code, doc, err = rollback(site)
+    assert code == 0 and QUICK not in doc["phases"] and version(site) == "v1", (doc, err)
+
+
+@pytest.mark.parametrize("point, left", [
+    ("rollback.quick_pending", {"stale_lock"}),  # nothing moved yet
+    ("rollback.quick_installed", {"stale_lock", "disk_not_loaded"}),  # the file swapped, nginx not reloaded
+    ("rollback.quick_switched", {"stale_lock", "unfinished_switch"}),  # reloaded: blue serves, never verified
+    ("nginx.installed", {"stale_lock", "unfinished_switch"}),  # the frame confirmed the file, not recorded
+])
+def test_a_killed_quick_rollback_is_repaired(steady_site, request_loop, point, left):
+    """SIGKILL at each step of the quick path: status explains, no request fails, the next rollback completes."""
+    site = steady_site
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    killed = site.bg("rollback", "backend", BLUEGREEN_FAILPOINT=point)
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    code, doc = site.status()
+    assert code == 3 and {p["id"] for p in doc["problems"]} == left, doc["problems"]
+    again = site.bg("rollback", "backend")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert loop.stop().failures == []
+    code, doc = site.status()
+    assert code == 0 and doc["active"] == "blue" and version(site) == "v1", doc["problems"]
