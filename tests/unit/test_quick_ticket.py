@@ -64,12 +64,16 @@ def test_each_reload_reason(ticket, answer, reason):
     assert why_not(replace(RELOAD_STATE, quick=ticket), answer, "c1") == reason
 
 
-def test_a_reload_ticket_is_only_made_for_an_nginx_master_seen_from_here():
-    """make_reload checks the host's view itself: this test process is not an nginx master."""
+def test_a_reload_ticket_for_an_nginx_not_seen_from_here_is_never_usable():
+    """make_reload checks the host's view itself: this test process is not an nginx master. The ticket is kept
+    (status names the reason: nginx_unseen), with no workers recorded, so no later answer can make it ready."""
     import os
 
     from bluegreen.parts.quick_ticket import make_reload
 
-    assert make_reload(RELOAD_TEXT, color="green", config_digest="c1", master=os.getpid(), path="/etc/hostname",
-                       workers=["1"], rollback="x", probe="127.0.0.1:1", health_path="/health", probe_timeout=1,
-                       reload_timeout=1) is None
+    ticket = make_reload(RELOAD_TEXT, color="green", config_digest="c1", master=os.getpid(), path="/etc/hostname",
+                         workers=[], rollback="x", probe="127.0.0.1:1", health_path="/health", probe_timeout=1,
+                         reload_timeout=1)
+    state = replace(RELOAD_STATE, quick=ticket)
+    assert why_not(state, {"master": False}, "c1") == "nginx_unseen"
+    assert why_not(state, SEEN, "c1") == "nginx_reloaded"  # whatever it would see later

@@ -41,13 +41,13 @@ def make_reload(text: str, *, color: str, config_digest: str, master: int, path:
                 rollback: str, probe: str, health_path: str, probe_timeout: float, reload_timeout: float) -> dict | None:
     """The ticket for `text` (serving `color`) just confirmed by a reload: nginx's master and its workers, the file's
     path in the container, the text a rollback installs (`rollback`, rendered now: the other color primary) and
-    where its instance answers (`probe`, "ip:port"). None when nginx cannot be seen from here as the Docker API
-    shows it (another PID namespace) or does not agree with `text`."""
+    where its instance answers (`probe`, "ip:port"). None when nginx does not agree with `text`. Kept when nginx
+    cannot be seen from here (another PID namespace): never usable then (no workers recorded), but status says why."""
     ticket = {"kind": RELOAD, "config": config_digest, "master": master, "path": path, "color": color,
               "text": digest(text), "workers": sorted(str(w) for w in workers), "rollback": rollback,
               "probe": probe, "health_path": health_path, "probe_timeout": probe_timeout,
               "reload_timeout": reload_timeout}
-    return None if _changed_since(text, ticket, reload_answer(ticket)) else ticket
+    return None if _changed_since(text, ticket, reload_answer(ticket)) not in (None, "nginx_unseen") else ticket
 
 
 def reload_answer(ticket: dict) -> dict:
