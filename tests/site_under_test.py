@@ -120,3 +120,18 @@ def hand_reload(site: Site) -> None:
     before = site.stack.nginx_worker_pids()
     assert site.stack.nginx_exec("nginx", "-s", "reload")[0] == 0
     wait_until(lambda: not site.stack.nginx_worker_pids() <= before, 10, "new nginx workers")
+
+
+def killed_rollback_is_repaired(site: Site, request_loop, point: str, left: set[str]) -> None:
+    """SIGKILL a rollback at failpoint `point` under traffic: status names exactly `left`, the next rollback
+    completes (blue, v1, consistent) and no request failed."""
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    killed = site.bg("rollback", "backend", BLUEGREEN_FAILPOINT=point)
+    assert killed.returncode == -9, killed.stdout + killed.stderr
+    code, doc = site.status()
+    assert code == 3 and {p["id"] for p in doc["problems"]} == left, doc["problems"]
+    again = site.bg("rollback", "backend")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert loop.stop().failures == []
+    code, doc = site.status()
+    assert code == 0 and doc["active"] == "blue" and version(site) == "v1", doc["problems"]

@@ -66,10 +66,11 @@ def test_the_quick_path_steps_aside_when_something_changed(dict_site, request_lo
     assert code == 0 and status["active"] == expect[1], status["problems"]
 
 
-def test_a_file_edited_on_disk_is_refused_by_the_full_path(dict_site):
+@pytest.mark.parametrize("fixture", ["dict_site", "steady_site"])  # shared-dict; reload (nginx seen through /proc)
+def test_a_file_edited_on_disk_is_refused_by_the_full_path(request, fixture):
     """Someone edited bluegreen's file without reloading: nginx reports another digest, the quick path steps aside
     and the full path refuses as it always did (exit 3), nothing changed."""
-    site = dict_site
+    site = request.getfixturevalue(fixture)
     edited = site.upstream_text() + "# an operator's note\n"
     site.stack.write_nginx_file(UPSTREAM_FILE, edited)
     assert site.status()[1]["served"]["quick_rollback"] == "file_edited"

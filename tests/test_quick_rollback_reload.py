@@ -11,7 +11,7 @@ import os
 import pytest
 
 from bluegreen.parts import host_nginx
-from site_under_test import UPSTREAM_FILE, Site, hand_reload, version
+from site_under_test import UPSTREAM_FILE, Site, hand_reload, killed_rollback_is_repaired, version
 
 QUICK = "quick_look"  # the phase only the quick path reports
 ACTIVE = "    # {}: active"  # the reload file's line naming the color it serves
@@ -61,18 +61,6 @@ def test_the_quick_path_steps_aside_when_something_changed(steady_site, request_
     assert code == 0 and doc["to"] == "blue" and QUICK not in doc["phases"], (doc, err)
     assert loop.stop().failures == []
     assert site.status()[1]["served"]["quick_rollback"] == "ready"  # the full path recorded a new ticket
-
-
-def test_a_file_edited_on_disk_is_refused_by_the_full_path(steady_site):
-    """Someone edited bluegreen's file without reloading: the digest differs, the quick path steps aside and the
-    full path refuses as it always did (exit 3), nothing changed."""
-    site = steady_site
-    edited = site.upstream_text() + "# an operator's note\n"
-    site.stack.write_nginx_file(UPSTREAM_FILE, edited)
-    assert site.status()[1]["served"]["quick_rollback"] == "file_edited"
-    code, doc, err = rollback(site)
-    assert code == 3 and "edited outside bluegreen" in err and QUICK not in doc.get("phases", {}), (doc, err)
-    assert version(site) == "v2" and site.upstream_text() == edited
 
 
 def test_a_symlinked_file_is_never_written_through_from_the_host(steady_site, tmp_path):
@@ -126,14 +114,4 @@ def test_nginx_not_visible_from_here_takes_the_full_path(steady_site):
 ])
 def test_a_killed_quick_rollback_is_repaired(steady_site, request_loop, point, left):
     """SIGKILL at each step of the quick path: status explains, no request fails, the next rollback completes."""
-    site = steady_site
-    loop = request_loop(site.stack.public_url + "/", interval=0.02)
-    killed = site.bg("rollback", "backend", BLUEGREEN_FAILPOINT=point)
-    assert killed.returncode == -9, killed.stdout + killed.stderr
-    code, doc = site.status()
-    assert code == 3 and {p["id"] for p in doc["problems"]} == left, doc["problems"]
-    again = site.bg("rollback", "backend")
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert loop.stop().failures == []
-    code, doc = site.status()
-    assert code == 0 and doc["active"] == "blue" and version(site) == "v1", doc["problems"]
+    killed_rollback_is_repaired(steady_site, request_loop, point, left)

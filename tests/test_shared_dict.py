@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from helpers import wait_until
-from site_under_test import Site, UPSTREAM, hand_reload, socket_call, version
+from site_under_test import Site, UPSTREAM, hand_reload, killed_rollback_is_repaired, socket_call, version
 
 
 @pytest.fixture
@@ -148,16 +148,7 @@ def test_a_killed_rollback_is_repaired(site, request_loop, point, left, path):
     killed switch is never left as if it had been verified."""
     if path == "full":
         hand_reload(site)
-    loop = request_loop(site.stack.public_url + "/", interval=0.02)
-    killed = site.bg("rollback", "backend", BLUEGREEN_FAILPOINT=point)
-    assert killed.returncode == -9, killed.stdout + killed.stderr
-    code, doc = site.status()
-    assert code == 3 and {p["id"] for p in doc["problems"]} == left, doc["problems"]
-    again = site.bg("rollback", "backend")
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert loop.stop().failures == []
-    code, doc = site.status()
-    assert code == 0 and doc["active"] == "blue" and version(site) == "v1", doc["problems"]
+    killed_rollback_is_repaired(site, request_loop, point, left)
 
 
 def test_the_guides_reload_mode_works_on_nginx_1_30_too(dict_stack, tmp_path, request_loop):

@@ -38,7 +38,8 @@ def make(text: str, answer: dict, *, config_digest: str, socket: str, probe_time
 
 
 def make_reload(text: str, *, color: str, config_digest: str, master: int, path: str, workers: list[str],
-                rollback: str, probe: str, health_path: str, probe_timeout: float, reload_timeout: float) -> dict | None:
+                rollback: str, probe: str, health_path: str, probe_timeout: float,
+                reload_timeout: float) -> dict | None:
     """The ticket for `text` (serving `color`) just confirmed by a reload: nginx's master and its workers, the file's
     path in the container, the text a rollback installs (`rollback`, rendered now: the other color primary) and
     where its instance answers (`probe`, "ip:port"). None when nginx does not agree with `text`. Kept when nginx
