@@ -115,3 +115,47 @@ def test_nginx_not_visible_from_here_takes_the_full_path(steady_site):
 def test_a_killed_quick_rollback_is_repaired(steady_site, request_loop, point, left):
     """SIGKILL at each step of the quick path: status explains, no request fails, the next rollback completes."""
     killed_rollback_is_repaired(steady_site, request_loop, point, left)
+
+
+PEM = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
+       "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n-----END PRIVATE KEY-----\n")
+
+
+@pytest.mark.parametrize("secret", [PEM, "pg://maice:trailing-newline-S3cret@db/maice\n"])
+def test_a_secret_of_any_shape_stays_out_of_a_quick_rollback(stack, tmp_path, secret):
+    """A multi-line PEM key, a value ending in a newline: the container gets it, the quick rollback (which reads
+    no environment) and the rest of the run print and record none of its lines."""
+    site = Site(stack, tmp_path)
+    results = [site.deploy(v, DATABASE_URL=secret) for v in ("v1", "v2")]
+    results.append(site.bg("rollback", "backend", "--json", DATABASE_URL=secret))
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert QUICK in json.loads(results[-1].stdout)["phases"]
+    env = site.stack.client.containers.get(site.container("blue")).attrs["Config"]["Env"]
+    assert f"DATABASE_URL={secret}" in env
+    lines = [line for line in secret.splitlines() if len(line) >= 8]
+    for result in results:
+        assert not [line for line in lines if line in result.stdout + result.stderr]
+    for path in site.state_dir.rglob("*"):
+        if path.is_file():
+            assert not [line for line in lines if line in path.read_text(errors="replace")], path
+
+
+def test_a_reload_nginx_refuses_is_left_to_the_full_path(stack, tmp_path, request_loop):
+    """Someone left a broken file in conf.d without reloading: bluegreen's own file is as recorded, so the quick
+    path swaps it and signals, but nginx refuses the whole config and keeps its workers. Unconfirmed within
+    `reload_timeout`, the quick path leaves its file pending; the full path repairs it and refuses with nginx's
+    own error (exit 1); traffic never leaves green; once the file is gone the next rollback goes through."""
+    site = Site(stack, tmp_path, nginx={"reload_timeout": "2s"})
+    for v in ("v1", "v2"):
+        assert site.deploy(v).returncode == 0
+    stack.write_nginx_file("conf.d/zz-broken.conf", "this_is_not_a_directive on;\n")
+    loop = request_loop(stack.public_url + "/", interval=0.02)
+    code, doc, err = rollback(site)
+    assert code == 1 and "this_is_not_a_directive" in err and QUICK not in doc.get("phases", {}), (doc, err)
+    assert version(site) == "v2" and ACTIVE.format("green") in site.upstream_text()
+    code, status = site.status()
+    assert code == 0 and status["active"] == "green", status["problems"]
+    assert stack.nginx_exec("rm", "/etc/nginx/conf.d/zz-broken.conf")[0] == 0
+    code, doc, err = rollback(site)
+    assert code == 0 and doc["to"] == "blue" and version(site) == "v1", (doc, err)
+    assert loop.stop().failures == []

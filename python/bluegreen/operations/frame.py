@@ -100,6 +100,14 @@ class Frame:
         state.save(current)
         self._confirm(current, text, lambda: self.scene.switch.apply(text, previous))
 
+    def rewrite(self, text: str) -> None:
+        """nginx serves `text` already (confirmed): put it back on disk in place of an interrupted run's file."""
+        state = self.scene.state
+        self.scene.switch.rewrite(text)
+        current = state.load()
+        current.pending = None
+        state.save(current)
+
     def settle(self, text: str, previous: str | None) -> None:
         """The rollback's quick path moved traffic to `text` already, with `text` pending in the state: install the
         file and confirm, as a switch does after its own request (on failure `previous` serves again)."""
@@ -155,6 +163,13 @@ class Frame:
         changed = False
         if live.loaded_outside:
             self.adopt(live)
+        elif live.leftover_file and live.served.loaded == live.state.loaded_config:
+            # nginx never loaded the interrupted run's file and serves the confirmed one: only the disk needs it
+            # back. No `nginx -t`, no reload: nothing nginx serves changes (no keep-alive connection is closed),
+            # and a broken file of someone else's in nginx cannot stop the repair.
+            out.say("repair.restore_file", path=svc.upstream_file)
+            self.rewrite(live.state.loaded_config)
+            changed = True
         elif live.unfinished_switch or live.leftover_file:
             out.say("repair.restore_file", path=svc.upstream_file)
             self.restore(live.state.loaded_config, live.served.disk or "")

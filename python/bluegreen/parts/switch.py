@@ -100,6 +100,8 @@ class Switch(Protocol):
 
     def settle(self, text: str, previous: str | None) -> Generation: ...
 
+    def rewrite(self, text: str) -> None: ...
+
     def ticket(self, text: str) -> dict | None: ...
 
     def quick_readiness(self, state: ServiceState) -> str: ...
@@ -158,6 +160,10 @@ class ReloadSwitch:
             return self.apply(text, previous)
         failpoints.reach("nginx.installed")
         return self.gate.generation()
+
+    def rewrite(self, text: str) -> None:
+        """nginx serves `text` already: write it on disk (no test, no reload), replacing an interrupted run's file."""
+        self.gate.install(text)  # raises when the swap itself fails
 
     def ticket(self, text: str) -> dict | None:
         """What the next rollback's quick path needs to switch away from `text` (parts/quick_ticket.py): nginx's
