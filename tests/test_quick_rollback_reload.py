@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 
 import pytest
 
 from bluegreen.parts import host_nginx
+from helpers import wait_until
 from site_under_test import UPSTREAM_FILE, Site, hand_reload, killed_rollback_is_repaired, version
 
 QUICK = "quick_look"  # the phase only the quick path reports
@@ -159,3 +161,24 @@ def test_a_reload_nginx_refuses_is_left_to_the_full_path(stack, tmp_path, reques
     code, doc, err = rollback(site)
     assert code == 0 and doc["to"] == "blue" and version(site) == "v1", (doc, err)
     assert loop.stop().failures == []
+
+
+def test_ctrl_c_in_the_quick_window_ends_like_any_interrupted_run(steady_site, tmp_path):
+    """Ctrl-C while the quick path holds the lock (its file pending): exit 130 without a traceback, and what it
+    left (the lock's record, nothing moved) the next rollback repairs."""
+    site = steady_site
+    marker = tmp_path / "rollback.quick_pending.paused"
+    proc = site.spawn("rollback", "backend", BLUEGREEN_FAILPOINT="rollback.quick_pending:pause",
+                      BLUEGREEN_FAILPOINT_DIR=str(tmp_path))
+    try:
+        wait_until(marker.exists, 30, "the quick path paused with its file pending")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert version(site) == "v2"
+    code, doc = site.status()
+    assert code == 3 and {p["id"] for p in doc["problems"]} == {"stale_lock"}, doc["problems"]
+    code, doc, err = rollback(site)
+    assert code == 0 and doc["to"] == "blue" and version(site) == "v1", (doc, err)
