@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, NoReturn
 
 import click
 
@@ -236,6 +236,11 @@ def config_check(opts: Options) -> None:
 
 
 
+def exit_for(error: BaseException) -> NoReturn:
+    """End the process with the error's documented exit code (an interrupted run: what it left, the next repairs)."""
+    sys.exit(exit_code_for(error))
+
+
 def main(argv: list[str] | None = None, *, quick: object = None) -> None:
     """The one place where errors become exit codes (entered through entry.py; `quick`: the rollback's quick switch,
     already made)."""
@@ -261,7 +266,7 @@ def main(argv: list[str] | None = None, *, quick: object = None) -> None:
         print(render(error.key, lang, **error.params), file=sys.stderr)
         sys.exit(exit_code_for(error))
     except KeyboardInterrupt as error:
-        sys.exit(exit_code_for(error))
+        exit_for(error)
     except Exception as error:  # a bug: one line (what the frame recorded), the traceback only when asked for
         if os.environ.get("BLUEGREEN_DEBUG"):
             raise

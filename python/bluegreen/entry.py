@@ -78,13 +78,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     quick = None
     wanted = rollback_args(args, os.environ)
     if wanted and _report_writable(wanted["report"]):
-        from bluegreen.errors import exit_code_for
         from bluegreen.operations.quick_rollback import attempt
 
         try:
             quick = attempt(wanted["config"], wanted["service"])
         except KeyboardInterrupt as interrupted:  # Ctrl-C in the quick window: as the CLI ends any interrupted run
-            sys.exit(exit_code_for(interrupted))  # (what it left, the next run's look sees and repairs)
+            from bluegreen.cli import exit_for  # (what it left, the next run's look sees and repairs)
+
+            exit_for(interrupted)
     from bluegreen.cli import main as cli_main
 
     try:
