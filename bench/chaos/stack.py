@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
-import yaml
 
-from zdt.stack import APP_REPO, BenchStack, Nginx, _tar
+from zdt.stack import APP_REPO, BenchStack, Nginx, _tar, write_backend_config
 
 IMAGES = {"reload": "bluegreen-test/nginx:1", "shared-dict": "bluegreen-test/nginx:1.30"}
 UPSTREAM = "bgc_backend"
@@ -143,22 +142,15 @@ class ChaosStack(BenchStack):
         wait(lambda: _answers(self.url), 15, f"{self.nginx_name} to answer on {self.url}")
 
     def write_config(self, health_timeout: str) -> None:
-        nginx = {"container": self.nginx_name, "public_url": self.url, "reload_timeout": "5s"}
+        nginx = {"container": self.nginx_name, "public_url": self.url}
         if self.mode == "shared-dict":
             nginx.update(switch="shared-dict", admin_dir=str(self.admin_dir))
-        config = {
-            "version": 1, "network": self.network, "state_dir": str(self.state_dir), "nginx": nginx,
-            "services": {"backend": {
-                "image": f"{APP_REPO}:v1", "container_prefix": f"{self.name}-app", "port": 8000,
-                "upstream": UPSTREAM, "upstream_file": UPSTREAM_FILE,
-                "health": {"path": "/health/simple", "public_path": "/health", "interval": "0.2s",
-                           "timeout": health_timeout, "successes": 2, "request_timeout": "1s"},
-                "stop_timeout": "3s", "restart": "unless-stopped" if self.restart_policy else "no",
-                "env": {k: {"optional": True, "secret": False} for k in KNOBS},
-                "monitor": {"interval": "1s"},
-            }},
-        }
-        self.config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        write_backend_config(self.config_path, network=self.network, state_dir=self.state_dir, nginx=nginx,
+                             prefix=f"{self.name}-app", upstream=UPSTREAM, upstream_file=UPSTREAM_FILE,
+                             health_timeout=health_timeout, request_timeout="1s", stop_timeout="3s",
+                             restart="unless-stopped" if self.restart_policy else "no",
+                             env={k: {"optional": True, "secret": False} for k in KNOBS},
+                             monitor={"interval": "1s"})
 
     def container(self, color: str) -> str:
         return f"{self.name}-app-{color}"

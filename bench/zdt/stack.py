@@ -28,6 +28,25 @@ APP_REPO = "bluegreen-test/app"
 UPSTREAM = "bgb_backend"
 PORT = 8000
 
+def write_backend_config(path: Path, *, network: str, state_dir: Path, nginx: dict, prefix: str, upstream: str,
+                         upstream_file: str, health_timeout: str, request_timeout: str, stop_timeout: str,
+                         **service_keys: object) -> None:
+    """The benches' bluegreen.yml (the zero-downtime bench and the fault bench): service `backend` from the test
+    app's image, checked on /health/simple (and /health through nginx), its state in `state_dir`."""
+    config = {
+        "version": 1, "network": network, "state_dir": str(state_dir),
+        "nginx": {"reload_timeout": "5s", **nginx},
+        "services": {"backend": {
+            "image": f"{APP_REPO}:v1", "container_prefix": prefix, "port": PORT,
+            "upstream": upstream, "upstream_file": upstream_file,
+            "health": {"path": "/health/simple", "public_path": "/health", "interval": "0.2s",
+                       "timeout": health_timeout, "successes": 2, "request_timeout": request_timeout},
+            "stop_timeout": stop_timeout, **service_keys,
+        }},
+    }
+    path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+
+
 NGINX_CONF = """{modules}user www-data;
 daemon off;
 worker_processes 2;
@@ -134,19 +153,12 @@ class BenchStack:
     def bluegreen_config(self, nginx: Nginx, tag: str, *, nginx_keys: dict | None = None,
                          service_keys: dict | None = None, network: str | None = None) -> Path:
         """bluegreen.yml for service `backend` behind `nginx`; state kept in the run's work dir."""
-        config = {
-            "version": 1, "network": network or self.network, "state_dir": str(self.workdir / f"state-{tag}"),
-            "nginx": {"container": nginx.name, "public_url": nginx.url, "reload_timeout": "5s", **(nginx_keys or {})},
-            "services": {"backend": {
-                "image": f"{APP_REPO}:v1", "container_prefix": f"{self.name}-{tag}", "port": PORT,
-                "upstream": UPSTREAM, "upstream_file": f"/etc/nginx/conf.d/{UPSTREAM}.upstream.conf",
-                "health": {"path": "/health/simple", "public_path": "/health", "interval": "0.2s",
-                           "timeout": "20s", "successes": 2, "request_timeout": "2s"},
-                "stop_timeout": "5s", "restart": "no", **(service_keys or {}),
-            }},
-        }
         path = self.workdir / f"bluegreen-{tag}.yml"
-        path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        write_backend_config(path, network=network or self.network, state_dir=self.workdir / f"state-{tag}",
+                             nginx={"container": nginx.name, "public_url": nginx.url, **(nginx_keys or {})},
+                             prefix=f"{self.name}-{tag}", upstream=UPSTREAM,
+                             upstream_file=f"/etc/nginx/conf.d/{UPSTREAM}.upstream.conf", health_timeout="20s",
+                             request_timeout="2s", stop_timeout="5s", **{"restart": "no", **(service_keys or {})})
         return path
 
     # --- cleanup --------------------------------------------------------------------------------------------
