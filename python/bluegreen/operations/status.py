@@ -14,7 +14,7 @@ from bluegreen.parts.state import now_iso
 from bluegreen.settings import COLORS
 
 
-def describe(live: Live, out: Reporter, *, switch_mode: str, quick: str = "reload") -> dict[str, Any]:
+def describe(live: Live, out: Reporter, *, switch_mode: str, quick: str) -> dict[str, Any]:
     """`quick`: whether the next rollback may take the quick path ("ready"), or why not (parts/quick_ticket.py)."""
     svc, served, scale = live.service, live.served, live.service.scale
     containers = []

@@ -18,9 +18,10 @@ import os
 import signal
 import time
 
-MASTER = b"nginx: master process"
-WORKER = b"nginx: worker process"
-SHUTTING_DOWN = b"is shutting down"
+# nginx's process titles (its master sets them; `docker top` shows the same: parts/nginx.py reads them there)
+MASTER = "nginx: master process"
+WORKER = "nginx: worker process"
+SHUTTING_DOWN = "is shutting down"
 
 
 def _read(path: str) -> bytes | None:
@@ -34,7 +35,7 @@ def _read(path: str) -> bytes | None:
 def is_master(pid: int) -> bool:
     """`pid` is an nginx master this process can see (and signal: same user namespace, root)."""
     cmdline = _read(f"/proc/{int(pid)}/cmdline")
-    return bool(cmdline) and cmdline.startswith(MASTER)
+    return bool(cmdline) and cmdline.startswith(MASTER.encode())
 
 
 def workers(pid: int) -> list[str] | None:
@@ -45,7 +46,7 @@ def workers(pid: int) -> list[str] | None:
     found = []
     for child in children.split():
         cmdline = _read(f"/proc/{int(child)}/cmdline") or b""
-        if cmdline.startswith(WORKER) and SHUTTING_DOWN not in cmdline:
+        if cmdline.startswith(WORKER.encode()) and SHUTTING_DOWN.encode() not in cmdline:
             found.append(child.decode("ascii"))
     return found
 

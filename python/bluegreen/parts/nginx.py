@@ -18,11 +18,9 @@ from bluegreen.clock import REAL, Clock
 from bluegreen.errors import DeployFailed
 from bluegreen.parts.access_log import LogSource, open_source
 from bluegreen.parts.containers import Docker, FileRead
+from bluegreen.parts.host_nginx import MASTER, SHUTTING_DOWN, WORKER
 from bluegreen.settings import Nginx
 
-MASTER = "nginx: master process"
-WORKER = "nginx: worker process"
-SHUTTING_DOWN = "is shutting down"
 
 
 @dataclass(frozen=True)
