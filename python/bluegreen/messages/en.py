@@ -20,6 +20,7 @@ MESSAGES = {
     "nginx.not_running": "❌ The nginx container '{name}' does not run",
     "nginx.swap_failed": "❌ Could not swap the nginx file {path}: {error}",
     "nginx.test_failed": "❌ Nginx config test failed (nginx -t): {error}",
+    "nginx.dump_failed": "❌ nginx cannot read its own configuration in '{nginx}' (nginx -T): {error}. Nothing was changed",
     "nginx.reload_failed": "❌ Nginx reload failed: {error}",
     "nginx.reload_unconfirmed": "❌ Nginx did not confirm the reload within {seconds}s (no new worker processes)",
     "deploy.begin": "ℹ️  Blue-Green zero-downtime deploy starting... (target: {service})",

@@ -20,6 +20,7 @@ MESSAGES = {
     "nginx.not_running": "❌ Nginx 컨테이너 '{name}'이(가) 실행되지 않고 있습니다",
     "nginx.swap_failed": "❌ Nginx 설정 파일 {path} 교체 실패: {error}",
     "nginx.test_failed": "❌ Nginx 설정 파일 문법 검증 실패 (nginx -t): {error}",
+    "nginx.dump_failed": "❌ nginx가 '{nginx}'의 자기 설정을 읽지 못합니다 (nginx -T): {error}. 아무것도 바꾸지 않았습니다",
     "nginx.reload_failed": "❌ Nginx reload 실패: {error}",
     "nginx.reload_unconfirmed": "❌ Nginx가 {seconds}초 안에 reload를 확인하지 않았습니다 (새 worker 프로세스 없음)",
     "deploy.begin": "ℹ️  Blue-Green 무중단 배포 시작... (대상: {service})",

@@ -214,6 +214,20 @@ class Docker:
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         return code, (out or b"").decode("utf-8", "replace")
 
+    def exec_split(self, container: str, cmd: list[str]) -> tuple[int, str, str]:
+        """Run `cmd` in the container: (exit code, stdout, stderr) apart (`nginx -T` prints its dump on stdout and
+        its verdict on stderr)."""
+        try:
+            code, (out, err) = self._client.containers.get(container).exec_run(cmd, stdout=True, stderr=True,
+                                                                                demux=True)
+        except NotFound:
+            raise Unreachable("nginx.not_running", name=container) from None
+        except APIError as exc:
+            if "is not running" in str(exc):
+                raise Unreachable("nginx.not_running", name=container) from None
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        return code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
+
     def _exec_with_input(self, container: str, cmd: list[str], data: bytes) -> tuple[int, bytes]:
         api = self._client.api
         exec_id = api.exec_create(container, cmd, stdin=True, stdout=True, stderr=True)["Id"]

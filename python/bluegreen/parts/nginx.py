@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from bluegreen import failpoints
 from bluegreen.clock import REAL, Clock
-from bluegreen.errors import DeployFailed
+from bluegreen.errors import DeployFailed, Inconsistent
 from bluegreen.parts.access_log import LogSource, open_source
 from bluegreen.parts.containers import Docker, FileRead
 from bluegreen.parts.host_nginx import MASTER, SHUTTING_DOWN, WORKER
+from bluegreen.parts.nginx_config import Dump, DumpUnreadable, parse_dump
 from bluegreen.settings import Nginx
 
 
@@ -49,6 +50,26 @@ class NginxGate:
 
     def read(self) -> FileRead:
         return self.docker.read_file(self.container, self.path)
+
+    def dump(self) -> Dump:
+        """Every file nginx's configuration reads, as `nginx -T` prints them (nginx_config.py), each with its
+        modification time (one `stat` of the files it listed), so that a caller can tell which were edited after
+        nginx last loaded them. Inconsistent (exit 3) when nginx cannot read its own configuration."""
+        code, out, err = self.docker.exec_split(self.container, ["nginx", "-T"])
+        if code != 0:
+            raise Inconsistent("nginx.dump_failed", nginx=self.container, error=_last_line(err or out))
+        try:
+            dump = parse_dump(out)
+        except DumpUnreadable as exc:
+            raise Inconsistent("nginx.dump_failed", nginx=self.container, error=str(exc)) from None
+        paths = [f.path for f in dump.files]
+        code, out, _ = self.docker.exec_split(self.container, ["stat", "-c", "%Y %n", "--", *paths])
+        mtimes = {}
+        for line in out.splitlines():  # files that vanished since are simply not listed
+            stamp, _, path = line.partition(" ")
+            if stamp.isdigit() and path in paths:
+                mtimes[path] = float(stamp)
+        return dump.with_mtimes(mtimes)
 
     def install(self, text: str, *, keep_backup: bool = False, test: bool = False) -> tuple[bool, str]:
         """Replace the file atomically inside the container: write a temporary file beside it, rename it over

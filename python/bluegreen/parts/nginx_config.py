@@ -1,0 +1,268 @@
+"""What nginx reads, from `nginx -T`: every file of its configuration, in the order it includes them, parsed
+into directives with the file and line each comes from. Standard library only, no Docker (nginx.py runs the
+command; this reads its answer).
+
+Why `nginx -T` and not bluegreen's own file: a team's setup keeps the upstream block wherever it likes (the
+guide's is inline in `conf.d/default.conf`), and a site may name a color's container outside any upstream
+(`proxy_pass http://maice-back-blue:8000;` for a websocket location). Only nginx knows every file it reads and
+in which order; `-T` prints them as `# configuration file <path>:` followed by the file's text.
+
+`nginx -T` reads the files *on disk* (as a reload would), not the copy the running master loaded: whether nginx
+loaded them is the generation evidence's question (switch.py), answered here with each file's modification time
+(`Dump.edited_since`).
+
+The lexer follows nginx's own (src/core/ngx_conf_file.c, ngx_conf_read_token): words split on whitespace, `;`
+ends a directive, `{` opens a block, `}` closes one, `#` at the start of a word runs to the end of the line,
+quotes (with backslash escapes) make one word, and `${` inside a word is a variable, not a block.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Iterator
+
+_HEADER = re.compile(r"^# configuration file (/[^\n]*):$", re.M)
+
+
+class DumpUnreadable(ValueError):
+    """The text is not what `nginx -T` prints (no file header, unbalanced braces)."""
+
+
+@dataclass(frozen=True)
+class Directive:
+    name: str
+    args: tuple[str, ...]
+    path: str  # the file it is written in
+    line: int  # 1-based line of its name
+    children: tuple["Directive", ...] | None = None  # a block's directives; None for a simple directive
+    end_line: int = 0  # line of its `;` or of its block's closing `}`
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    path: str
+    text: str
+    directives: tuple[Directive, ...]
+    mtime: float | None = None  # epoch seconds, when the reader knows it
+
+
+@dataclass(frozen=True)
+class ServerEntry:
+    """One `server` line of an upstream block."""
+
+    address: str  # as written: `maice-back-blue:8000`, `10.0.1.5:8000`, `unix:/tmp/s`
+    host: str  # the address without its port
+    params: tuple[str, ...]
+    backup: bool
+    path: str
+    line: int
+
+
+@dataclass(frozen=True)
+class UpstreamBlock:
+    name: str
+    path: str
+    line: int
+    end_line: int
+    servers: tuple[ServerEntry, ...]
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+    @property
+    def primaries(self) -> tuple[str, ...]:
+        return tuple(s.host for s in self.servers if not s.backup)
+
+    @property
+    def backups(self) -> tuple[str, ...]:
+        return tuple(s.host for s in self.servers if s.backup)
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A directive whose arguments name a host (a container): in an upstream's `server`, a `proxy_pass`, a `set`."""
+
+    host: str
+    directive: str
+    path: str
+    line: int
+    upstream: str | None = None  # the upstream block it is in, if any
+
+    @property
+    def where(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class Dump:
+    files: tuple[ConfigFile, ...] = field(default_factory=tuple)
+
+    def file(self, path: str) -> ConfigFile | None:
+        return next((f for f in self.files if f.path == path), None)
+
+    def walk(self) -> Iterator[tuple[Directive, tuple[Directive, ...]]]:
+        """Every directive of every file with the blocks around it (within its file), in file order."""
+        for f in self.files:
+            yield from _walk(f.directives, ())
+
+    def upstreams(self, name: str) -> list[UpstreamBlock]:
+        """Every `upstream <name> { … }` block, wherever it is (nginx refuses two of one name: a dump of a
+        configuration that loads has at most one, but files on disk may hold more)."""
+        return [_upstream(d) for d, _ in self.walk() if d.name == "upstream" and d.args == (name,)
+                and d.children is not None]
+
+    def mentions(self, hosts: Iterable[str]) -> list[Mention]:
+        """Every directive naming one of `hosts` as a whole host name (`maice-back-blue` in
+        `server maice-back-blue:8000`, `proxy_pass http://maice-back-blue:8000/`, `set $b maice-back-blue;`), but
+        not a longer name that starts with it (`maice-back-blue-1`)."""
+        wanted = sorted(set(hosts), key=len, reverse=True)
+        if not wanted:
+            return []
+        pattern = re.compile(r"(?<![A-Za-z0-9_.-])(" + "|".join(map(re.escape, wanted)) + r")(?![A-Za-z0-9_-]|\.[A-Za-z0-9])")
+        found = []
+        for d, parents in self.walk():
+            upstream = next((p.args[0] for p in reversed(parents) if p.name == "upstream" and p.args), None)
+            for arg in d.args:
+                for m in pattern.finditer(arg):
+                    found.append(Mention(m.group(1), d.name, d.path, d.line, upstream))
+        return found
+
+    def edited_since(self, epoch: float, resolution: float = 1.0) -> list[str]:
+        """Files changed after `epoch` (when nginx last loaded its configuration): what nginx serves from them is
+        not known. Files whose time is unknown are not listed."""
+        return [f.path for f in self.files if f.mtime is not None and f.mtime > epoch + resolution]
+
+    def with_mtimes(self, mtimes: dict[str, float]) -> "Dump":
+        return Dump(tuple(ConfigFile(f.path, f.text, f.directives, mtimes.get(f.path, f.mtime)) for f in self.files))
+
+
+def parse_dump(text: str) -> Dump:
+    """The files of an `nginx -T` answer (stdout), each parsed. A file that contains a line that looks like a
+    header itself would be split there: nginx prints no marker to tell them apart."""
+    headers = list(_HEADER.finditer(text))
+    if not headers:
+        raise DumpUnreadable("no '# configuration file' header")
+    files = []
+    for i, header in enumerate(headers):
+        start = header.end() + 1
+        end = headers[i + 1].start() if i + 1 < len(headers) else len(text)
+        body = text[start:end]
+        if body.endswith("\n"):  # nginx writes each file's text, then one newline of its own (nginx.c)
+            body = body[:-1]
+        path = header.group(1)
+        files.append(ConfigFile(path, body, parse(body, path)))
+    return Dump(tuple(files))
+
+
+def parse(text: str, path: str = "-") -> tuple[Directive, ...]:
+    """One file's directives (blocks nested), with line numbers."""
+    directives, _ = _directives(list(_tokens(text)), 0, path, top=True)
+    return tuple(directives)
+
+
+# --- the lexer ------------------------------------------------------------------------------------------------
+_SPECIAL = ";{}"
+
+
+def _tokens(text: str) -> Iterator[tuple[str, int, bool]]:
+    """(word, line, quoted) for each word, and the specials `;`, `{`, `}` as words of their own (unquoted)."""
+    i, line, n = 0, 1, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            line += 1
+            i += 1
+        elif ch in " \t\r":
+            i += 1
+        elif ch == "#":
+            while i < n and text[i] != "\n":
+                i += 1
+        elif ch in _SPECIAL:
+            yield ch, line, False
+            i += 1
+        elif ch in "\"'":
+            start_line, quote, i, word = line, ch, i + 1, []
+            while i < n and text[i] != quote:
+                if text[i] == "\\" and i + 1 < n:
+                    word.append(text[i + 1] if text[i + 1] in "\"'\\" else text[i:i + 2])
+                    line += text[i + 1] == "\n"
+                    i += 2
+                    continue
+                line += text[i] == "\n"
+                word.append(text[i])
+                i += 1
+            i += 1  # the closing quote
+            yield "".join(word), start_line, True
+        else:
+            start, start_line = i, line
+            while i < n and text[i] not in " \t\r\n;" and not (text[i] == "{" and not _variable_brace(text, i)):
+                if text[i] == "\\" and i + 1 < n:
+                    i += 1
+                i += 1
+            yield text[start:i], start_line, False
+
+
+def _variable_brace(text: str, i: int) -> bool:
+    return i > 0 and text[i - 1] == "$"
+
+
+def _directives(tokens: list[tuple[str, int, bool]], i: int, path: str, *, top: bool) -> tuple[list[Directive], int]:
+    found: list[Directive] = []
+    words: list[tuple[str, int, bool]] = []
+    while i < len(tokens):
+        word, line, quoted = tokens[i]
+        if not quoted and word == ";":
+            if words:
+                found.append(Directive(words[0][0], tuple(w for w, _, _ in words[1:]), path, words[0][1],
+                                       None, line))
+            words = []
+        elif not quoted and word == "{":
+            if not words:
+                raise DumpUnreadable(f"{path}:{line}: a block without a name")
+            children, i = _directives(tokens, i + 1, path, top=False)
+            end = tokens[i - 1][1] if i - 1 < len(tokens) else line
+            found.append(Directive(words[0][0], tuple(w for w, _, _ in words[1:]), path, words[0][1],
+                                   tuple(children), end))
+            words = []
+            continue
+        elif not quoted and word == "}":
+            if top:
+                raise DumpUnreadable(f"{path}:{line}: unexpected '}}'")
+            return found, i + 1
+        else:
+            words.append((word, line, quoted))
+        i += 1
+    if not top:
+        raise DumpUnreadable(f"{path}: a block is not closed")
+    return found, i
+
+
+def _walk(directives: tuple[Directive, ...], parents: tuple[Directive, ...]
+          ) -> Iterator[tuple[Directive, tuple[Directive, ...]]]:
+    for d in directives:
+        yield d, parents
+        if d.children:
+            yield from _walk(d.children, (*parents, d))
+
+
+def _upstream(block: Directive) -> UpstreamBlock:
+    servers = []
+    for d in block.children or ():
+        if d.name != "server" or not d.args:
+            continue
+        address = d.args[0]
+        host = address if address.startswith("unix:") else _host(address)
+        servers.append(ServerEntry(address, host, d.args[1:], "backup" in d.args[1:], d.path, d.line))
+    return UpstreamBlock(block.args[0], block.path, block.line, block.end_line, tuple(servers))
+
+
+def _host(address: str) -> str:
+    if address.startswith("["):  # [::1]:8000
+        return address.split("]", 1)[0] + "]"
+    return address.rsplit(":", 1)[0] if ":" in address else address
