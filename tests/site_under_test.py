@@ -38,7 +38,7 @@ SECRET = "pg://maice:Sup3r-S3cret-Valu3@db/maice"
 
 class Site:
     def __init__(self, stack: Stack, tmp_path: Path, *, health: dict | None = None,
-                 nginx: dict | None = None, service: dict | None = None) -> None:
+                 nginx: dict | None = None, service: dict | None = None, wire_nginx: bool = True) -> None:
         self.stack = stack
         self.dir = tmp_path
         self.state_dir = tmp_path / "state"
@@ -61,6 +61,8 @@ class Site:
         if shared_dict:
             self.config["nginx"]["admin_dir"] = stack.admin_dir
         self.write_config()
+        if not wire_nginx:  # the test lays nginx out itself (tests/guide_layout.py: the guide's own setup)
+            return
         stack.write_nginx_file(f"conf.d/{UPSTREAM}.upstream.conf", DICT_PLACEHOLDER if shared_dict else PLACEHOLDER)
         stack.write_nginx_file("conf.d/default.conf", DICT_SITE if shared_dict else SITE)
         stack.reload_nginx()

@@ -39,6 +39,30 @@ class FileRead:
     mtime: float | None = None  # epoch seconds, nanosecond precision when the engine gives it
 
 
+@dataclass(frozen=True)
+class ContainerFacts:
+    """What `bluegreen init` and `doctor` read of a container (never an environment variable's value)."""
+
+    name: str
+    id: str
+    image: str
+    running: bool
+    restart: str  # the restart policy: "no", "always", "unless-stopped", "on-failure"
+    networks: tuple[str, ...]
+    published: tuple[tuple[str, str, str], ...]  # (container port "80/tcp", host ip, host port)
+    mounts: tuple[tuple[str, str, str], ...]  # (type "bind"/"volume", host source, destination in the container)
+    env_names: tuple[str, ...]  # names only: the values may be secrets
+    labels: Mapping[str, str]
+    pid_host: bool = False  # runs in the host's PID namespace (--pid=host)
+
+
+@dataclass(frozen=True)
+class EngineFacts:
+    version: str
+    live_restore: bool
+    swarm_manager: bool
+
+
 class Docker:
     """A thin, typed face of the engine for one network."""
 
@@ -80,6 +104,45 @@ class Docker:
             labels=attrs.get("Config", {}).get("Labels") or {}, ip=ip, exit_code=state.get("ExitCode"),
             image_id=attrs.get("Image", ""),
         )
+
+    def facts(self, name: str) -> ContainerFacts | None:
+        """The container's settings as `init` and `doctor` need them; None when there is none by that name."""
+        try:
+            attrs = self._client.containers.get(name).attrs
+        except NotFound:
+            return None
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        config, host = attrs.get("Config") or {}, attrs.get("HostConfig") or {}
+        ports = (attrs.get("NetworkSettings") or {}).get("Ports") or {}
+        return ContainerFacts(
+            name=name, id=attrs.get("Id", ""), image=config.get("Image", ""),
+            running=(attrs.get("State") or {}).get("Status") == "running",
+            restart=((host.get("RestartPolicy") or {}).get("Name") or "no"),
+            networks=tuple(sorted(((attrs.get("NetworkSettings") or {}).get("Networks") or {}))),
+            published=tuple((port, b.get("HostIp", ""), b.get("HostPort", ""))
+                            for port, bindings in sorted(ports.items()) for b in (bindings or [])),
+            mounts=tuple((m.get("Type", ""), m.get("Source", ""), m.get("Destination", ""))
+                         for m in attrs.get("Mounts") or []),
+            env_names=tuple(e.partition("=")[0] for e in config.get("Env") or []),
+            labels=config.get("Labels") or {}, pid_host=host.get("PidMode") == "host")
+
+    def names(self) -> list[str]:
+        """Every container's name (running or not)."""
+        try:
+            return sorted(n.lstrip("/") for c in self._client.api.containers(all=True)
+                          for n in c.get("Names") or [] if n.count("/") == 1)
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+
+    def engine(self) -> EngineFacts:
+        try:
+            info = self._client.info()
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        swarm = info.get("Swarm") or {}
+        return EngineFacts(version=str(info.get("ServerVersion", "")), live_restore=bool(info.get("LiveRestoreEnabled")),
+                           swarm_manager=swarm.get("LocalNodeState") == "active" and bool(swarm.get("ControlAvailable")))
 
     def logs_tail(self, name: str, lines: int = 20) -> list[str]:
         try:
