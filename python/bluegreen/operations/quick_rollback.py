@@ -77,12 +77,17 @@ class _SharedDict:
         return False
 
     def put_back(self, color: str, previous: str) -> None:
-        """`color` serves again and nothing is pending: as before the quick path's request."""
+        """`color` serves again and nothing is pending: as before the quick path's request. Only nginx's answer
+        naming `color` says so: without it (lost, or another color) the new file stays pending, as a killed run's
+        would — nginx may have applied the switch whose answer was lost, and a target served with nothing pending
+        would look like an operator's switch to adopt and roll back from. The next look sees which color the
+        dictionary holds and repairs."""
         try:
-            admin_socket.call(self.socket, "PUT", color)
+            answer = admin_socket.call(self.socket, "PUT", color)
         except admin_socket.AdminUnreachable:
-            pass  # best effort: the next run's look sees which color the dictionary holds and repairs
-        _clear_pending(self.state_dir)
+            return
+        if answer.get("color") == color:
+            _clear_pending(self.state_dir)
 
 
 class _Reload:
