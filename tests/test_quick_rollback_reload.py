@@ -119,6 +119,54 @@ def test_a_killed_quick_rollback_is_repaired(steady_site, request_loop, point, l
     killed_rollback_is_repaired(steady_site, request_loop, point, left)
 
 
+NOTE = "# an operator's note\n"
+
+
+def _edit(site: Site) -> None:
+    site.stack.write_nginx_file(UPSTREAM_FILE, site.upstream_text() + NOTE)
+
+
+def _edit_and_reload(site: Site) -> None:  # the guide's incident flow: fix the file by hand, then reload
+    _edit(site)
+    hand_reload(site)
+
+
+@pytest.mark.parametrize("change", [_edit_and_reload, _edit, hand_reload])
+def test_an_operators_change_inside_the_quick_window_is_never_overwritten(steady_site, tmp_path, change):
+    """An operator edits bluegreen's file, reloads nginx, or both, after the quick path looked and probed the
+    target and before it installs (a pause point opens that window): it looks again immediately before the
+    install, steps aside, and the full path does what it does with their change — adopts an edit nginx loaded
+    (`.backup` keeps their text), refuses one it did not (exit 3, their file untouched), rolls back after a plain
+    reload."""
+    site = steady_site
+    backup = site.stack.read_nginx_file(UPSTREAM_FILE + ".backup")
+    marker = tmp_path / "rollback.quick_pending.paused"
+    proc = site.spawn("rollback", "backend", "--json", BLUEGREEN_FAILPOINT="rollback.quick_pending:pause",
+                      BLUEGREEN_FAILPOINT_DIR=str(tmp_path))
+    try:
+        wait_until(marker.exists, 30, "the quick path paused after its look and its probe")
+        change(site)
+        theirs = site.upstream_text()
+        marker.unlink()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    doc = json.loads(out or "{}")
+    assert QUICK not in doc.get("phases", {}), (doc, err)
+    actions = [e["action"] for e in site.history()[:2]]
+    if change is _edit:
+        assert proc.returncode == 3 and "edited outside bluegreen" in err, (doc, err)
+        assert site.upstream_text() == theirs and version(site) == "v2"
+        assert site.stack.read_nginx_file(UPSTREAM_FILE + ".backup") == backup
+        return
+    assert proc.returncode == 0 and doc["to"] == "blue" and version(site) == "v1", (doc, err)
+    if change is _edit_and_reload:
+        assert site.stack.read_nginx_file(UPSTREAM_FILE + ".backup") == theirs  # theirs, kept by the full path
+        assert actions == ["rollback", "outside_edit"]
+    else:
+        assert actions == ["rollback", "deploy"]
+
+
 PEM = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"
        "MzEfYyjiWA4R4/M2bS1GB4t7NXp98C3SC6dVMvDuictGeurT8jNbvJZHtCSuYEvu\n-----END PRIVATE KEY-----\n")
 

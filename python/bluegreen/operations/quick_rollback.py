@@ -41,7 +41,8 @@ from bluegreen.errors import BlueGreenError
 from bluegreen.operations.frame import lock_ahead
 from bluegreen.parts import admin_socket, host_nginx
 from bluegreen.parts.dict_file import digest, new_generation, recolor, regenerate
-from bluegreen.parts.quick_ticket import RELOAD, not_recorded, reload_answer, source_color, why_not
+from bluegreen.parts.quick_ticket import (RELOAD, not_recorded, reload_answer, reload_unchanged, source_color,
+                                         why_not)
 from bluegreen.parts.state import StateDir
 
 
@@ -110,9 +111,13 @@ class _Reload:
 
     def move(self, source: str, target: str, text: str, previous: str, answer: dict) -> bool:
         try:
-            host_nginx.install(self.master, self.path, text.encode("utf-8"), backup=previous.encode("utf-8"))
+            installed = host_nginx.install(self.master, self.path, text.encode("utf-8"),
+                                           backup=previous.encode("utf-8"),
+                                           still=lambda: reload_unchanged(previous, self.ticket))
         except OSError:
-            _clear_pending(self.state_dir)  # the rename is the last step: the file is still the previous one
+            installed = False  # not renamed: the file is still the previous one
+        if not installed:  # or nginx changed since the look (an operator's edit or reload): theirs stays
+            _clear_pending(self.state_dir)
             return False
         failpoints.reach("rollback.quick_installed")
         if host_nginx.reload(self.master, answer["workers"], float(self.ticket.get("reload_timeout") or 10)):

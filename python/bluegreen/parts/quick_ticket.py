@@ -61,6 +61,14 @@ def reload_answer(ticket: dict) -> dict:
     return {"master": True, "workers": host_nginx.workers(master), "disk": digest(host_nginx.read_file(master, path))}
 
 
+def reload_unchanged(text: str | None, ticket: dict) -> bool:
+    """nginx, seen from the host now, is still as `ticket` recorded it for `text` (the same master, no process
+    started since, the file on disk as bluegreen wrote it): the reload quick path's last look, taken again
+    immediately before it installs — an operator's edit or reload while the target was probed is never
+    overwritten."""
+    return _changed_since(text, ticket, reload_answer(ticket)) is None
+
+
 def source_color(state: Any) -> str | None:
     """The color the confirmed text serves (the recorded ticket's, with `switch: reload`)."""
     ticket = state.quick or {}
