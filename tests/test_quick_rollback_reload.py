@@ -108,6 +108,46 @@ def test_nginx_not_visible_from_here_takes_the_full_path(steady_site):
     assert code == 0 and QUICK not in doc["phases"] and version(site) == "v1", (doc, err)
 
 
+def _address(site: Site, name: str) -> str:
+    container = site.stack.client.containers.get(name)
+    return container.attrs["NetworkSettings"]["Networks"][site.stack.network]["IPAddress"]
+
+
+def _blue_moves(site: Site) -> None:
+    """blue (healthy) reconnected to the network at a new address; a container answering 503 takes its old one."""
+    network, blue = site.stack.client.networks.get(site.stack.network), site.container("blue")
+    network.disconnect(blue)
+    site.stack.run_app("decoy", version="v3", env={"APP_HEALTH": "fail"})
+    network.connect(blue)
+
+
+def _blue_replaced(site: Site) -> None:
+    """An operator replaced blue by hand with an instance that fails its health check; a healthy container took
+    blue's old address."""
+    site.stack.client.containers.get(site.container("blue")).remove(force=True)
+    site.stack.run_app("decoy", version="v3")
+    site.stack.run_app("blue", version="v1", env={"APP_HEALTH": "fail"})
+
+
+@pytest.mark.parametrize("change", [_blue_moves, _blue_replaced])
+def test_the_target_is_probed_where_nginx_will_find_it(steady_site, change):
+    """The reload makes nginx resolve blue's name again: the quick path probes the address Docker gives that name
+    now, never the one recorded at the last switch (another container may answer there). Moved and healthy: the
+    quick path switches. Replaced by one that fails its health check: nothing moves, nginx is not even reloaded,
+    and the full path refuses (exit 1)."""
+    site = steady_site
+    old = _address(site, site.container("blue"))
+    change(site)
+    assert _address(site, site.container("decoy")) == old != _address(site, site.container("blue"))
+    workers = site.stack.nginx_worker_pids()
+    code, doc, err = rollback(site)
+    if change is _blue_moves:
+        assert code == 0 and QUICK in doc["phases"] and version(site) == "v1", (doc, err)
+        return
+    assert code == 1 and "is unhealthy" in err and QUICK not in doc.get("phases", {}), (doc, err)
+    assert version(site) == "v2" and site.stack.nginx_worker_pids() == workers
+
+
 @pytest.mark.parametrize("point, left", [
     ("rollback.quick_pending", {"stale_lock"}),  # nothing moved yet
     ("rollback.quick_installed", {"stale_lock", "disk_not_loaded"}),  # the file swapped, nginx not reloaded
