@@ -5,6 +5,7 @@ no request at all, whenever that is not certain."""
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -74,3 +75,16 @@ def test_an_engine_that_does_not_answer_gives_no_address(tmp_path):
 ])
 def test_the_engines_socket_is_the_sdks(host, expected):
     assert engine_address.engine_socket({} if host is None else {"DOCKER_HOST": host}) == expected
+
+
+@pytest.mark.parametrize("name", ["up-blue\r\nHost: evil", "up blue", "../../images/json", "up.blue?all=1", "ü"])
+def test_a_hand_edited_name_stays_inside_its_filter(sock, name):
+    """A name from a state edited by hand: one request line, to the container list, the name (and only it) in the
+    filter — never another endpoint, header or parameter."""
+    with UnixPeer(sock, engine([])) as peer:
+        assert engine_address.address(name, "net", environ={"DOCKER_HOST": f"unix://{sock}"}) is None
+    line, _, _ = peer.requests[0].partition(b"\r\n")
+    method, target, version = line.decode("ascii").split(" ")
+    query = parse_qs(urlsplit(target).query)
+    assert (method, urlsplit(target).path, version, list(query)) == ("GET", "/containers/json", "HTTP/1.0", ["filters"])
+    assert json.loads(query["filters"][0]) == {"name": [f"^/{re.escape(name)}$"]}
