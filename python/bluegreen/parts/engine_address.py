@@ -58,4 +58,3 @@ def address(name: str, network: str, *, environ: Mapping[str, str] = os.environ,
         if entry.get("State") == "running" and isinstance(ip, str) and ip:
             return ip
     return None
-
