@@ -6,7 +6,7 @@ with the container's address on the network they share), so the target is probed
 last switch recorded: a container recreated or reconnected since has another one, and another container may answer
 at the old one. This is also the address the full path's health gate probes (containers.py reads the same field).
 
-One HTTP/1.0 request on the engine's unix socket (admin_socket.request speaks it): measured here 0.2–0.5 ms,
+One HTTP/1.0 request on the engine's unix socket (admin_socket.request speaks it): measured here 0.2–0.7 ms,
 against ~0.1 s to import the SDK (requests, urllib3), which the quick path must not. The container list filtered to
 the exact name — not the container's inspect, which carries its environment: no secret is read at all — gives
 only running containers, with their networks. The socket is DOCKER_HOST's when it names a unix socket (the SDK's
