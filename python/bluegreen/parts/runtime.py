@@ -84,6 +84,7 @@ class ContainerRuntime:
 
     def __init__(self, docker: Docker, service: Service) -> None:
         self.docker, self.service = docker, service
+        self.network = docker.network  # where nginx and the health gate reach the containers
         self.replicas = service.scale.replicas
         # Every container of the service, whatever `replicas` was when it started: `<prefix>-<color>`,
         # `<prefix>-<color>-<n>`, each possibly kept aside as `…-replaced`.

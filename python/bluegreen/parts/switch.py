@@ -167,7 +167,8 @@ class ReloadSwitch:
 
     def ticket(self, text: str) -> dict | None:
         """What the next rollback's quick path needs to switch away from `text` (parts/quick_ticket.py): nginx's
-        master and workers, the file a rollback installs (rendered now) and where the target's instance answers.
+        master and workers, the file a rollback installs (rendered now) and the target's instance (its address is
+        asked of Docker at the rollback).
         None where it does not apply: replicas and Swarm tasks are checked one by one by the runtime; no other
         color runs; nginx not visible from here."""
         scale, runtime = self.service.scale, self.hosts
@@ -180,15 +181,14 @@ class ReloadSwitch:
         color = colors.pop()
         target = other(color)
         found = runtime.instances(target)
-        address = runtime.address(found[0]) if found and found[0].running else None
-        if address is None:
+        if not found or not found[0].running:
             return None
         health = self.service.health
         return quick_ticket.make_reload(
             text, color=color, config_digest=self.config_digest, master=master, path=self.path,
             workers=host_nginx.workers(master) or [], rollback=self.render(primary=target, backup=color),
-            probe=address, health_path=health.path, probe_timeout=health.request_timeout,
-            reload_timeout=self.gate.settings.reload_timeout)
+            instance=found[0].name, network=runtime.network, port=self.service.port, health_path=health.path,
+            probe_timeout=health.request_timeout, reload_timeout=self.gate.settings.reload_timeout)
 
     def quick_readiness(self, state: ServiceState) -> str:
         """`ready` when the next rollback may take the quick path, from what the host sees of nginx now; else why
