@@ -142,6 +142,9 @@ def _rollback_inputs(decl: declaration.Declaration, settings: Settings) -> tuple
         char = unsafe_char(text)
         if char is not None:
             raise UsageError("jenkins.script_not_text", job=job.name, path=str(job.script), char=char)
+        if decl.agent_label is not None and "AGENT_LABEL" not in text:
+            # The label would reach the job as a parameter nothing reads: the rollback would run on any agent.
+            raise UsageError("jenkins.script_ignores_label", job=job.name, path=str(job.script))
         scripts[job.name] = text
     return services, scripts
 

@@ -181,6 +181,7 @@ MESSAGES = {
     "jenkins.value_unsafe_char": "❌ The value of {name} contains {char}, which Jenkins' XML cannot store unchanged (control characters, U+FFFE/U+FFFF; U+DC80–U+DCFF are bytes that are not UTF-8); nothing was sent",
     "jenkins.value_not_utf8": "❌ {name} is not UTF-8 text (first bad byte at offset {offset}); nothing was sent",
     "jenkins.script_not_text": "❌ The pipeline script of job '{job}' ({path}) is not text Jenkins' XML can hold ({char})",
+    "jenkins.script_ignores_label": "❌ The pipeline script of job '{job}' ({path}) never reads AGENT_LABEL, so agent.label would not choose its agent; use the library's Rollback.Jenkinsfile or `agent {{ label params.AGENT_LABEL ?: '' }}`",
     "jenkins.credentials_file_unreadable": "❌ Cannot read the Jenkins credentials file {path}: {error}",
     "jenkins.folder_other_type": "❌ '{folder}' exists in Jenkins as a {found}, not a folder ({wanted}): rename it or choose another folder",
     "jenkins.adopt_unknown": "❌ --adopt names items the declaration does not declare: {names}",

@@ -181,6 +181,7 @@ MESSAGES = {
     "jenkins.value_unsafe_char": "❌ {name}의 값에 Jenkins XML이 그대로 저장할 수 없는 문자 {char}이(가) 있습니다 (제어 문자, U+FFFE/U+FFFF; U+DC80–U+DCFF는 UTF-8이 아닌 바이트입니다). 아무것도 전송하지 않았습니다",
     "jenkins.value_not_utf8": "❌ {name}이(가) UTF-8 텍스트가 아닙니다 (첫 잘못된 바이트 위치 {offset}). 아무것도 전송하지 않았습니다",
     "jenkins.script_not_text": "❌ 잡 '{job}'의 파이프라인 스크립트({path})에 Jenkins XML이 담을 수 없는 내용이 있습니다 ({char})",
+    "jenkins.script_ignores_label": "❌ 잡 '{job}'의 파이프라인 스크립트({path})가 AGENT_LABEL을 읽지 않아 agent.label로 에이전트를 고를 수 없습니다. 라이브러리의 Rollback.Jenkinsfile이나 `agent {{ label params.AGENT_LABEL ?: '' }}`를 쓰세요",
     "jenkins.credentials_file_unreadable": "❌ Jenkins 접속 정보 파일 {path}을(를) 읽을 수 없습니다: {error}",
     "jenkins.folder_other_type": "❌ '{folder}'이(가) Jenkins에 폴더({wanted})가 아닌 {found}(으)로 있습니다: 이름을 바꾸거나 다른 폴더를 지정하세요",
     "jenkins.adopt_unknown": "❌ --adopt에 선언되지 않은 항목이 있습니다: {names}",
