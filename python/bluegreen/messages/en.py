@@ -12,6 +12,7 @@ MESSAGES = {
     # --- engine ---
     "config.ok": "✅ Config {path} is valid (services: {services})",
     "state.unwritable": "❌ Cannot write the state directory {path}: {error}",
+    "state.runner_not_shared": "❌ state_dir {path} is on this container's own filesystem (BLUEGREEN_RUNNER=docker): the lock, the state and the history would vanish with it after every run. Mount it from the host at the same path (the docker runner mounts the state_dir `bluegreen credentials` names)",
     "lock.held": "❌ Another operation on '{service}' is running: pid {pid} on {host} since {since} ({command})",
     "docker.unreachable": "❌ Cannot reach the Docker engine: {error}",
     "docker.pull_failed": "❌ Cannot pull image {image}: {error}",

@@ -12,6 +12,7 @@ MESSAGES = {
     # --- engine ---
     "config.ok": "✅ 설정 파일 {path} 확인 완료 (서비스: {services})",
     "state.unwritable": "❌ 상태 디렉터리 {path}에 쓸 수 없습니다: {error}",
+    "state.runner_not_shared": "❌ state_dir {path}가 이 컨테이너 자체의 파일시스템에 있습니다(BLUEGREEN_RUNNER=docker). 실행이 끝날 때마다 잠금, 상태, 이력이 컨테이너와 함께 사라집니다. 호스트의 디렉터리를 같은 경로로 마운트하세요(docker 러너는 `bluegreen credentials`가 알려주는 state_dir를 마운트합니다)",
     "lock.held": "❌ '{service}'에 대한 다른 작업이 실행 중입니다: {host}의 pid {pid}, {since}부터 ({command})",
     "docker.unreachable": "❌ Docker 엔진에 연결할 수 없습니다: {error}",
     "docker.pull_failed": "❌ 이미지 {image}를 가져올 수 없습니다: {error}",
