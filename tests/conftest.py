@@ -58,6 +58,20 @@ def nginx_njs_image(docker_client: docker.DockerClient) -> str:
     return ref
 
 
+@pytest.fixture(scope="session")
+def python_image(docker_client: docker.DockerClient) -> str:
+    """bluegreen-test/python:3 (Debian's python3 and its standard library), built by scripts/build-images.sh when
+    missing."""
+    ref = os.environ.get("BLUEGREEN_TEST_PYTHON_REPO", "bluegreen-test/python") + ":3"
+    if not docker_client.images.list(name=ref):
+        result = subprocess.run(["bash", str(REPO / "scripts/build-images.sh"), "python"],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"missing image {ref}; scripts/build-images.sh python failed:\n"
+                        f"{result.stdout}{result.stderr}", pytrace=False)
+    return ref
+
+
 @pytest.fixture
 def stack(docker_client: docker.DockerClient, images: TestImages) -> Stack:
     """A fresh network + nginx (placeholder site) per test; removed afterwards, even on failure."""
