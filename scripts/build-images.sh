@@ -90,6 +90,15 @@ up_to_date() {
     done
 }
 
+# Whether to build: false, saying so, when every given tag carries the hash (unless --force); true otherwise.
+stale() {
+    local hash=$1 what=$2; shift 2
+    if [[ $FORCE == 0 ]] && up_to_date "$hash" "$@"; then
+        log "$what up to date (input hash $hash)"
+        return 1
+    fi
+}
+
 # Image ids currently behind the given tags (to drop after they are replaced).
 image_ids() { docker image inspect -f '{{.Id}}' "$@" 2>/dev/null | sort -u || true; }
 
@@ -134,10 +143,7 @@ build_app() {
     local refs=("$APP_REPO:1")
     local v
     for v in "${APP_VERSIONS[@]}"; do refs+=("$APP_REPO:$v"); done
-    if [[ $FORCE == 0 ]] && up_to_date "$hash" "${refs[@]}"; then
-        log "$APP_REPO up to date (input hash $hash)"
-        return
-    fi
+    stale "$hash" "$APP_REPO" "${refs[@]}" || return 0
     log "building $APP_REPO (input hash $hash)"
     local old
     old=$(image_ids "${refs[@]}")
@@ -169,10 +175,7 @@ build_nginx() {
     hash=$(input_hash "nginx" "$NGINX_BIN" "${libs[@]}" /etc/nginx/mime.types \
         "$IMAGES_DIR/nginx/nginx.conf" "$IMAGES_DIR/nginx/default.conf" "${COMMON_FILES[@]}")
     local ref="$NGINX_REPO:1"
-    if [[ $FORCE == 0 ]] && up_to_date "$hash" "$ref"; then
-        log "$ref up to date (input hash $hash)"
-        return
-    fi
+    stale "$hash" "$ref" "$ref" || return 0
     log "building $ref (input hash $hash)"
     local old
     old=$(image_ids "$ref")
@@ -219,10 +222,7 @@ build_python() {
     local hash
     hash=$(input_hash "python $versions" "${libs[@]}" "${COMMON_FILES[@]}")
     local ref="$PYTHON_REPO:3"
-    if [[ $FORCE == 0 ]] && up_to_date "$hash" "$ref"; then
-        log "$ref up to date (input hash $hash)"
-        return
-    fi
+    stale "$hash" "$ref" "$ref" || return 0
     log "building $ref ($py; input hash $hash)"
     local old
     old=$(image_ids "$ref")

@@ -164,19 +164,22 @@ abstract class DeclarativeSection {
     }
 }
 
-class PipelineSection extends DeclarativeSection {
-    final DeclarativePipeline pipeline
-
-    PipelineSection(DeclarativePipeline pipeline) {
-        this.pipeline = pipeline
-    }
-
+/** Where `agent` may be written (the pipeline, a stage): `any` and `none` read as their names. */
+abstract class AgentDirectives extends DeclarativeSection {
     String getAny() {
         return 'any'
     }
 
     String getNone() {
         return 'none'
+    }
+}
+
+class PipelineSection extends AgentDirectives {
+    final DeclarativePipeline pipeline
+
+    PipelineSection(DeclarativePipeline pipeline) {
+        this.pipeline = pipeline
     }
 
     void agent(Object agent) {
@@ -273,21 +276,13 @@ class StageDefinition {
     final Map<String, Closure> post = [:]
 }
 
-class StageSection extends DeclarativeSection {
+class StageSection extends AgentDirectives {
     final StageDefinition stage
     final DeclarativePipeline pipeline
 
     StageSection(StageDefinition stage, DeclarativePipeline pipeline) {
         this.stage = stage
         this.pipeline = pipeline
-    }
-
-    String getAny() {
-        return 'any'
-    }
-
-    String getNone() {
-        return 'none'
     }
 
     void agent(Object agent) {

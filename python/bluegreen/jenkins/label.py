@@ -70,13 +70,17 @@ class _Parser:
             return True
         return False
 
-    def iff(self) -> bool:
-        if not self.implies():
+    def _chain(self, operand, operator: str) -> bool:  # noqa: ANN001 - one of the rule methods
+        """operand (operator operand)*"""
+        if not operand():
             return False
-        while self._take("<->"):
-            if not self.implies():
+        while self._take(operator):
+            if not operand():
                 return False
         return True
+
+    def iff(self) -> bool:
+        return self._chain(self.implies, "<->")
 
     def implies(self) -> bool:
         if not self.disjunction():
@@ -84,20 +88,10 @@ class _Parser:
         return not self._take("->") or self.disjunction()
 
     def disjunction(self) -> bool:
-        if not self.conjunction():
-            return False
-        while self._take("||"):
-            if not self.conjunction():
-                return False
-        return True
+        return self._chain(self.conjunction, "||")
 
     def conjunction(self) -> bool:
-        if not self.negation():
-            return False
-        while self._take("&&"):
-            if not self.negation():
-                return False
-        return True
+        return self._chain(self.negation, "&&")
 
     def negation(self) -> bool:
         self._take("!")
