@@ -58,6 +58,18 @@ BAD_FILES = {
     "NUL in a path": (GOOD + 'credentials: [{id: db, type: secret, from_file: "a\\0b"}]\n').encode(),
     "unknown key with a newline": b'version: 1\nid: maice\nfolder: f\n"bad\\nkey": 1\n',
     "no id": b"version: 1\nfolder: team/maice\n",
+    "agent not a mapping": (GOOD + "agent: docker-host\n").encode(),
+    "agent without a label": (GOOD + "agent: {}\n").encode(),
+    "agent with an unknown key": (GOOD + "agent: {label: docker, runner: docker}\n").encode(),
+    "label not text": (GOOD + "agent: {label: 5}\n").encode(),
+    "label empty": (GOOD + "agent: {label: ''}\n").encode(),
+    "label with a newline": (GOOD + 'agent: {label: "docker\\nlinux"}\n').encode(),
+    "label with a dangling operator": (GOOD + "agent: {label: docker &&}\n").encode(),
+    "label with a single ampersand": (GOOD + "agent: {label: docker & linux}\n").encode(),
+    "label with an unclosed parenthesis": (GOOD + "agent: {label: '(docker || linux'}\n").encode(),
+    "label with chained implications": (GOOD + "agent: {label: a -> b -> c}\n").encode(),
+    "label with an unterminated quote": (GOOD + """agent: {label: '"docker host'}\n""").encode(),
+    "label with a control character": (GOOD + 'agent: {label: "docker\\x07"}\n').encode(),
 }
 
 

@@ -212,11 +212,11 @@ def images(opts: Options, service: str, json_mode: bool) -> None:
 @SERVICE
 @click.pass_obj
 def credentials(opts: Options, service: str) -> None:
-    """Print, as JSON, the Jenkins credential bindings SERVICE needs (used by the blueGreenDeploy step)."""
+    """Print, as JSON, the Jenkins credential bindings SERVICE needs and its state_dir (for the Jenkins steps)."""
     from bluegreen import config as config_mod
 
     cfg = config_mod.load(opts.config_path)
-    print(json.dumps(commands.credential_bindings(cfg.service(service)), indent=2))
+    print(json.dumps(commands.credential_bindings(cfg.service(service), state_dir=cfg.state_dir), indent=2))
 
 
 @cli.group("config")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Mapping
 
 from bluegreen import config as config_mod
@@ -187,8 +188,10 @@ def history(opts: Options, service: str, limit: int) -> list[dict[str, Any]]:
     return entries
 
 
-def credential_bindings(service: Service) -> dict[str, Any]:
-    """One `withCredentials` binding per Jenkins credential id, from the `env` section of bluegreen.yml."""
+def credential_bindings(service: Service, *, state_dir: Path) -> dict[str, Any]:
+    """What the Jenkins steps need from bluegreen.yml before they run a command: one `withCredentials` binding per
+    Jenkins credential id (from the service's `env`), and the state_dir as an absolute path, which the docker runner
+    mounts from the host (resources/bluegreen/docker-runner.sh)."""
     bindings: list[dict[str, Any]] = []
     pairs: dict[str, dict[str, Any]] = {}
     for var in service.env:
@@ -204,4 +207,4 @@ def credential_bindings(service: Service) -> dict[str, Any]:
         else:
             bindings.append({"type": "string", "credentialsId": var.credential, "variable": var.name,
                              "optional": var.optional})
-    return {"service": service.name, "bindings": bindings}
+    return {"service": service.name, "bindings": bindings, "state_dir": os.path.abspath(state_dir)}

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen import config as bluegreen_config
+from bluegreen.config_file import DEFAULT_PATH as CONFIG_DEFAULT_PATH
 from bluegreen.errors import Inconsistent, UsageError
 from bluegreen.jenkins import connection, declaration, desired, values
 from bluegreen.jenkins.xmltext import printable, unsafe_char
@@ -125,7 +126,7 @@ def _rollback_inputs(decl: declaration.Declaration, settings: Settings) -> tuple
     if not decl.rollback_jobs:
         return (), {}
     path = decl.bluegreen_config or (Path(settings.config_path) if settings.config_path
-                                     else decl.source.parent / bluegreen_config.DEFAULT_PATH)
+                                     else decl.source.parent / CONFIG_DEFAULT_PATH)
     services = tuple(bluegreen_config.load(path).services)
     scripts = {}
     for job in decl.rollback_jobs:
@@ -141,6 +142,9 @@ def _rollback_inputs(decl: declaration.Declaration, settings: Settings) -> tuple
         char = unsafe_char(text)
         if char is not None:
             raise UsageError("jenkins.script_not_text", job=job.name, path=str(job.script), char=char)
+        if decl.agent_label is not None and "AGENT_LABEL" not in text:
+            # The label would reach the job as a parameter nothing reads: the rollback would run on any agent.
+            raise UsageError("jenkins.script_ignores_label", job=job.name, path=str(job.script))
         scripts[job.name] = text
     return services, scripts
 

@@ -12,6 +12,7 @@ MESSAGES = {
     # --- engine ---
     "config.ok": "✅ Config {path} is valid (services: {services})",
     "state.unwritable": "❌ Cannot write the state directory {path}: {error}",
+    "state.runner_not_shared": "❌ state_dir {path} is on this container's own filesystem (BLUEGREEN_RUNNER=docker): the lock, the state and the history would vanish with it after every run. Mount it from the host at the same path (the docker runner mounts the state_dir `bluegreen credentials` names)",
     "lock.held": "❌ Another operation on '{service}' is running: pid {pid} on {host} since {since} ({command})",
     "docker.unreachable": "❌ Cannot reach the Docker engine: {error}",
     "docker.pull_failed": "❌ Cannot pull image {image}: {error}",
@@ -181,6 +182,7 @@ MESSAGES = {
     "jenkins.value_unsafe_char": "❌ The value of {name} contains {char}, which Jenkins' XML cannot store unchanged (control characters, U+FFFE/U+FFFF; U+DC80–U+DCFF are bytes that are not UTF-8); nothing was sent",
     "jenkins.value_not_utf8": "❌ {name} is not UTF-8 text (first bad byte at offset {offset}); nothing was sent",
     "jenkins.script_not_text": "❌ The pipeline script of job '{job}' ({path}) is not text Jenkins' XML can hold ({char})",
+    "jenkins.script_ignores_label": "❌ The pipeline script of job '{job}' ({path}) never reads AGENT_LABEL, so agent.label would not choose its agent; use the library's Rollback.Jenkinsfile or `agent {{ label params.AGENT_LABEL ?: '' }}`",
     "jenkins.credentials_file_unreadable": "❌ Cannot read the Jenkins credentials file {path}: {error}",
     "jenkins.folder_other_type": "❌ '{folder}' exists in Jenkins as a {found}, not a folder ({wanted}): rename it or choose another folder",
     "jenkins.adopt_unknown": "❌ --adopt names items the declaration does not declare: {names}",

@@ -12,6 +12,7 @@ MESSAGES = {
     # --- engine ---
     "config.ok": "✅ 설정 파일 {path} 확인 완료 (서비스: {services})",
     "state.unwritable": "❌ 상태 디렉터리 {path}에 쓸 수 없습니다: {error}",
+    "state.runner_not_shared": "❌ state_dir {path}가 이 컨테이너 자체의 파일시스템에 있습니다(BLUEGREEN_RUNNER=docker). 실행이 끝날 때마다 잠금, 상태, 이력이 컨테이너와 함께 사라집니다. 호스트의 디렉터리를 같은 경로로 마운트하세요(docker 러너는 `bluegreen credentials`가 알려주는 state_dir를 마운트합니다)",
     "lock.held": "❌ '{service}'에 대한 다른 작업이 실행 중입니다: {host}의 pid {pid}, {since}부터 ({command})",
     "docker.unreachable": "❌ Docker 엔진에 연결할 수 없습니다: {error}",
     "docker.pull_failed": "❌ 이미지 {image}를 가져올 수 없습니다: {error}",
@@ -181,6 +182,7 @@ MESSAGES = {
     "jenkins.value_unsafe_char": "❌ {name}의 값에 Jenkins XML이 그대로 저장할 수 없는 문자 {char}이(가) 있습니다 (제어 문자, U+FFFE/U+FFFF; U+DC80–U+DCFF는 UTF-8이 아닌 바이트입니다). 아무것도 전송하지 않았습니다",
     "jenkins.value_not_utf8": "❌ {name}이(가) UTF-8 텍스트가 아닙니다 (첫 잘못된 바이트 위치 {offset}). 아무것도 전송하지 않았습니다",
     "jenkins.script_not_text": "❌ 잡 '{job}'의 파이프라인 스크립트({path})에 Jenkins XML이 담을 수 없는 내용이 있습니다 ({char})",
+    "jenkins.script_ignores_label": "❌ 잡 '{job}'의 파이프라인 스크립트({path})가 AGENT_LABEL을 읽지 않아 agent.label로 에이전트를 고를 수 없습니다. 라이브러리의 Rollback.Jenkinsfile이나 `agent {{ label params.AGENT_LABEL ?: '' }}`를 쓰세요",
     "jenkins.credentials_file_unreadable": "❌ Jenkins 접속 정보 파일 {path}을(를) 읽을 수 없습니다: {error}",
     "jenkins.folder_other_type": "❌ '{folder}'이(가) Jenkins에 폴더({wanted})가 아닌 {found}(으)로 있습니다: 이름을 바꾸거나 다른 폴더를 지정하세요",
     "jenkins.adopt_unknown": "❌ --adopt에 선언되지 않은 항목이 있습니다: {names}",

@@ -2,6 +2,9 @@
 
 - state_dir must be a real directory (not a symlink), owned by this user or root, not writable by group or
   others: whoever can write there can forge the lock, the state or the history.
+- In the docker runner's throwaway container (BLUEGREEN_RUNNER=docker, set by the library's docker-runner.sh)
+  state_dir must be mounted from the host (mounts.py): on the container's own filesystem the lock, the state and
+  the history would vanish after every run, and two runs would never see each other's lock.
 - Files are opened with O_NOFOLLOW and O_NONBLOCK and must be regular files (a symlink could send writes
   anywhere; a FIFO would hang the run); reads are bounded; writes go through a new file renamed into place.
 Problems are StateCorrupt (exit 3) naming the path; a directory that cannot be created or written is a UsageError
@@ -18,13 +21,17 @@ from pathlib import Path
 from typing import Iterator
 
 from bluegreen.errors import StateCorrupt, UsageError
+from bluegreen.parts import mounts
 
 _FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+RUNNER = "BLUEGREEN_RUNNER"  # "docker" inside the docker runner's container (resources/bluegreen/docker-runner.sh)
 
 
 def prepare_dir(root: Path) -> None:
     """state_dir exists, is a directory of its own (not a link), belongs to this user or root and no one else
-    may write in it."""
+    may write in it; in the docker runner, a directory of the host's."""
+    if os.environ.get(RUNNER) == "docker" and mounts.on_own_filesystem(os.path.abspath(root)):
+        raise UsageError("state.runner_not_shared", path=str(root))
     try:
         root.mkdir(mode=0o755, parents=True, exist_ok=True)
     except FileExistsError:
