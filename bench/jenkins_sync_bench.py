@@ -30,11 +30,13 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "python"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "python"), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from bluegreen.jenkins.commands import Settings, run_sync  # noqa: E402
 from jenkins_standin import MODES, Standin  # noqa: E402
 from jenkins_standin_xstream import Jenkinsfile  # noqa: E402
+from provenance import measured_on  # noqa: E402
+
 
 @dataclass(frozen=True)
 class Size:
@@ -120,7 +122,10 @@ def measure(mode: str, settings: Settings, size: Size) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: 20 jobs, 5 credentials, one no-change sync; prints, writes no results")
+                        help="a smoke run: 20 jobs, 5 credentials, one no-change sync; prints, writes no results "
+                             "unless --out is given")
+    parser.add_argument("--out", type=Path, help="write <out>/jenkins-sync-<date>.{json,md} here (default: "
+                                                 "bench/results, not for --quick)")
     args = parser.parse_args()
     size = QUICK if args.quick else BENCH
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,13 +136,13 @@ def main() -> int:
         modes = [measure(mode, settings, size) for mode in MODES]
     items = size.items
     result = {
-        "date": dt.date.today().isoformat(), "items": {"jobs": size.jobs, "credentials": size.credentials},
+        "date": dt.date.today().isoformat(), "commit": measured_on(), "items": {"jobs": size.jobs, "credentials": size.credentials},
         "modes": modes, "target_met": all(m["target_met"] for m in modes),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "server": "tests/jenkins_standin.py on 127.0.0.1 (local; a real Jenkins adds its own latency per request)",
     }
-    if not args.quick:
-        out = ROOT / "bench" / "results" / f"jenkins-sync-{result['date']}"
+    if args.out or not args.quick:
+        out = (args.out or ROOT / "bench" / "results") / f"jenkins-sync-{result['date']}"
         out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
         out.with_suffix(".md").write_text(_markdown(result, items), encoding="utf-8")
     print(_markdown(result, items))
@@ -145,7 +150,7 @@ def main() -> int:
 
 
 def _markdown(r: dict, items: int) -> str:
-    lines = [f"# jenkins sync benchmark, {r['date']}", "",
+    lines = [f"# jenkins sync benchmark, {r['date']} (commit {r.get('commit', 'unknown')})", "",
              f"{r['items']['jobs']} jobs + {r['items']['credentials']} credentials declared ({items} items); "
              f"server: {r['server']}. Between the initial sync and the no-change syncs, every deploy job ran a "
              "Declarative build (parameters, options and the property tracker recorded, job re-serialized) and "

@@ -1,6 +1,6 @@
 """Changing what nginx serves, safely: keep the previous file, swap atomically, `nginx -t`, reload, confirm.
 
-Why each step (design notes 1-7):
+Why each step (docs/facts.md 1-7):
 - nginx reads its files only at test/reload, and we hold the service lock, so the new file may sit on disk
   for the instant between the swap and `nginx -t`; on a failed test the previous file goes straight back.
 - the swap is a rename inside the container (`mv -f`), so nginx never reads a half-written file;
