@@ -9,6 +9,9 @@
     ├── StateCorrupt                 exit 3  state_dir or a file in it is unsafe or not what bluegreen writes (a
     │                                        symlink, group-writable, not JSON…); the file and the repair are named,
     │                                        nothing changed
+    ├── Stopped                      exit 3  the run stopped where it was and could not put back what it changed
+    │                                        (the rollback's quick switch, after the CLI refused the rest): what it
+    │                                        left is named by `status` and repaired by the next run
     ├── LockHeld                     exit 4  another operation holds the service lock (holder shown)
     │   └── ServiceBusy              exit 4  a staged deploy waits for promote/abort (named)
     ├── MonitorRolledBack            exit 5  post-deploy monitoring saw degradation and rolled back
@@ -60,6 +63,10 @@ class Inconsistent(BlueGreenError):
 
 
 class StateCorrupt(BlueGreenError):
+    exit_code = 3
+
+
+class Stopped(BlueGreenError):
     exit_code = 3
 
 

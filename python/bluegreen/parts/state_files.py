@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterator
 
 from bluegreen.errors import StateCorrupt, UsageError
+from bluegreen.files import kind_of, write_all
 
 _FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
 
@@ -119,7 +120,7 @@ def atomic_write(path: Path, text: str) -> None:
     with naming(path):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         try:
-            os.write(fd, text.encode("utf-8"))
+            write_all(fd, text.encode("utf-8"))  # a short write retried: never a truncated state.json fsynced
             os.fsync(fd)
         except OSError:
             os.unlink(tmp)  # a full disk leaves no half-written temporary behind
@@ -139,11 +140,3 @@ def naming(path: Path) -> Iterator[None]:
         if exc.filename is None:
             raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
-
-
-def kind_of(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISLNK, "symbolic link")):
-        if test(mode):
-            return name
-    return "special file"
