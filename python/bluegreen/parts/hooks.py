@@ -55,7 +55,8 @@ class HookResult:
 
 
 class Tail:
-    """The last `lines` non-blank lines of a stream, each its first `keep` bytes; whatever the stream's size."""
+    """The last `lines` lines of a stream (blank ones then left out), each its first `keep` bytes; whatever the
+    stream's size."""
 
     def __init__(self, lines: int, keep: int) -> None:
         self.done: deque[bytes] = deque(maxlen=lines)
@@ -80,8 +81,9 @@ class Tail:
         self._grow(chunk[end + 1:])
 
     def lines(self) -> list[str]:
-        found = [*self.done, bytes(self.current)] if self.current.strip() else list(self.done)
-        return [line.decode("utf-8", "replace").rstrip("\r") for line in found][-(self.done.maxlen or 0):]
+        found = [*self.done, bytes(self.current)] if self.current else list(self.done)
+        shown = (line.decode("utf-8", "replace").rstrip("\r") for line in found[-(self.done.maxlen or 0):])
+        return [line for line in shown if line.strip()]
 
     def _grow(self, data: bytes) -> None:
         room = self.keep - len(self.current)
@@ -89,8 +91,7 @@ class Tail:
             self.current += data[:room]
 
     def _finish(self) -> None:
-        if self.current.strip():
-            self.done.append(bytes(self.current))
+        self.done.append(bytes(self.current))
         self.current = bytearray()
 
 
