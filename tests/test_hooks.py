@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from helpers import running
 from site_under_test import SECRET, Site
 
 SCRIPT = """#!{python}
@@ -137,14 +138,6 @@ def set_script(site: Site, tmp_path, name: str, body: str, timeout: str) -> Path
     return path
 
 
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except FileNotFoundError:
-        return False
-
-
 def deploy_json(site: Site, tag: str, **env: str) -> tuple[int, dict, str, str]:
     result = site.bg("deploy", "backend", "--json", APP_TAG=tag, **env)
     return result.returncode, json.loads(result.stdout), result.stderr, result.stdout
@@ -175,9 +168,9 @@ def test_a_hook_that_leaves_its_output_held_passes_at_its_bound(site, tmp_path):
     try:
         assert code == 0 and "Hook pre_deploy passed (exit 0)" in err, err
         assert 3.0 <= doc["phases"]["hook_pre_deploy"] < 6.0, doc["phases"]
-        assert "1 process(es) killed" in err and not alive(pid)
+        assert "1 process(es) killed" in err and not running(pid)
     finally:
-        if alive(pid):
+        if running(pid):
             os.kill(pid, 9)
 
 
@@ -192,9 +185,9 @@ def test_a_hanging_hook_and_its_double_forked_grandchild_are_killed_at_its_bound
     try:
         assert code == 1 and "Hook pre_deploy failed (timed out after 2.0s" in err, err
         assert doc["phases"]["hook_pre_deploy"] < 5.0, doc["phases"]
-        assert not alive(pid) and site.upstream_text() == before and site.running_names() == names
+        assert not running(pid) and site.upstream_text() == before and site.running_names() == names
     finally:
-        if alive(pid):
+        if running(pid):
             os.kill(pid, 9)
 
 

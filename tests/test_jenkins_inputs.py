@@ -9,7 +9,6 @@ import errno
 import io
 import json
 import os
-import signal
 import socket
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -19,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bluegreen.cli import main
+from helpers import at_most
 from jenkins_standin import Standin
 from jenkins_standin_fixtures import (  # noqa: F401 - fixtures
     FOLDER, VALUES, declaration, edit_declaration, env, run, standin,
@@ -204,20 +204,6 @@ def test_a_bad_connection_value_is_one_line_exit_2(name: str, value: str, run, s
 
 
 # --- every file sync reads: bounded, typed, never blocking (issue 21 §6) ---
-@contextlib.contextmanager
-def _bounded(seconds: int):
-    """A hang (a FIFO read without a writer) fails the test instead of stalling the suite."""
-    def hung(*_):
-        raise TimeoutError(f"still running after {seconds}s")
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-
-
 def _bad_path(kind: str, tmp_path: Path) -> tuple[str, str]:
     """A path that is not a readable regular file, and what the one line must say about it."""
     if kind == "fifo":
@@ -274,7 +260,7 @@ def test_every_file_sync_reads_is_bounded_one_line_exit_2_nothing_sent(role: str
     (never read whole, never waited on): exit 2, one line naming the file and why, nothing sent."""
     path, why = _bad_path(kind, tmp_path)
     extra = _point(role, path, declaration)
-    with _bounded(10):
+    with at_most(10):
         result = run("plan", *extra)
     assert_refused(result, standin)
     assert why in result.err and (path in result.err or role == "declaration"), result.err

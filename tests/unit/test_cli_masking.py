@@ -36,15 +36,11 @@ class _Engine:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    for name in [n for n in os.environ if n.startswith("BLUEGREEN_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("BLUEGREEN_LANG", "en")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "bluegreen.yml").write_text(CONFIG)
-    (tmp_path / "state").mkdir(mode=0o755)
+def project(project, monkeypatch):
+    """CONFIG, and an engine that answers a ping."""
+    (project / "bluegreen.yml").write_text(CONFIG)
     monkeypatch.setattr("bluegreen.parts.containers.docker.from_env", lambda **_: _Engine())
-    return tmp_path
+    return project
 
 
 def deploy(project: Path, secret: str, capsys) -> tuple[int, str, str, str]:

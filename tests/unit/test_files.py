@@ -3,10 +3,8 @@ file of bounded size is refused at once, saying why, never read whole or waited 
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import signal
 import socket
 import tempfile
 from pathlib import Path
@@ -14,23 +12,11 @@ from pathlib import Path
 import pytest
 
 from bluegreen.files import Unreadable, read_bounded, write_all
-
-
-@contextlib.contextmanager
-def bounded(seconds: int = 10):
-    def hung(*_):
-        raise TimeoutError(f"still reading after {seconds}s")
-    previous = signal.signal(signal.SIGALRM, hung)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+from helpers import at_most
 
 
 def refused(path, limit: int = 1024, **kwargs) -> Unreadable:
-    with bounded(), pytest.raises(Unreadable) as caught:
+    with at_most(10), pytest.raises(Unreadable) as caught:
         read_bounded(path, limit, **kwargs)
     return caught.value
 

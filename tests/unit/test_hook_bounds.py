@@ -18,6 +18,7 @@ from hypothesis import given, settings, strategies as st
 from bluegreen.output import LINE_LIMIT, Reporter
 from bluegreen.parts.hooks import Tail, run_hook
 from bluegreen.settings import Hook
+from helpers import running
 
 KEEP = 4100
 
@@ -27,15 +28,6 @@ def run(script: str, timeout: float, **kwargs):
     result = run_hook(Hook(("sh", "-c", script), timeout), name="pre_deploy", values={}, environ=dict(os.environ),
                       base_dir=None, keep=kwargs.pop("keep", KEEP))
     return result, time.monotonic() - started
-
-
-def alive(pid: int) -> bool:
-    """The process runs (a zombie, dead but not yet reaped, does not)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
-    except FileNotFoundError:
-        return False
 
 
 def pid_in(path: Path) -> int:
@@ -48,7 +40,7 @@ def pids(tmp_path):
     found: list[Path] = []
     yield found
     for path in found:
-        if path.exists() and alive(pid := pid_in(path)):
+        if path.exists() and running(pid := pid_in(path)):
             os.kill(pid, 9)
 
 
@@ -99,7 +91,7 @@ def test_a_hook_that_exits_leaving_its_output_held_passes_at_its_bound(tmp_path,
     result, took = run(f"setsid sleep 60 & echo $! > {tmp_path}/pid; echo started", 2.0)
     assert result.ok and result.detail == "hook.exit" and result.output == ["started"], result
     assert 2.0 <= took < 5.0 and result.leftovers >= 1
-    assert not alive(pid_in(tmp_path / "pid"))
+    assert not running(pid_in(tmp_path / "pid"))
 
 
 def test_a_hanging_hook_and_its_double_forked_grandchild_are_killed_at_the_bound(tmp_path, pids):
@@ -111,7 +103,7 @@ def test_a_hanging_hook_and_its_double_forked_grandchild_are_killed_at_the_bound
     result, took = run(script, 1.5)
     assert not result.ok and result.detail == "hook.timed_out" and result.output == ["forked"], result
     assert 1.5 <= took < 4.5
-    assert not alive(pid_in(tmp_path / "grandchild")) and not alive(pid_in(tmp_path / "hook"))
+    assert not running(pid_in(tmp_path / "grandchild")) and not running(pid_in(tmp_path / "hook"))
 
 
 def test_a_daemon_that_let_go_of_the_output_runs_on(tmp_path, pids):
@@ -120,7 +112,7 @@ def test_a_daemon_that_let_go_of_the_output_runs_on(tmp_path, pids):
     pids.append(tmp_path / "pid")
     result, took = run(f"setsid sleep 63 >/dev/null 2>&1 </dev/null & echo $! > {tmp_path}/pid; echo detached", 10.0)
     assert result.ok and result.output == ["detached"] and result.leftovers == 0
-    assert took < 2.0 and alive(pid_in(tmp_path / "pid"))
+    assert took < 2.0 and running(pid_in(tmp_path / "pid"))
 
 
 def test_no_process_that_is_not_the_hooks_is_signalled(tmp_path, pids):

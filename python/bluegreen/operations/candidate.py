@@ -18,7 +18,7 @@ from bluegreen.errors import DeployFailed
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import one_color
 from bluegreen.parts import health
-from bluegreen.parts.hooks import run_hook
+from bluegreen.parts.hooks import argv as hook_argv, run_hook
 from bluegreen.parts.instance import RELEASE_LABEL, ContainerInfo
 from bluegreen.parts.state import now_iso
 from bluegreen.parts.upstream import parse_upstream
@@ -239,7 +239,8 @@ def service_hook(scene: Scene, frame: Frame, name: str, *, values: dict[str, str
     with frame.timed(f"hook_{name}"):
         result = run_hook(hook, name=name, environ=scene.environ, base_dir=svc.base_dir, values=values,
                           keep=out.keep_bytes())
-    out.log_tail(result.output, withheld="output.hook_withheld", hook=name, command=shlex.join(hook.command))
+    out.log_tail(result.output, withheld="output.hook_withheld", hook=name,
+                 command=shlex.join(hook_argv(hook, svc.base_dir)))
     if result.leftovers:
         out.say("hook.leftovers_killed", hook=name, count=result.leftovers, timeout=format_seconds(hook.timeout))
     params = {k: format_seconds(v) if k == "timeout" else v for k, v in result.params.items()}

@@ -12,21 +12,16 @@ argv. Its output is returned, for the caller to show masked. Whatever it does, i
   `setsid cmd &`, a daemon that double-forked): reading stops at the deadline whoever holds the pipe, so nothing
   can stall the deploy past it.
 - **The tree.** At the deadline everything the hook started is killed: its process group, and every process it
-  left behind. bluegreen is a child subreaper (PR_SET_CHILD_SUBREAPER) while a hook runs, so an orphan — a child in
-  a new session, the grandchild of a double fork — is reparented to bluegreen instead of init, and found as a child
-  of bluegreen. Chosen over looking for the pipe's inode in /proc/*/fd: that finds only the processes holding the
-  pipe (not a leftover that redirected its output but runs on), and a pid read from /proc may be reused by another
-  process before the signal is sent. A child of ours cannot be: its pid stays taken until we reap it, even after it
-  dies (a zombie). So a signal goes only to a child of ours that was not one before the hook started, or to the
-  hook's own process group, whose id the hook's pid pins (the hook is reaped last). Never to anything else.
+  left behind, however it detached (process_tree.py: found through a child subreaper; nothing that is not the
+  hook's is ever signalled).
 - **Verdict.** The hook's own exit status. A hook that exits 0 while something it started still holds its output
-  passes: the hook said so, in time; what it left is killed at the deadline and named in a warning. A hook still
-  running at the deadline fails ("timed out").
+  passes: the hook answered, in time, and the bound holds anyway (what it left is killed at the deadline and named
+  in a warning); failing it would turn a stray background notifier into a failed deploy, or for post_switch into a
+  production rollback. A hook still running at the deadline fails ("timed out").
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import select
 import signal
@@ -37,12 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from bluegreen.parts.process_tree import Tree, exit_fd, exited as has_exited
 from bluegreen.settings import Hook
 
 OUTPUT_LINES = 40  # lines of a hook's output shown
 READ_CHUNK = 64 * 1024
-KILL_GRACE = 2.0  # seconds to see SIGKILLed processes gone (a process in uninterruptible sleep dies when it wakes)
-PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+REAP_GRACE = 2.0  # seconds for a SIGKILLed hook to be gone (one in uninterruptible sleep dies when it wakes)
 
 
 @dataclass(frozen=True)
@@ -98,17 +93,14 @@ class Tail:
 def run_hook(hook: Hook, *, name: str, values: Mapping[str, str], environ: Mapping[str, str],
              base_dir: Path | None, keep: int) -> HookResult:
     """Run `hook` to its end or its deadline (see the module docstring); `keep`: bytes kept of each output line."""
-    program = hook.command[0]
-    if base_dir is not None and "/" in program and not os.path.isabs(program):
-        program = str(base_dir / program)
+    program, *args = argv(hook, base_dir)
     env = {**environ, **{f"BLUEGREEN_{k.upper()}": v for k, v in values.items()}, "BLUEGREEN_HOOK": name}
-    reaper = _become_subreaper()
-    before = _children() if reaper else set()
+    tree = Tree()
     try:
-        proc = subprocess.Popen([program, *hook.command[1:]], env=env, cwd=base_dir, stdin=subprocess.DEVNULL,
+        proc = subprocess.Popen([program, *args], env=env, cwd=base_dir, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     except OSError as exc:
-        _stop_subreaper(reaper)
+        tree.close()
         return HookResult(False, "hook.cannot_run", {"program": program, "error": exc.strerror or str(exc)})
     tail = Tail(OUTPUT_LINES, keep)
     finished = exited = False
@@ -117,10 +109,10 @@ def run_hook(hook: Hook, *, name: str, values: Mapping[str, str], environ: Mappi
     finally:
         # At the deadline, or leaving early (Ctrl-C): the hook's group and everything it left go. A hook that
         # finished (exited, its output closed) keeps what it started on purpose, output redirected (a daemon).
-        left = 0 if finished else _kill_tree(proc.pid, before, reaper)
+        left = 0 if finished else tree.kill(proc.pid)
         proc.stdout.close()  # type: ignore[union-attr]
         code = _reap_hook(proc)  # reaped last: until now its pid pinned its process group's id
-        _stop_subreaper(reaper)
+        tree.close()
     output = tail.lines()
     if not exited or code is None:
         return HookResult(False, "hook.timed_out", {"timeout": hook.timeout}, output)
@@ -129,19 +121,27 @@ def run_hook(hook: Hook, *, name: str, values: Mapping[str, str], environ: Mappi
     return HookResult(code == 0, "hook.exit", {"code": code}, output, left)
 
 
+def argv(hook: Hook, base_dir: Path | None) -> list[str]:
+    """What runs: a relative program (with a slash) is relative to bluegreen.yml's directory."""
+    program = hook.command[0]
+    if base_dir is not None and "/" in program and not os.path.isabs(program):
+        program = str(base_dir / program)
+    return [program, *hook.command[1:]]
+
+
 def _collect(proc: subprocess.Popen, tail: Tail, deadline: float) -> tuple[bool, bool]:
     """Read the hook's output until it is closed and the hook has exited, or until the deadline. (finished, exited)"""
     pipe = proc.stdout.fileno()  # type: ignore[union-attr]
     os.set_blocking(pipe, False)
     poller = select.poll()
     poller.register(pipe, select.POLLIN)
-    pidfd = _pidfd(proc.pid)  # readable once the hook exits: no periodic wake-up needed to notice it
+    pidfd = exit_fd(proc.pid)  # readable once the hook exits: no periodic wake-up needed to notice it
     if pidfd is not None:
         poller.register(pidfd, select.POLLIN)
     open_, exited = True, False
     try:
         while True:
-            exited = exited or _exited(proc.pid)
+            exited = exited or has_exited(proc.pid)
             if exited and not open_:
                 return True, True
             remaining = deadline - time.monotonic()
@@ -167,9 +167,9 @@ def _collect(proc: subprocess.Popen, tail: Tail, deadline: float) -> tuple[bool,
 
 
 def _reap_hook(proc: subprocess.Popen) -> int | None:
-    """Its exit status; None when even SIGKILL has not ended it within KILL_GRACE (uninterruptible sleep)."""
+    """Its exit status; None when even SIGKILL has not ended it within REAP_GRACE (uninterruptible sleep)."""
     try:
-        return proc.wait(timeout=KILL_GRACE)
+        return proc.wait(timeout=REAP_GRACE)
     except subprocess.TimeoutExpired:
         return None
 
@@ -179,118 +179,6 @@ def _read(fd: int) -> bytes | None:
         return os.read(fd, READ_CHUNK)
     except BlockingIOError:
         return None
-
-
-def _exited(pid: int) -> bool:
-    """The hook has exited, without reaping it (WNOWAIT): its pid, and so its process group's id, stay taken."""
-    try:
-        return os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
-    except ChildProcessError:
-        return True
-
-
-def _pidfd(pid: int) -> int | None:
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):  # before Linux 5.3, or a seccomp profile that refuses it: poll instead
-        return None
-
-
-# --- the tree -----------------------------------------------------------------------------------------------------
-def _become_subreaper() -> bool:
-    """Orphans of the hook come to bluegreen instead of init (Linux ≥ 3.4); False elsewhere (its group only)."""
-    return _prctl_subreaper(1)
-
-
-def _stop_subreaper(reaper: bool) -> None:
-    if reaper:
-        _prctl_subreaper(0)
-
-
-def _prctl_subreaper(on: int) -> bool:
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(PR_SET_CHILD_SUBREAPER, on, 0, 0, 0) == 0
-    except (OSError, AttributeError):
-        return False
-
-
-@dataclass(frozen=True)
-class _Proc:
-    pid: int
-    state: str
-    ppid: int
-    pgrp: int
-
-
-def _processes() -> list[_Proc]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as f:
-                text = f.read().decode("ascii", "replace")
-        except OSError:  # gone meanwhile
-            continue
-        fields = text.rsplit(")", 1)[-1].split()  # after "pid (comm)": comm may hold spaces and parentheses
-        if len(fields) >= 3:
-            found.append(_Proc(int(entry), fields[0], int(fields[1]), int(fields[2])))
-    return found
-
-
-def _children() -> set[int]:
-    me = os.getpid()
-    return {p.pid for p in _processes() if p.ppid == me}
-
-
-def _kill_tree(hook: int, before: set[int], reaper: bool) -> int:
-    """SIGKILL the hook's process group and every process it left (orphans reparented to us); how many were alive
-    besides the hook. Rounds until none is left: each killed orphan's own children come to us in turn."""
-    me, seen = os.getpid(), set()
-    until = time.monotonic() + KILL_GRACE
-    while True:
-        ours, alive = [], []
-        for p in _processes():
-            mine = reaper and p.ppid == me and p.pid != hook and p.pid not in before
-            if p.pid != hook and p.state not in "ZX" and (mine or p.pgrp == hook):
-                alive.append(p.pid)
-            if mine:
-                ours.append(p.pid)
-        _signal_group(hook)
-        for pid in ours:
-            _signal(pid)  # a child of ours: its pid cannot have been reused (see the module docstring)
-            _reap(pid)
-        seen.update(alive)
-        if not alive or time.monotonic() > until:
-            return len(seen)
-        time.sleep(0.01)  # SIGKILL is delivered asynchronously: look again shortly, within KILL_GRACE
-
-
-def _signal_group(pgid: int) -> None:
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _signal(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):  # a setuid program the hook ran: not ours to kill
-        pass
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
-    except OSError as exc:
-        if exc.errno != errno.ECHILD:
-            raise
 
 
 def _signal_name(number: int) -> str:
