@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None, *, quick: object = None) -> None:
     learnt (a refusal raised while an operation began quotes values as they were given)."""
     out = Reporter(_lang_from_argv(argv, detect_language()))
     try:
-        cli.main(args=argv, prog_name="bluegreen", standalone_mode=False, obj=Options(None, out.lang, quick=quick, out=out))
+        cli.main(args=argv, prog_name="bluegreen", standalone_mode=False,
+                 obj=Options(None, out.lang, quick=quick, out=out))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:  # click's usage errors, as one line like every other refusal
@@ -268,10 +269,12 @@ def main(argv: list[str] | None = None, *, quick: object = None) -> None:
         if os.environ.get("BLUEGREEN_DEBUG"):
             raise
         if storage_failure(error):  # not a bug: the disk of state_dir is full or read-only
-            print(out.message("cli.storage_failed", path=str(error.filename), error=error.strerror or str(error)), file=sys.stderr)
+            print(out.message("cli.storage_failed", path=str(error.filename), error=error.strerror or str(error)),
+                  file=sys.stderr)
             exit_for(error)
-        print(f"❌ internal error: {type(error).__name__}: {escape(' '.join(out.mask(str(error)).split()), limit=200)} "
-              "(BLUEGREEN_DEBUG=1 shows the traceback)", file=sys.stderr)
+        text = escape(" ".join(out.mask(str(error)).split()), limit=200)  # masked, then cut
+        print(f"❌ internal error: {type(error).__name__}: {text} (BLUEGREEN_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
         exit_for(error)
     sys.exit(0)
 

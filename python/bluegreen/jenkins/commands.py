@@ -141,7 +141,8 @@ def _rollback_inputs(decl: declaration.Declaration, settings: Settings) -> tuple
         except Unreadable as exc:
             if exc.why == "missing":
                 raise UsageError("jenkins.script_missing", job=job.name, path=str(job.script)) from None
-            raise UsageError("jenkins.script_unreadable", job=job.name, path=str(job.script), error=exc.reason) from None
+            raise UsageError("jenkins.script_unreadable", job=job.name, path=str(job.script),
+                             error=exc.reason) from None
         except UnicodeDecodeError as exc:
             raise UsageError("jenkins.script_not_text", job=job.name, path=str(job.script),
                              char=f"byte {exc.start}") from None
