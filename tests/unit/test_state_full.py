@@ -115,3 +115,19 @@ def test_a_short_write_of_the_report_is_finished(tmp_path, short_writes):
     doc = {"service": "backend", "result": "success", "reason": "y" * 300}
     emit(doc, Options(None, "en"), report)
     assert json.loads((tmp_path / "report.json").read_text()) == doc
+
+
+# --- state_dir removed under a running command (rm -rf by a cleanup job): not a bug either ---
+def test_a_state_dir_removed_under_the_run_is_a_storage_failure_naming_the_file(tmp_path):
+    """Saving the state, recording history or taking the lock after state_dir was removed: ENOENT, naming the
+    bluegreen file (never the temporary), exit 3 — not an "internal error" (exit 1)."""
+    root = tmp_path / "state"
+    state = StateDir(root, "backend")
+    root.rmdir()
+    for write, name in ((lambda: state.save(ServiceState(None, {}, {}, [], None, None)), "backend.state.json"),
+                        (lambda: state.record({"action": "deploy"}), "backend.history.jsonl"),
+                        (lambda: state.acquire("deploy backend"), "backend.lock")):
+        with pytest.raises(OSError) as failed:
+            write()
+        assert failed.value.errno == errno.ENOENT and failed.value.filename == str(root / name)
+        assert exit_code_for(failed.value) == 3

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from bluegreen.errors import StateCorrupt, UsageError
+from bluegreen.errors import StateCorrupt, UsageError, WriteFailed
 from bluegreen.files import kind_of, write_all
 
 _FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
@@ -61,10 +61,13 @@ def check_kind(path: Path) -> None:
 
 
 def open_regular(path: Path, flags: int) -> int:
-    """A regular file in state_dir, never through a symlink, never blocking; FileNotFoundError passes."""
+    """A regular file in state_dir, never through a symlink, never blocking; FileNotFoundError passes (a
+    WriteFailed when creating it: state_dir was removed under the run)."""
     try:
         fd = os.open(path, flags | _FLAGS, 0o644)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        if flags & os.O_CREAT:
+            raise WriteFailed(exc.errno, exc.strerror, str(path)) from None
         raise
     except OSError as exc:
         if exc.errno == errno.ELOOP:
@@ -136,7 +139,7 @@ def naming(path: Path) -> Iterator[None]:
     not, and the operator's one line must say where space or permission is missing (the CLI maps it)."""
     try:
         yield
-    except OSError as exc:
-        if exc.filename is None:
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    except WriteFailed:
         raise
+    except OSError as exc:  # the file's own name, not the temporary's or a descriptor's (none)
+        raise WriteFailed(exc.errno, exc.strerror or str(exc), str(path)) from exc
