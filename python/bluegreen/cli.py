@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from dataclasses import replace
-from typing import Callable, NoReturn
+from typing import Any, Callable, NoReturn
 
 import click
 
