@@ -9,7 +9,7 @@ Each command builds the parts it needs for one service (the scene) from the conf
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -29,6 +29,7 @@ class Options:
     lang: str
     json_mode: bool = False
     quick: Any = None  # rollback: the quick path's switch (operations/quick_rollback.QuickSwitch), already made
+    out: Reporter = field(default_factory=lambda: Reporter("en"))  # the run's one masking owner (cli.main's)
 
 
 def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping[str, str] | None = None,
@@ -44,7 +45,7 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
 
     service = config.service(service_name)
     env = dict(os.environ if environ is None else environ)
-    out.add_secrets(env.get(v.name, "") for v in service.env if v.masked)
+    out.add_secrets(secrets_of(service, env))
     docker = Docker(config.network)
     runtime = runtime_for(docker, config, service)
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
@@ -52,6 +53,11 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
         if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
     state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
     return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)
+
+
+def secrets_of(service: Service, environ: Mapping[str, str]) -> list[str]:
+    """The values every line is masked with: the service's credentials and other masked variables, as bound."""
+    return [environ.get(v.name, "") for v in service.env if v.masked]
 
 
 def runtime_for(docker, config: Config, service: Service):
@@ -67,8 +73,7 @@ def runtime_for(docker, config: Config, service: Service):
 
 
 def _scene(opts: Options, service: str, state=None):
-    return scene_for(config_mod.load(opts.config_path), service, Reporter(opts.lang, json_mode=opts.json_mode),
-                     state=state)
+    return scene_for(config_mod.load(opts.config_path), service, opts.out, state=state)
 
 
 def deploy(opts: Options, service: str, *, image: str | None, monitor: str | None, stage: bool = False) -> Report:
@@ -180,6 +185,7 @@ def history(opts: Options, service: str, limit: int) -> list[dict[str, Any]]:
 
     cfg = config_mod.load(opts.config_path)
     svc = cfg.service(service)
+    opts.out.add_secrets(secrets_of(svc, os.environ))  # history keeps images whole; what is printed is masked
     entries = []
     for entry in StateDir(cfg.state_dir, svc.name).history():
         entries.append(entry)

@@ -256,7 +256,7 @@ class Frame:
                 report.fail(error, out.text(error.key, **error.params))
             raise
         except BaseException as error:
-            report.crash(error)
+            report.crash(error, out.mask)
             raise
         finally:
             report.duration = round(self.scene.clock.monotonic() - started, 3)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from bluegreen.errors import LockHeld, StateCorrupt
+from bluegreen.files import write_all
 from bluegreen.parts.state_files import (atomic_write, check_kind, cut_torn_tail, naming, open_regular, prepare_dir,
                                          read_bounded)
 
@@ -89,8 +90,14 @@ class StateDir:
             os.close(fd)
             raise
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso(), "command": command}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        try:
+            with naming(path):  # a full disk: one line naming the lock file, and the lock is not held
+                os.ftruncate(fd, 0)
+                write_all(fd, json.dumps(holder).encode(), 0)
+        except OSError:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise
         self._lock_fd = fd
 
     @property
@@ -150,7 +157,7 @@ class StateDir:
             fcntl.flock(fd, fcntl.LOCK_EX)  # the monitor records without the service lock
             with naming(path):
                 cut_torn_tail(fd)
-                os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
+                write_all(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
                 os.fsync(fd)
         finally:
             os.close(fd)

@@ -20,7 +20,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from bluegreen.errors import StateCorrupt, UsageError
+from bluegreen.errors import StateCorrupt, UsageError, WriteFailed
+from bluegreen.files import kind_of, write_all
 from bluegreen.parts import mounts
 
 _FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
@@ -67,10 +68,13 @@ def check_kind(path: Path) -> None:
 
 
 def open_regular(path: Path, flags: int) -> int:
-    """A regular file in state_dir, never through a symlink, never blocking; FileNotFoundError passes."""
+    """A regular file in state_dir, never through a symlink, never blocking; FileNotFoundError passes (a
+    WriteFailed when creating it: state_dir was removed under the run)."""
     try:
         fd = os.open(path, flags | _FLAGS, 0o644)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        if flags & os.O_CREAT:
+            raise WriteFailed(exc.errno, exc.strerror, str(path)) from None
         raise
     except OSError as exc:
         if exc.errno == errno.ELOOP:
@@ -126,7 +130,7 @@ def atomic_write(path: Path, text: str) -> None:
     with naming(path):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         try:
-            os.write(fd, text.encode("utf-8"))
+            write_all(fd, text.encode("utf-8"))  # a short write retried: never a truncated state.json fsynced
             os.fsync(fd)
         except OSError:
             os.unlink(tmp)  # a full disk leaves no half-written temporary behind
@@ -142,15 +146,7 @@ def naming(path: Path) -> Iterator[None]:
     not, and the operator's one line must say where space or permission is missing (the CLI maps it)."""
     try:
         yield
-    except OSError as exc:
-        if exc.filename is None:
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    except WriteFailed:
         raise
-
-
-def kind_of(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISLNK, "symbolic link")):
-        if test(mode):
-            return name
-    return "special file"
+    except OSError as exc:  # the file's own name, not the temporary's or a descriptor's (none)
+        raise WriteFailed(exc.errno, exc.strerror or str(exc), str(path)) from exc
