@@ -86,6 +86,27 @@ def read(path: Path) -> bytes:
         os.close(fd)
 
 
+def write_new(path: Path, text: str) -> None:
+    """Create the config file (`bluegreen init`): never over an existing file, never through a link."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise UsageError("init.config_dir", path=str(path), error=exc.strerror or type(exc).__name__) from None
+    try:
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_new(path: Path) -> None:
+    """Undo write_new (a failed `init --apply` puts every file back as it was)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
 def _kind(mode: int) -> str:
     for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
                        (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket")):
