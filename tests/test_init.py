@@ -272,6 +272,29 @@ def test_a_single_file_bind_mount_is_written_in_place(stack, tmp_path, request_l
     assert f"upstream {UPSTREAM}" not in host_file.read_text() and version_at(url) == "v1"
 
 
+def test_debians_layout_a_linked_site_and_no_glob_reading_bluegreens_file(stack, tmp_path, request_loop):
+    """nginx.conf reads only sites-enabled/* (no conf.d glob) and sites-enabled/default links to sites-available:
+    the file the link names is edited (the link stays a link) and an `include` of bluegreen's file takes the
+    block's place; blue serves throughout."""
+    site = GuideSite(stack, tmp_path)
+    conf = stack.read_nginx_file("nginx.conf")
+    stack.write_nginx_file("nginx.conf", conf.replace("include /etc/nginx/conf.d/*.conf;",
+                                                      "include /etc/nginx/sites-enabled/*;"))
+    stack.nginx_exec("mkdir", "-p", "/etc/nginx/sites-available", "/etc/nginx/sites-enabled")
+    stack.write_nginx_file("sites-available/default", site.default_conf())
+    stack.nginx_exec("ln", "-s", "../sites-available/default", "/etc/nginx/sites-enabled/default")
+    hand_reload(site)
+    loop = request_loop(stack.public_url + "/", interval=0.02)
+    applied = init(site, "--apply")
+    result = loop.stop()
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert result.failures == [] and result.versions.keys() == {"v1"}, result.summary()
+    assert stack.nginx_exec("readlink", "/etc/nginx/sites-enabled/default")[1].strip() == "../sites-available/default"
+    edited = stack.read_nginx_file("sites-available/default")
+    assert edited.startswith(f"include {UPSTREAM_FILE};\n") and f"upstream {UPSTREAM}" not in edited
+    assert site.deploy("v2").returncode == 0 and version(site) == "v2"
+
+
 def version_at(url: str) -> str | None:
     import httpx
 

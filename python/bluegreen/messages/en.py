@@ -289,7 +289,7 @@ MESSAGES = {
     "init.disagree_option": "❌ {setting}: {path} says {says}, {option} says {found}",
     "init.disagrees": "❌ {path} disagrees with the system ({count}); correct it (or move it aside: init then writes one from the system); nothing was changed",
     "init.plan_config": "ℹ️  --apply writes {path} (above)",
-    "init.plan_nginx": "ℹ️  --apply changes {count} file(s) in {nginx} (above): copies of each under {dir}/, then one `nginx -t` for all of them and one reload, confirmed by new workers; {color} keeps serving. Any failure puts every file back",
+    "init.plan_nginx": "ℹ️  --apply changes {count} file(s) in {nginx} (above): copies of the files it changes under {dir}/, then one `nginx -t` for all of them and one reload, confirmed by new workers; {color} keeps serving. Any failure puts every file back",
     "init.dry_run": "ℹ️  Dry run: nothing was changed. The same command with --apply makes these changes (bluegreen init {service} --apply)",
     "init.nothing": "✅ Nothing to do: upstream {upstream} is in bluegreen's file {path}",
     "init.backed_up": "ℹ️  Copies of the files before the change: {dir} ({files})",

@@ -289,7 +289,7 @@ MESSAGES = {
     "init.disagree_option": "❌ {setting}: {path}에는 {says}, {option}은(는) {found}",
     "init.disagrees": "❌ {path}이(가) 현재 시스템과 다릅니다 ({count}건); 수정하거나 (옮겨 두면 init이 시스템에서 새로 작성합니다) 다시 실행하세요; 아무것도 변경하지 않았습니다",
     "init.plan_config": "ℹ️  --apply 시 {path} 작성 (위)",
-    "init.plan_nginx": "ℹ️  --apply 시 {nginx}의 파일 {count}개 변경 (위): 먼저 각 파일을 {dir}/ 아래에 백업, 모든 파일을 한 번의 `nginx -t`로 검증, 한 번의 reload (새 worker로 확인); {color}이(가) 계속 서비스합니다. 실패하면 모든 파일을 원래대로 되돌립니다",
+    "init.plan_nginx": "ℹ️  --apply 시 {nginx}의 파일 {count}개 변경 (위): 먼저 변경할 파일을 {dir}/ 아래에 백업, 모든 파일을 한 번의 `nginx -t`로 검증, 한 번의 reload (새 worker로 확인); {color}이(가) 계속 서비스합니다. 실패하면 모든 파일을 원래대로 되돌립니다",
     "init.dry_run": "ℹ️  Dry run: 아무것도 변경하지 않았습니다. 같은 명령에 --apply를 붙이면 위 변경을 적용합니다 (bluegreen init {service} --apply)",
     "init.nothing": "✅ 할 일이 없습니다: upstream {upstream}이(가) 이미 bluegreen 파일 {path}에 있습니다",
     "init.backed_up": "ℹ️  변경 전 파일 백업: {dir} ({files})",
