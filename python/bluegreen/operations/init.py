@@ -17,18 +17,17 @@ Nothing here ever changes which color serves: the file bluegreen renders names t
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from bluegreen.colors import COLORS, other
-from bluegreen.config_file import DEFAULT_STATE_DIR
-from bluegreen.config_values import ENV_NAME, IMAGE, NGINX_PATH, volume
 from bluegreen.errors import BlueGreenError, Inconsistent, UsageError
 from bluegreen.operations import init_plan as decide
 from bluegreen.operations.frame import Frame, Scene, run
+from bluegreen.operations.init_config import check_config, new_values, writable
 from bluegreen.operations.init_files import plan_files, set_up
+from bluegreen.operations.init_plan import Request
 from bluegreen.operations.look import Live
 from bluegreen.output import Reporter, escape
 from bluegreen.parts.nginx_files import FileChange
@@ -36,30 +35,7 @@ from bluegreen.parts.site_edit import diff
 from bluegreen.parts.site_survey import ContainerFacts, NginxReading, SiteSurvey
 from bluegreen.parts.state import now_iso
 from bluegreen.report import Report
-from bluegreen.settings import DEFAULT_IMAGE, Config, Nginx, Service
-
-
-@dataclass(frozen=True)
-class Request:
-    """The command line: the service, bluegreen.yml (loaded when it exists) and the options that fill a new one."""
-
-    service: str
-    config_path: Path
-    config: Config | None
-    nginx: str | None = None
-    upstream: str | None = None
-    network: str | None = None
-    switch: str | None = None
-    admin_dir: str | None = None
-    state_dir: str | None = None
-    apply: bool = False
-
-    def options(self) -> dict[str, tuple[str, str | None]]:
-        """bluegreen.yml key → (option, value given)."""
-        return {"nginx.container": ("--nginx", self.nginx), "network": ("--network", self.network),
-                "nginx.switch": ("--switch", self.switch), "nginx.admin_dir": ("--admin-dir", self.admin_dir),
-                "state_dir": ("--state-dir", self.state_dir),
-                f"services.{self.service}.upstream": ("--upstream", self.upstream)}
+from bluegreen.settings import Config, Service
 
 
 @dataclass(frozen=True)
@@ -126,11 +102,11 @@ def prepare(req: Request, tools: Tools, out: Reporter) -> Plan:
     networks = decide.shared_networks(nginx.facts.networks, [f.networks for f in (serving, idle) if f and f.running])
     if cfg is not None and svc is not None:
         config_text = None
-        _check(req, cfg, svc, layout, nginx, networks, out)
+        check_config(req, cfg, svc, layout, nginx, networks, out)
     else:
-        values = _values(req, layout, nginx, serving, networks, survey, out)
+        values = new_values(req, layout, nginx, serving, networks, survey.image_env_names(serving.image), out)
         config_text = tools.render_config(values.__dict__ | {"serving": layout.serving})
-        _writable(req.config_path)
+        writable(req.config_path)
         cfg = tools.parse_config(config_text, req.config_path)
         svc = cfg.service(req.service)
     runtime, switch = tools.parts(cfg, svc.name)
@@ -292,92 +268,6 @@ def _check_health(runtime: Any, svc: Service, color: str, out: Reporter) -> None
     answer = runtime.probe(found[0], svc.health.path)
     if not answer.ok:
         out.say("init.health", name=found[0].name, path=svc.health.path, detail=answer.detail, service=svc.name)
-
-
-# --- check an existing bluegreen.yml -----------------------------------------------------------------------------
-def _check(req: Request, cfg: Config, svc: Service, layout: decide.Layout, nginx: NginxReading,
-           networks: list[str], out: Reporter) -> None:
-    """One line per key the system (or an option given) contradicts; exit 3 when there is any."""
-    key = f"services.{svc.name}"
-    says = {"network": cfg.network, f"{key}.container_prefix": svc.container_prefix, f"{key}.port": str(svc.port),
-            f"{key}.server_params": " ".join(svc.server_params), "nginx.public_url": cfg.nginx.public_url,
-            "nginx.reload": cfg.nginx.reload}
-    found: dict[str, str | set[str]] = {
-        "network": set(networks), f"{key}.container_prefix": layout.prefix, f"{key}.port": str(layout.port),
-        f"{key}.server_params": " ".join(layout.params)}
-    published = nginx.facts.published
-    if not decide.url_reaches(cfg.nginx.public_url, published):
-        found["nginx.public_url"] = decide.public_url(published) or "no published port 80/443"
-    if cfg.nginx.reload == "signal" and not nginx.signal_reaches_master:
-        found["nginx.reload"] = "exec (nginx is not the container's main process: SIGHUP would not reach it)"
-    lines = decide.disagreements(says, found)
-    current = {"nginx.container": cfg.nginx.container, "network": cfg.network, "nginx.switch": cfg.nginx.switch,
-               "nginx.admin_dir": cfg.nginx.admin_dir, "state_dir": str(cfg.state_dir),
-               f"{key}.upstream": svc.upstream}
-    for item in lines:
-        out.say("init.disagree", setting=item.key, path=str(req.config_path), says=item.says, found=item.found)
-    count = len(lines)
-    for name, (option, given) in req.options().items():
-        if given is not None and given.rstrip("/") != current[name].rstrip("/"):
-            out.say("init.disagree_option", setting=name, path=str(req.config_path), says=current[name], option=option,
-                    found=given)
-            count += 1
-    if count:
-        raise Inconsistent("init.disagrees", path=str(req.config_path), count=count)
-    out.say("init.config_agrees", path=str(req.config_path))
-
-
-# --- a new bluegreen.yml -----------------------------------------------------------------------------------------
-def _values(req: Request, layout: decide.Layout, nginx: NginxReading, serving: ContainerFacts,
-            networks: list[str], survey: SiteSurvey, out: Reporter) -> decide.Values:
-    if req.network is not None:
-        if req.network not in networks:
-            raise UsageError("init.network_not_shared", network=req.network, shared=", ".join(networks) or "-")
-        network = req.network
-    elif len(networks) == 1:
-        network = networks[0]
-    else:
-        raise Inconsistent("init.many_networks" if networks else "init.no_network", names=", ".join(networks),
-                           nginx=nginx.facts.name)
-    public = decide.public_url(nginx.facts.published)
-    if public is None:
-        out.say("init.no_public_port", nginx=nginx.facts.name)
-    repository = decide.image_repository(serving.image)
-    image = f"{repository}:${{BUILD_NUMBER}}" if IMAGE.fullmatch(repository) and ":" not in repository.rpartition(
-        "/")[2] and not repository.startswith("sha256") else DEFAULT_IMAGE
-    names = [n for n in serving.env_names if ENV_NAME.fullmatch(n)]
-    env, unbound = decide.env_entries(names, survey.image_env_names(serving.image), layout.prefix)
-    upstream_file = f"{nginx.dump.prefix}/conf.d/{layout.upstream}.upstream.conf"
-    values = decide.Values(
-        service=req.service, network=network, state_dir=req.state_dir or DEFAULT_STATE_DIR, nginx=nginx.facts.name,
-        reload="signal" if nginx.signal_reaches_master else "exec", public_url=public or Nginx.public_url,
-        switch=req.switch or "reload", admin_dir=req.admin_dir or Nginx.admin_dir, image=image, prefix=layout.prefix,
-        port=layout.port, upstream=layout.upstream,
-        upstream_file=upstream_file if NGINX_PATH.fullmatch(upstream_file) else
-        f"/etc/nginx/conf.d/{layout.upstream}.upstream.conf",
-        server_params=" ".join(layout.params), restart=serving.restart if serving.restart in
-        ("no", "always", "unless-stopped", "on-failure") else "unless-stopped",
-        volumes=tuple(v for v in serving.volumes if _valid_volume(v)), env=env, env_unbound=unbound)
-    out.say("init.found", network=network, url=values.public_url, image=values.image,
-            names=", ".join(n for n, _, _ in env) or "-")
-    return values
-
-
-def _valid_volume(spec: str) -> bool:
-    try:
-        volume(spec, "volumes")
-    except UsageError:
-        return False
-    return True
-
-
-def _writable(path: Path) -> None:
-    """bluegreen.yml can be created there (checked before anything changes, dry run included)."""
-    parent = path.parent
-    if path.is_symlink():
-        raise UsageError("init.config_dir", path=str(path), error="a symbolic link is there")
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError("init.config_dir", path=str(path), error="its directory cannot be written")
 
 
 def _mounted(facts: ContainerFacts, directory: str) -> bool:

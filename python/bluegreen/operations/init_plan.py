@@ -11,15 +11,40 @@ from __future__ import annotations
 import re
 import urllib.parse
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from bluegreen.colors import COLORS, NAME
 from bluegreen.config_values import SERVER_PARAM, env_name
 from bluegreen.errors import Inconsistent, UsageError
 from bluegreen.parts.nginx_config import Dump, UpstreamBlock
+from bluegreen.settings import Config
 
 DEFAULT_HEALTH = ("/health/simple", "/health")  # the guide's: the container's, and through nginx
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class Request:
+    """The command line: the service, bluegreen.yml (loaded when it exists) and the options that fill a new one."""
+
+    service: str
+    config_path: Path
+    config: Config | None
+    nginx: str | None = None
+    upstream: str | None = None
+    network: str | None = None
+    switch: str | None = None
+    admin_dir: str | None = None
+    state_dir: str | None = None
+    apply: bool = False
+
+    def options(self) -> dict[str, tuple[str, str | None]]:
+        """bluegreen.yml key → (option, value given)."""
+        return {"nginx.container": ("--nginx", self.nginx), "network": ("--network", self.network),
+                "nginx.switch": ("--switch", self.switch), "nginx.admin_dir": ("--admin-dir", self.admin_dir),
+                "state_dir": ("--state-dir", self.state_dir),
+                f"services.{self.service}.upstream": ("--upstream", self.upstream)}
 
 
 @dataclass(frozen=True)
