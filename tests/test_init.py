@@ -104,7 +104,10 @@ def test_the_first_deploy_after_init_goes_to_the_idle_color_and_rollback_comes_b
     result = loop.stop()
     assert result.failures == [], result.summary()
     assert version(site) == site.versions[serving] and container(site, serving) == untouched
-    assert result.transitions() == [site.versions[serving], "v2", site.versions[serving]], result.summary()
+    # (while a reload starts new workers, old and new generations both accept for an instant)
+    seen = result.transitions()
+    assert seen[0] == seen[-1] == site.versions[serving] and set(seen) == {site.versions[serving], "v2"}, \
+        result.summary()
 
 
 def test_without_a_bluegreen_yml_it_writes_one_that_deploys(stack, tmp_path):
