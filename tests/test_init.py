@@ -152,6 +152,38 @@ def test_a_failing_nginx_test_puts_every_file_back(stack, tmp_path):
     assert version(site) == "v1"
 
 
+def test_an_init_killed_before_the_reload_is_finished_by_the_next_one(stack, tmp_path, request_loop):
+    """SIGKILL after init wrote its files, before `nginx -t` and the reload: nginx still serves the guide's block
+    (blue). The next init refuses while nginx has not loaded the files; once the operator reloaded them, it does not
+    take the file on disk for done (nginx -T reads the disk, and no state records nginx loading it): it installs
+    bluegreen's file again, one reload, blue serving, and records it; the first deploy goes to green."""
+    site = GuideSite(stack, tmp_path)
+    proc = site.spawn("init", "backend", "--apply", BLUEGREEN_FAILPOINT="init.written:pause",
+                      BLUEGREEN_FAILPOINT_DIR=str(tmp_path))
+    wait_until((tmp_path / "init.written.paused").exists, 30, "init to write its files")
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert nginx_files(site)[UPSTREAM_FILE] is not None and version(site) == "v1"
+    files = ["/etc/nginx/conf.d/default.conf", UPSTREAM_FILE]
+    # edited after nginx's last load, beyond the evidence's one-second resolution, whatever the machine's speed
+    assert stack.nginx_exec("touch", "-d", "2099-01-01 00:00:00", *files)[0] == 0
+    unloaded = init(site, "--apply")
+    assert unloaded.returncode == 3 and "has not loaded" in unloaded.stderr, unloaded.stdout + unloaded.stderr
+    assert stack.nginx_exec("touch", *files)[0] == 0
+    hand_reload(site)  # what the refusal says to do: nginx now reads the moved block, blue still serves
+    loop = request_loop(stack.public_url + "/", interval=0.02)
+    again = init(site, "--apply")
+    result = loop.stop()
+    assert again.returncode == 0 and "Nothing to do" not in again.stdout, again.stdout + again.stderr
+    assert result.failures == [] and result.versions.keys() == {"v1"}, result.summary()
+    code, doc = site.status()
+    assert code == 0 and doc["active"] == "blue" and doc["served"]["known_by"] == "confirmed", doc
+    assert [(e["action"], e["result"]) for e in site.history()] == [("init", "success")]
+    assert "Nothing to do" in init(site, "--apply").stdout
+    deployed = site.deploy("v2")
+    assert deployed.returncode == 0 and "New deploy environment: green" in deployed.stdout, deployed.stdout
+
+
 def test_a_same_named_upstream_in_two_files_or_an_unloaded_edit_is_refused_changing_nothing(stack, tmp_path):
     """Two `upstream bgt_backend` blocks (nginx -T refuses them), or a file edited after nginx loaded it: exit 3,
     the file named, nothing changed."""

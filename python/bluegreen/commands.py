@@ -204,6 +204,7 @@ def init(opts: Options, service: str, *, apply: bool, **options: str | None) -> 
     from bluegreen.parts.containers import Docker
     from bluegreen.parts.render import render_config
     from bluegreen.parts.site_survey import SiteSurvey
+    from bluegreen.parts.state import recorded_config
 
     from bluegreen.colors import NAME
 
@@ -216,7 +217,8 @@ def init(opts: Options, service: str, *, apply: bool, **options: str | None) -> 
         survey=SiteSurvey(Docker(existing.network if existing else "")), render_config=render_config,
         parse_config=lambda text, where: config_mod.loads(text.encode("utf-8"), Path(where)),
         parts=lambda cfg, name: parts_for(cfg, cfg.service(name)),
-        write_config=config_file.write_new, remove_config=config_file.remove_new)
+        write_config=config_file.write_new, remove_config=config_file.remove_new,
+        loaded_config=lambda cfg, name: recorded_config(cfg.state_dir, name))
     runbook.run_init(request, tools, Reporter(opts.lang),
                      scene=lambda cfg, name, out: scene_for(cfg, name, out))
 

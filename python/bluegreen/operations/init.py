@@ -48,6 +48,7 @@ class Tools:
     parts: Callable[[Config, str], tuple[Any, Any]]  # (runtime, switch) of a service, without touching state_dir
     write_config: Callable[[Path, str], None]  # a new file, never over an existing one
     remove_config: Callable[[Path], None]
+    loaded_config: Callable[[Config, str], str | None]  # the state's record of bluegreen's file nginx loaded
 
 
 @dataclass
@@ -113,7 +114,8 @@ def prepare(req: Request, tools: Tools, out: Reporter) -> Plan:
     _check_health(runtime, svc, layout.serving, out)
     rendered = switch.render(primary=layout.serving, backup=backup)
     changes = plan_files(nginx, svc, layout, rendered=rendered, switch=cfg.nginx.switch,
-                         setup_files=switch.setup_files(), read_file=_reader(survey, name))
+                         setup_files=switch.setup_files(), read_file=_reader(survey, name),
+                         recorded=tools.loaded_config(cfg, svc.name))
     plan = Plan(cfg, svc, nginx, serving, layout.serving, backup, rendered, changes, config_text)
     if changes and cfg.nginx.switch == "shared-dict" and not _mounted(nginx.facts, cfg.nginx.admin_dir):
         plan.refusal = Inconsistent("init.admin_dir_unmounted", nginx=name, dir=cfg.nginx.admin_dir)

@@ -27,9 +27,11 @@ NOTE = "added by bluegreen init (switch: shared-dict)"
 
 
 def plan_files(nginx: NginxReading, svc: Service, layout: Layout, *, rendered: str, switch: str,
-               setup_files: dict[str, str], read_file: Callable[[str], str | None]) -> list[FileChange]:
-    """Every file to change (none when the block is in bluegreen's file already and nothing else is missing);
-    Inconsistent (exit 3, nothing changed) when an edit would change what the site means."""
+               setup_files: dict[str, str], read_file: Callable[[str], str | None],
+               recorded: str | None) -> list[FileChange]:
+    """Every file to change (none when the block is in bluegreen's file already, that file is the one bluegreen's
+    state remembers nginx loading (`recorded`), and nothing else is missing); Inconsistent (exit 3, nothing changed) when an edit would
+    change what the site means."""
     dump, path = nginx.dump, svc.upstream_file
     owned = dump.file(path)
     current = owned.text if owned is not None else read_file(path)
@@ -43,8 +45,10 @@ def plan_files(nginx: NginxReading, svc: Service, layout: Layout, *, rendered: s
     if switch == "shared-dict":
         _shared_dict_edits(nginx, svc.upstream, edits)
     changes = []
-    if block.path != path or parse_upstream(current, svc.upstream).generation is None:
-        changes.append(FileChange(path, rendered, current))  # a file bluegreen rendered already stays as it is
+    # A file bluegreen rendered stays as it is once nginx's loading it is on record; without the record (an init
+    # killed between writing and reloading: nginx -T reads the disk, not what nginx loaded) it is installed again.
+    if block.path != path or parse_upstream(current, svc.upstream).generation is None or current != recorded:
+        changes.append(FileChange(path, rendered, current))
     for extra, text in setup_files.items():
         now = read_file(extra)
         if now != text:

@@ -210,6 +210,14 @@ class StateDir:
         yield from reversed(entries)
 
 
+def recorded_config(root: Path, service: str) -> str | None:
+    """The upstream file nginx last confirmed loaded, as the service's state remembers it; None without a state
+    directory (read only: `init`'s dry run creates nothing)."""
+    if not root.is_dir():
+        return None
+    return StateDir(root, service).load().loaded_config
+
+
 def checked_state(raw: Any, path: Path) -> dict[str, Any]:
     """state.json as bluegreen writes it: an object whose known fields have their declared types (None is read as
     the default); unknown fields are left to the version that wrote them."""
