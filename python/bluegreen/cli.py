@@ -221,6 +221,31 @@ def credentials(opts: Options, service: str) -> None:
     print(json.dumps(commands.credential_bindings(cfg.service(service), state_dir=cfg.state_dir), indent=2))
 
 
+@cli.command()
+@SERVICE
+@click.option("--apply", "apply_", is_flag=True, envvar="BLUEGREEN_APPLY",
+              help="Make the changes (default: a dry run that prints the diff of every file and changes nothing).")
+@click.option("--nginx", envvar="BLUEGREEN_NGINX",
+              help="The nginx container (default: bluegreen.yml's, else the one that publishes 80/443 and runs nginx).")
+@click.option("--upstream", envvar="BLUEGREEN_UPSTREAM",
+              help="The service's upstream block (default: the one that names <prefix>-blue / <prefix>-green).")
+@click.option("--network", envvar="BLUEGREEN_NETWORK",
+              help="The network nginx reaches the colors on, when they share more than one.")
+@click.option("--switch", type=click.Choice(["reload", "shared-dict"]), envvar="BLUEGREEN_SWITCH",
+              help="How traffic will move (default: reload, the guide's way).")
+@click.option("--admin-dir", envvar="BLUEGREEN_ADMIN_DIR",
+              help="shared-dict: the host directory mounted into nginx at the same path (default: /run/bluegreen).")
+@click.option("--state-dir", envvar="BLUEGREEN_STATE_DIR",
+              help="Where a new bluegreen.yml keeps lock, history and state (default: /var/lib/bluegreen).")
+@click.pass_obj
+def init(opts: Options, service: str, apply_: bool, nginx: str | None, upstream: str | None, network: str | None,
+         switch: str | None, admin_dir: str | None, state_dir: str | None) -> None:
+    """Take over SERVICE from the guide's setup: read the live system, write (or check) bluegreen.yml, and move
+    the upstream block into bluegreen's own file, the same color serving. A dry run unless --apply."""
+    commands.init(opts, service, apply=apply_, **cli_options.init_options(
+        nginx=nginx, upstream=upstream, network=network, switch=switch, admin_dir=admin_dir, state_dir=state_dir))
+
+
 @cli.group("config")
 def config_group() -> None:
     """Check the configuration file."""

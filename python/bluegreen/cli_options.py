@@ -52,3 +52,22 @@ def duration_option(value: str | None, option: str) -> str | None:
 def reason_option(value: str | None) -> str | None:
     """--reason is kept in history and reports and printed: shown escaped (no ANSI, no forged lines), bounded."""
     return None if value is None else escape(value, limit=REASON_LIMIT)
+
+
+def init_options(**given: str | None) -> dict[str, str | None]:
+    """`init`'s options name what its bluegreen.yml will say: each checked as the config checks that key."""
+    from bluegreen.config_schema import ADMIN_DIR
+    from bluegreen.config_values import CONTAINER, UPSTREAM
+
+    patterns = {"nginx": CONTAINER, "network": CONTAINER, "upstream": UPSTREAM, "admin_dir": ADMIN_DIR}
+    for name, value in given.items():
+        if value is None:
+            continue
+        option = "--" + name.replace("_", "-")
+        pattern = patterns.get(name)
+        bad = (pattern is not None and not pattern.fullmatch(value)) or (name == "admin_dir" and ".." in value) or (
+            name == "state_dir" and (not value.startswith("/") or not value.isprintable() or len(value) > 4096))
+        if bad:
+            raise UsageError("option.bad_value", option=option, value=repr(value)[:120])
+    return given
+

@@ -37,22 +37,29 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     """The parts of one service: the runtime its config names (containers on this host, or Swarm services), the
     nginx switch (naming the runtime's servers), state, output (secrets registered first)."""
     from bluegreen.operations.frame import Scene
-    from bluegreen.parts.containers import Docker
-    from bluegreen.parts.nginx import NginxGate
     from bluegreen.parts.state import StateDir
-    from bluegreen.parts.shared_dict import SharedDictSwitch
-    from bluegreen.parts.switch import ReloadSwitch
 
     service = config.service(service_name)
     env = dict(os.environ if environ is None else environ)
     out.add_secrets(secrets_of(service, env))
+    runtime, switch = parts_for(config, service)
+    state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
+    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)
+
+
+def parts_for(config: Config, service: Service):
+    """The runtime and the nginx switch of one service (no state: `init`'s dry run must not create state_dir)."""
+    from bluegreen.parts.containers import Docker
+    from bluegreen.parts.nginx import NginxGate
+    from bluegreen.parts.shared_dict import SharedDictSwitch
+    from bluegreen.parts.switch import ReloadSwitch
+
     docker = Docker(config.network)
     runtime = runtime_for(docker, config, service)
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
     switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
         if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
-    state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
-    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)
+    return runtime, switch
 
 
 def secrets_of(service: Service, environ: Mapping[str, str]) -> list[str]:
@@ -192,6 +199,33 @@ def history(opts: Options, service: str, limit: int) -> list[dict[str, Any]]:
         if len(entries) >= limit:
             break
     return entries
+
+
+def init(opts: Options, service: str, *, apply: bool, **options: str | None) -> None:
+    """`bluegreen init`: read the live system, check or write bluegreen.yml, show the diff of every file; with
+    `apply`, move the upstream block into bluegreen's file (operations/init.py)."""
+    from bluegreen import config_file
+    from bluegreen.operations import init as runbook
+    from bluegreen.parts.containers import Docker
+    from bluegreen.parts.render import render_config
+    from bluegreen.parts.site_survey import SiteSurvey
+    from bluegreen.parts.state import recorded_config
+
+    from bluegreen.colors import NAME
+
+    if not NAME.fullmatch(service):
+        raise UsageError("option.bad_value", option="SERVICE", value=repr(service)[:120])
+    path = config_file.config_path(opts.config_path)
+    existing = config_mod.load(path) if path.exists() else None
+    request = runbook.Request(service, path, existing, apply=apply, **options)
+    tools = runbook.Tools(
+        survey=SiteSurvey(Docker(existing.network if existing else "")), render_config=render_config,
+        parse_config=lambda text, where: config_mod.loads(text.encode("utf-8"), Path(where)),
+        parts=lambda cfg, name: parts_for(cfg, cfg.service(name)),
+        write_config=config_file.write_new, remove_config=config_file.remove_new,
+        loaded_config=lambda cfg, name: recorded_config(cfg.state_dir, name))
+    runbook.run_init(request, tools, opts.out,
+                     scene=lambda cfg, name, out: scene_for(cfg, name, out))
 
 
 def credential_bindings(service: Service, *, state_dir: Path) -> dict[str, Any]:

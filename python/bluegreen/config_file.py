@@ -67,3 +67,25 @@ def read(path: Path) -> bytes:
         if exc.why == "kind":
             raise UsageError("config.not_a_file", path=str(path), kind=exc.detail) from None
         raise refusal(exc, str(path)) from None
+
+
+def write_new(path: Path, text: str) -> None:
+    """Create the config file (`bluegreen init`): never over an existing file, never through a link."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise UsageError("init.config_dir", path=str(path), error=exc.strerror or type(exc).__name__) from None
+    try:
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_new(path: Path) -> None:
+    """Undo write_new (a failed `init --apply` puts every file back as it was)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+

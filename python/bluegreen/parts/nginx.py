@@ -156,6 +156,13 @@ class NginxGate:
             self._put_back(previous, reload=True)
             raise
 
+    def test(self) -> tuple[bool, str]:
+        """`nginx -t` of what is on disk now: (ok, its output); a name Docker's DNS missed is tested again."""
+        code, out = self.docker.exec(self.container, ["nginx", "-t"])
+        if code != 0 and _UNRESOLVED in out:
+            return self._test_again()
+        return code == 0, out.strip()
+
     def _test_again(self) -> tuple[bool, str]:
         """`nginx -t` again, every 0.5 s for up to `_DNS_RETRY` seconds, while it fails only on a name it could not resolve.
 
@@ -196,3 +203,6 @@ def _last_line(output: str) -> str:
     lines = [line for line in output.strip().splitlines() if line.strip()]
     emerg = [line for line in lines if "[emerg]" in line or "[error]" in line]
     return (emerg or lines or ["(no output)"])[-1][:300]
+
+
+last_line = _last_line  # nginx_files.py says nginx's errors the same way

@@ -23,13 +23,14 @@ import fcntl
 import json
 import math
 import os
+import posixpath
 import socket
 import time
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from bluegreen.errors import LockHeld, StateCorrupt
 from bluegreen.files import write_all
@@ -147,6 +148,29 @@ class StateDir:
     def save(self, state: ServiceState) -> None:
         atomic_write(self._path("state.json"), json.dumps(asdict(state), indent=2))
 
+    # --- copies of other programs' files ------------------------------------------------------------------------
+    def keep_copies(self, files: Mapping[str, str]) -> Path:
+        """Copies of files bluegreen is about to change elsewhere (nginx's, by `init`), each under
+        `<service>.init-backup/<time>/<its path>`: here, nginx's include globs never read them (a
+        `default.conf.bak` in sites-enabled/ would be loaded). The folder (0700): its name is said to the operator."""
+        base = self._path("init-backup")
+        check_kind(base, directory=True)
+        with naming(base):
+            base.mkdir(mode=0o700, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        folder, n = base / stamp, 1
+        while folder.exists() or folder.is_symlink():
+            n += 1
+            folder = base / f"{stamp}-{n}"
+        with naming(folder):
+            folder.mkdir(mode=0o700)
+        for path, text in files.items():
+            target = folder / posixpath.normpath("/" + path).lstrip("/")  # `..` cannot climb out of the folder
+            with naming(target):
+                target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write(target, text)
+        return folder
+
     # --- history ---------------------------------------------------------------------------------------------
     def record(self, entry: dict[str, Any]) -> None:
         """Append one line; a torn last line (a run killed mid-write) is cut off first, so it never ends up in
@@ -191,6 +215,14 @@ class StateDir:
             except StateCorrupt:
                 pass  # torn by a killed run: the next record() cuts it off
         yield from reversed(entries)
+
+
+def recorded_config(root: Path, service: str) -> str | None:
+    """The upstream file nginx last confirmed loaded, as the service's state remembers it; None without a state
+    directory (read only: `init`'s dry run creates nothing)."""
+    if not root.is_dir():
+        return None
+    return StateDir(root, service).load().loaded_config
 
 
 def checked_state(raw: Any, path: Path) -> dict[str, Any]:

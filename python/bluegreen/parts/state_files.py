@@ -53,8 +53,8 @@ def prepare_dir(root: Path) -> None:
         raise StateCorrupt("state.dir_unsafe", path=str(root), mode=oct(stat.S_IMODE(st.st_mode)))
 
 
-def check_kind(path: Path) -> None:
-    """Nothing at `path`, or a regular file (not a symlink, directory, FIFO…)."""
+def check_kind(path: Path, *, directory: bool = False) -> None:
+    """Nothing at `path`, or a regular file (not a symlink, directory, FIFO…); with `directory`, a directory."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -63,7 +63,9 @@ def check_kind(path: Path) -> None:
         raise UsageError("state.unwritable", path=str(path), error=exc.strerror or str(exc)) from None
     if stat.S_ISLNK(st.st_mode):
         raise StateCorrupt("state.symlink", path=str(path))
-    if not stat.S_ISREG(st.st_mode):
+    if directory and not stat.S_ISDIR(st.st_mode):
+        raise StateCorrupt("state.dir_not_dir", path=str(path), kind=kind_of(st.st_mode))
+    if not directory and not stat.S_ISREG(st.st_mode):
         raise StateCorrupt("state.not_regular", path=str(path), kind=kind_of(st.st_mode))
 
 

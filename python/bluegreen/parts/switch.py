@@ -96,6 +96,8 @@ class Switch(Protocol):
 
     def render(self, *, primary: str, backup: str | None, preview: str | None = None) -> str: ...
 
+    def setup_files(self) -> dict[str, str]: ...
+
     def apply(self, text: str, previous: str | None) -> Generation: ...
 
     def settle(self, text: str, previous: str | None) -> Generation: ...
@@ -148,6 +150,10 @@ class ReloadSwitch:
         return render_upstream(self.service, primary=primary, backup=backup, generation=new_generation(),
                                preview=preview, servers=hosts.servers if hosts else None,
                                resolver=hosts.resolver if hosts else None)
+
+    def setup_files(self) -> dict[str, str]:
+        """Files nginx must have besides the upstream file before this switch works (path → text): none here."""
+        return {}
 
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text` (swap, `nginx -t`, reload, confirm); on failure `previous` serves again."""
