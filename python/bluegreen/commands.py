@@ -1,7 +1,7 @@
 """The command layer: what each CLI command does, composed from operations. Click stays in cli.py.
 
-    deploy  = the Deploy operation, then (with --monitor) the Monitor operation
-    rollback, monitor = one operation each; status, history, credentials = read-only queries
+    deploy  = the Deploy operation (the system's cheap checks first), then (with --monitor) the Monitor operation
+    rollback, monitor = one operation each; status, doctor, history, credentials = read-only queries
 
 Each command builds the parts it needs for one service (the scene) from the config and the environment.
 """
@@ -35,22 +35,29 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     """The parts of one service: the runtime its config names (containers on this host, or Swarm services), the
     nginx switch (naming the runtime's servers), state, output (secrets registered first)."""
     from bluegreen.operations.frame import Scene
-    from bluegreen.parts.containers import Docker
-    from bluegreen.parts.nginx import NginxGate
     from bluegreen.parts.state import StateDir
-    from bluegreen.parts.shared_dict import SharedDictSwitch
-    from bluegreen.parts.switch import ReloadSwitch
 
     service = config.service(service_name)
     env = dict(os.environ if environ is None else environ)
     out.add_secrets(env.get(v.name, "") for v in service.env if v.masked)
+    runtime, switch = switch_for(config, service)
+    state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
+    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)
+
+
+def switch_for(config: Config, service: Service):
+    """The service's runtime and its nginx switch (naming the runtime's servers), on one Docker client."""
+    from bluegreen.parts.containers import Docker
+    from bluegreen.parts.nginx import NginxGate
+    from bluegreen.parts.shared_dict import SharedDictSwitch
+    from bluegreen.parts.switch import ReloadSwitch
+
     docker = Docker(config.network)
     runtime = runtime_for(docker, config, service)
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
     switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
         if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
-    state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
-    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)
+    return runtime, switch
 
 
 def runtime_for(docker, config: Config, service: Service):
@@ -77,9 +84,16 @@ def deploy(opts: Options, service: str, *, image: str | None, monitor: str | Non
     from bluegreen.operations.frame import run
     from bluegreen.operations.monitor import parse_duration_option
 
+    from functools import partial
+
+    from bluegreen.parts.system import gather
+
     duration = parse_duration_option(monitor, "--monitor")  # a bad value is refused before anything changes
-    scene = _scene(opts, service)
-    return _then_monitor(scene, run(scene, Deploy(scene, image=image, stage=stage)), None if stage else duration)
+    config = config_mod.load(opts.config_path)
+    scene = scene_for(config, service, Reporter(opts.lang, json_mode=opts.json_mode))
+    system = partial(gather, config, scene.service, scene.switch, complete=False)
+    return _then_monitor(scene, run(scene, Deploy(scene, image=image, stage=stage, system=system)),
+                         None if stage else duration)
 
 
 def promote(opts: Options, service: str, *, monitor: str | None) -> Report:
@@ -158,6 +172,18 @@ def status(opts: Options, service: str) -> dict[str, Any]:
     if opts.json_mode:
         scene.out.document(doc)
     return doc
+
+
+def doctor(opts: Options, service: str) -> dict[str, Any]:
+    """Every check of the system around the service, each with its fix; read-only (checks/, parts/system.py)."""
+    from bluegreen.operations.doctor import run_doctor
+    from bluegreen.parts.system import gather
+
+    config = config_mod.load(opts.config_path)
+    svc = config.service(service)
+    out = Reporter(opts.lang, json_mode=opts.json_mode)
+    _, switch = switch_for(config, svc)
+    return run_doctor(out, gather(config, svc, switch, complete=True))
 
 
 def images(opts: Options, service: str) -> list[dict[str, Any]]:
