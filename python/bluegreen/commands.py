@@ -182,6 +182,7 @@ def doctor(opts: Options, service: str) -> dict[str, Any]:
     config = config_mod.load(opts.config_path)
     svc = config.service(service)
     out = Reporter(opts.lang, json_mode=opts.json_mode)
+    out.add_secrets(os.environ.get(v.name, "") for v in svc.env if v.masked)  # as every command masks them
     _, switch = switch_for(config, svc)
     return run_doctor(out, gather(config, svc, switch, complete=True))
 

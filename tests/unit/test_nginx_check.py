@@ -50,3 +50,9 @@ def test_a_name_dockers_dns_missed_is_tried_again_within_a_bound():
     docker, clock = _Docker((1, ABOUT + MARK, UNRESOLVED)), ManualClock()
     checked = _check(docker, clock)
     assert checked.dump is None and "host not found" in checked.error and sum(clock.slept) <= 3.5
+
+
+def test_the_time_and_pid_nginx_logs_to_stderr_are_left_out_of_its_error_line():
+    logged = '2026/12/07 06:44:49 [emerg] 79#79: unknown directive "servr" in /etc/nginx/conf.d/x.conf:1\n'
+    checked = _check(_Docker((1, ABOUT + MARK, logged)))
+    assert checked.error == '[emerg] unknown directive "servr" in /etc/nginx/conf.d/x.conf:1'

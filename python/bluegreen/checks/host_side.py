@@ -27,7 +27,7 @@ def admin_dir(f: Facts) -> Finding:
     if not a.exists:
         return _refused("doctor.admin_dir.missing", params, "doctor.fix.admin_dir_create")
     if a.kind != "directory":
-        return _refused("doctor.admin_dir.not_dir", {**params, "kind": a.kind}, "doctor.fix.admin_dir_create")
+        return _refused("doctor.admin_dir.not_dir", {**params, "kind": a.kind}, "doctor.fix.admin_dir_replace")
     if a.uid != f.user:
         return _refused("doctor.admin_dir.owner", {**params, "owner": str(a.uid)}, "doctor.fix.admin_dir_owner")
     if a.mode & 0o077:

@@ -11,6 +11,7 @@ Why each step (design notes 1-7):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bluegreen import failpoints
@@ -95,8 +96,8 @@ class NginxGate:
                 break
             deadline.pause(0.5)
         found = ".".join(map(str, version))
-        if code != 0:
-            return Checked(found, configure, None, _last_line(err or dumped))
+        if code != 0:  # nginx's line without the time and pid its error_log adds when it logs to stderr
+            return Checked(found, configure, None, _LOGGED.sub(r"\1 ", _last_line(err or dumped)))
         try:
             return Checked(found, configure, parse_dump(dumped))
         except DumpUnreadable as exc:
@@ -236,6 +237,7 @@ _UNRESOLVED = "host not found in upstream"
 # stderr): one round trip.
 _CHECK_MARK = "# bluegreen: nginx -T follows"
 _CHECK = f'nginx -V 2>&1; echo "{_CHECK_MARK}"; exec nginx -T'
+_LOGGED = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: ")
 _LINKS = 'for p in "$@"; do readlink -- "$p" || echo; done'  # one line per path, empty when it is not a link
 _DNS_RETRY = 3.0  # seconds of `nginx -t` retries for a name Docker's DNS did not answer
 
