@@ -170,6 +170,7 @@ def test_nginx_t_failing_on_someone_elses_file_fails_doctor_and_refuses_a_deploy
     assert code == 1 and doc["failed"] == ["nginx_test"], doc
     assert 'unknown directive "servr" in /etc/nginx/conf.d/zz-team.conf:1' in doc["checks"]["nginx_test"]["message"]
     assert doc["skipped"] == ["upstream_block", "access_log", "websocket", "reboot"]
+    assert doc["checks"]["quick_rollback"]["message"].startswith("ready")  # nginx is still seen from here
     before = snapshot(site)
     refused = site.deploy("v3")
     assert refused.returncode == 3, refused.stdout + refused.stderr

@@ -109,3 +109,23 @@ def test_a_deploy_is_refused_when_state_dir_has_no_room_for_its_writes():
     with pytest.raises(Inconsistent) as raised:
         preflight(out, facts(state_dir=PathFacts("/var/lib/bluegreen", free=1 << 20)))
     assert raised.value.params["id"] == "state_dir"
+
+
+@pytest.mark.parametrize("error", [
+    'nginx: [emerg] host not found in upstream "maice_backend" in /etc/nginx/conf.d/default.conf:4',
+    'nginx: [emerg] unknown "maice_backend" variable in /etc/nginx/conf.d/default.conf:4',
+])
+def test_a_site_missing_what_bluegreens_file_defines_is_left_to_the_run(error):
+    """bluegreen's file emptied or broken by hand: the site's proxy_pass fails, but the cause is bluegreen's file,
+    which the run's look names (edited, not loaded) and repairs: no refusal here."""
+    out, _ = reporter()
+    assert preflight(out, facts(nginx={"dump": None, "error": error})) == []
+
+
+def test_a_duplicate_of_bluegreens_upstream_in_the_site_still_refuses():
+    """The guide's inline block beside bluegreen's file: the site's to correct (or init's), not the run's."""
+    out, _ = reporter()
+    error = 'nginx: [emerg] duplicate upstream "maice_backend" in /etc/nginx/conf.d/default.conf:1'
+    with pytest.raises(Inconsistent) as raised:
+        preflight(out, facts(nginx={"dump": None, "error": error}))
+    assert raised.value.params["id"] == "nginx_test"

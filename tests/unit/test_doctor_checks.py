@@ -379,3 +379,10 @@ def test_every_finding_that_is_not_ok_has_a_fix_in_both_languages():
     for f in found:
         if f.level != OK:
             assert f.fix in ko.MESSAGES and f.key in ko.MESSAGES and said(f, "ko")[1]
+
+
+def test_fixes_name_the_user_bluegreen_runs_as():
+    """A Jenkins agent's user: `chown jenkins`, not a number, when the user has a name."""
+    f = _dict_facts(PathFacts(ADMIN, uid=0, mode=0o700))
+    finding = host_side.admin_dir(replace(f, user=1000, user_name="jenkins"))
+    assert said(finding)[1] == "chown jenkins /run/bluegreen && chmod 0700 /run/bluegreen"

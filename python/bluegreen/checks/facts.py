@@ -76,3 +76,9 @@ class Facts:
     named: Mapping[str, "ContainerFacts"] = field(default_factory=dict)  # containers nginx resolves at load, by name
     quick: str | None = None  # status's served.quick_rollback ("ready" or why not); None: no state to judge
     complete: bool = True  # False: the deploy's cheap subset (no names, links, quick path)
+    user_name: str = ""  # the user's name, for the fixes (`chown jenkins …`); "" when it has none
+
+    @property
+    def owner(self) -> str:
+        """Who a `chown` in a fix names: the user's name, else its id."""
+        return self.user_name or str(self.user)

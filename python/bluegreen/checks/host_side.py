@@ -23,7 +23,7 @@ def admin_dir(f: Facts) -> Finding:
         return Finding("admin_dir", OK, "doctor.admin_dir.not_needed")
     a = f.admin_dir
     nginx = f.nginx_container.name if f.nginx_container else f.nginx.container
-    params = {"path": a.path, "user": str(f.user), "nginx": nginx}
+    params = {"path": a.path, "user": f.owner, "nginx": nginx}
     if not a.exists:
         return _refused("doctor.admin_dir.missing", params, "doctor.fix.admin_dir_create")
     if a.kind != "directory":
@@ -56,7 +56,7 @@ def _mounted(mounts: tuple[tuple[str, str, str], ...], path: str) -> bool:
 
 def state_dir(f: Facts) -> Finding:
     s, declared = f.state_dir, f.declared_state_dir
-    params = {"path": s.path, "declared": declared, "user": str(f.user)}
+    params = {"path": s.path, "declared": declared, "user": f.owner}
     if not declared.startswith("/"):
         # Relative to bluegreen.yml: in Jenkins, each job's workspace. The deploy and the Rollback job would keep
         # two states and two locks (a rollback during a deploy), and a clean checkout erases the history.

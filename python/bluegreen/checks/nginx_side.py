@@ -25,8 +25,12 @@ def nginx_test(f: Facts) -> Finding:
         return Finding("nginx_test", OK, "doctor.nginx_test.ok", {"nginx": n.container})
     at = _ERROR_AT.search(n.error)
     where = f"{at.group(1)}:{at.group(2)}" if at else "-"
-    # bluegreen's own file is left to a run's repair, which puts the confirmed text back before anything else
-    ours = at is not None and at.group(1) == f.service.upstream_file
+    # bluegreen's own file is left to a run's look and repair, which say what it is and put the confirmed text back:
+    # the error is in it, or the site misses what it defines (the upstream, or shared-dict's variable, is gone).
+    # A `duplicate upstream` in the site is not such a case: the guide's inline block, the team's to move.
+    defined = re.compile(rf'(?:host not found in upstream|unknown) "\$?{re.escape(f.service.upstream)}'
+                         rf'(?:_blue|_green)?(?::\d+)?"')
+    ours = (at is not None and at.group(1) == f.service.upstream_file) or bool(defined.search(n.error))
     return Finding("nginx_test", FAIL, "doctor.nginx_test.fails", {"nginx": n.container, "error": n.error},
                    "doctor.fix.nginx_test", {"nginx": n.container, "where": where}, refuses=not ours)
 

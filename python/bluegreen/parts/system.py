@@ -9,6 +9,7 @@ at the quick path's record.
 from __future__ import annotations
 
 import os
+import pwd
 import sys
 from pathlib import Path
 
@@ -40,18 +41,21 @@ def gather(config: Config, service: Service, switch: ReloadSwitch, *, complete: 
     admin = path_facts(config.nginx.admin_dir) if config.nginx.switch == "shared-dict" else None
     base = dict(service=service, nginx_settings=config.nginx, engine=docker.engine(),
                 nginx_container=facts(gate.container), colors=colors, state_dir=state,
-                declared_state_dir=config.declared_state_dir, user=os.geteuid(),
+                declared_state_dir=config.declared_state_dir, user=os.geteuid(), user_name=_name(os.geteuid()),
                 python=tuple(sys.version_info[:3]), admin_dir=admin)
-    if not complete or checked.dump is None:
-        return Facts(nginx=nginx, complete=complete, **base)
-    containers = set(docker.names())
-    named = {m.host: facts(m.host) for m in checked.dump.resolved_at_load() if m.host in containers}
-    logs = sorted({d.args[0] for d, _ in checked.dump.walk() if d.name == "access_log" and d.args
-                   and d.args[0].startswith("/")})
+    if not complete:
+        return Facts(nginx=nginx, complete=False, **base)
     sees, quick = _quick(switch, service, state)
-    nginx = NginxFacts(gate.container, checked.version, checked.configure, checked.dump, checked.error,
-                       gate.links(logs), sees)
-    return Facts(nginx=nginx, named={k: v for k, v in named.items() if v is not None}, quick=quick, **base)
+    named: dict[str, ContainerFacts] = {}
+    links: dict[str, str] = {}
+    if checked.dump is not None:  # else the checks that read the configuration are skipped
+        containers = set(docker.names())
+        found = {m.host: facts(m.host) for m in checked.dump.resolved_at_load() if m.host in containers}
+        named = {name: c for name, c in found.items() if c is not None}
+        links = gate.links(sorted({d.args[0] for d, _ in checked.dump.walk()
+                                   if d.name == "access_log" and d.args and d.args[0].startswith("/")}))
+    nginx = NginxFacts(gate.container, checked.version, checked.configure, checked.dump, checked.error, links, sees)
+    return Facts(nginx=nginx, named=named, quick=quick, **base)
 
 
 def _quick(switch: ReloadSwitch, service: Service, state: PathFacts) -> tuple[bool, str | None]:
@@ -85,10 +89,17 @@ def path_facts(path: str) -> PathFacts:
         st = os.lstat(path)
     except FileNotFoundError:
         return PathFacts(path, exists=False, kind="", free=_free(path), tmpfs=_tmpfs(path))
-    except OSError as exc:
-        return PathFacts(path, kind=exc.strerror or "unreadable", free=None)
+    except OSError as exc:  # a parent this user may not search
+        return PathFacts(path, kind=f"path this user cannot read ({exc.strerror})", free=None)
     return PathFacts(path, kind=kind_of(st.st_mode), uid=st.st_uid, mode=st.st_mode & 0o7777, free=_free(path),
                      tmpfs=_tmpfs(path))
+
+
+def _name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:  # a uid without a name (a container's user): the fixes say the number
+        return ""
 
 
 def _free(path: str) -> int | None:
