@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import stat
 import sys
 from pathlib import Path
 
@@ -89,9 +90,10 @@ def path_facts(path: str) -> PathFacts:
         st = os.lstat(path)
     except FileNotFoundError:
         return PathFacts(path, exists=False, kind="", free=_free(path), tmpfs=_tmpfs(path))
-    except OSError as exc:  # a parent this user may not search
-        return PathFacts(path, kind=f"path this user cannot read ({exc.strerror})", free=None)
-    return PathFacts(path, kind=kind_of(st.st_mode), uid=st.st_uid, mode=st.st_mode & 0o7777, free=_free(path),
+    except OSError as exc:  # a parent this user may not search, or one that is a file
+        return PathFacts(path, kind=f"path that cannot be read ({exc.strerror})", free=None)
+    kind = "regular file" if stat.S_ISREG(st.st_mode) else kind_of(st.st_mode)  # kind_of names odd state files
+    return PathFacts(path, kind=kind, uid=st.st_uid, mode=st.st_mode & 0o7777, free=_free(path),
                      tmpfs=_tmpfs(path))
 
 
