@@ -44,6 +44,16 @@ def test_nginx_t_failing_on_bluegreens_own_file_is_left_to_the_runs_repair():
     assert (finding.level, finding.refuses) == (FAIL, False)
 
 
+def test_a_site_missing_what_bluegreens_file_defines_is_fixed_in_bluegreens_file():
+    """bluegreen's file emptied by hand: nginx names the site's proxy_pass, but the fix is in bluegreen's file."""
+    error = 'nginx: [emerg] host not found in upstream "maice_backend" in /etc/nginx/conf.d/default.conf:4'
+    finding = nginx_side.nginx_test(facts(nginx={"dump": None, "error": error}))
+    assert (finding.level, finding.refuses) == (FAIL, False)
+    assert said(finding)[1] == (f"the site lacks what bluegreen's file {UPSTREAM_FILE} defines: undo the hand edit "
+                                f"of {UPSTREAM_FILE} (`bluegreen status backend` says what it holds) until "
+                                "`docker exec nginx nginx -t` passes")
+
+
 # --- upstream_block ------------------------------------------------------------------------------------------
 def test_the_guides_inline_block_fails_with_its_place_and_init_apply():
     """The block in default.conf (the guide's layout): fail, its file:line, the fix is `bluegreen init --apply`;

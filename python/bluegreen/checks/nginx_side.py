@@ -25,14 +25,18 @@ def nginx_test(f: Facts) -> Finding:
         return Finding("nginx_test", OK, "doctor.nginx_test.ok", {"nginx": n.container})
     at = _ERROR_AT.search(n.error)
     where = f"{at.group(1)}:{at.group(2)}" if at else "-"
+    line = {"nginx": n.container, "error": n.error}
     # bluegreen's own file is left to a run's look and repair, which say what it is and put the confirmed text back:
     # the error is in it, or the site misses what it defines (the upstream, or shared-dict's variable, is gone).
     # A `duplicate upstream` in the site is not such a case: the guide's inline block, the team's to move.
     defined = re.compile(rf'(?:host not found in upstream|unknown) "\$?{re.escape(f.service.upstream)}'
                          rf'(?:_blue|_green)?(?::\d+)?"')
-    ours = (at is not None and at.group(1) == f.service.upstream_file) or bool(defined.search(n.error))
-    return Finding("nginx_test", FAIL, "doctor.nginx_test.fails", {"nginx": n.container, "error": n.error},
-                   "doctor.fix.nginx_test", {"nginx": n.container, "where": where}, refuses=not ours)
+    in_ours = at is not None and at.group(1) == f.service.upstream_file
+    if defined.search(n.error) and not in_ours:  # the fix names bluegreen's file, not the site's line
+        return Finding("nginx_test", FAIL, "doctor.nginx_test.fails", line, "doctor.fix.nginx_test_own",
+                       {"nginx": n.container, "path": f.service.upstream_file, "service": f.service.name})
+    return Finding("nginx_test", FAIL, "doctor.nginx_test.fails", line, "doctor.fix.nginx_test",
+                   {"nginx": n.container, "where": where}, refuses=not in_ours)
 
 
 def upstream_block(f: Facts) -> Finding | None:

@@ -285,6 +285,7 @@ MESSAGES = {
     "doctor.nginx_test.ok": "nginx -t passes in {nginx}",
     "doctor.nginx_test.fails": "nginx -t fails in {nginx}: {error} — every reload fails until it passes, deploys and rollbacks too",
     "doctor.fix.nginx_test": "correct {where} until `docker exec {nginx} nginx -t` passes",
+    "doctor.fix.nginx_test_own": "the site lacks what bluegreen's file {path} defines: undo the hand edit of {path} (`bluegreen status {service}` says what it holds) until `docker exec {nginx} nginx -t` passes",
     "doctor.upstream_block.ok": "upstream {upstream} is in bluegreen's file {path}, where a switch rewrites it",
     "doctor.upstream_block.first_deploy": "bluegreen's file {path} does not exist yet: the first deploy writes it (an include reads it)",
     "doctor.upstream_block.elsewhere": "upstream {upstream} is in {where}, not in bluegreen's file {path}: a deploy cannot switch it there",

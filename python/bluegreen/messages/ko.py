@@ -285,6 +285,7 @@ MESSAGES = {
     "doctor.nginx_test.ok": "{nginx}에서 nginx -t 통과",
     "doctor.nginx_test.fails": "{nginx}에서 nginx -t 실패: {error} — 통과할 때까지 모든 reload가 실패합니다 (배포와 롤백 포함)",
     "doctor.fix.nginx_test": "`docker exec {nginx} nginx -t`가 통과하도록 {where}를 수정하세요",
+    "doctor.fix.nginx_test_own": "사이트가 bluegreen 파일 {path}에 정의된 것을 찾지 못합니다: `docker exec {nginx} nginx -t`가 통과하도록 {path}의 수동 편집을 되돌리세요 (`bluegreen status {service}`가 그 상태를 알려 줍니다)",
     "doctor.upstream_block.ok": "upstream {upstream}이(가) bluegreen 파일 {path}에 있어 전환 시 다시 작성됩니다",
     "doctor.upstream_block.first_deploy": "bluegreen 파일 {path}은(는) 아직 없습니다: 최초 배포가 작성합니다 (include가 읽습니다)",
     "doctor.upstream_block.elsewhere": "upstream {upstream}이(가) bluegreen 파일 {path}이 아닌 {where}에 있어 배포가 전환할 수 없습니다",
