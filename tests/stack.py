@@ -44,12 +44,14 @@ class Stack:
     """A user-defined network, an nginx container on it published on 127.0.0.1, and apps."""
 
     def __init__(self, client: docker.DockerClient, images: TestImages, *, driver: str = "bridge",
-                 nginx_image: str | None = None, admin_dir: str | None = None) -> None:
+                 nginx_image: str | None = None, admin_dir: str | None = None,
+                 nginx_restart: str | None = None) -> None:
         self.client = client
         self.images = images
         self.driver = driver  # "overlay": an attachable Swarm overlay (the node must be a Swarm manager)
         self.nginx_image = nginx_image or images.nginx
         self.admin_dir = admin_dir  # mounted into nginx at the same path (switch: shared-dict)
+        self.nginx_restart = nginx_restart  # nginx's restart policy (None: none, as `docker run` gives)
         self.id = secrets.token_hex(4)
         self.name = f"bgt-{self.id}"
         self.network = self.name
@@ -72,6 +74,7 @@ class Stack:
             # docker picks free host ports; 8081 is where bluegreen opens a staged color's preview
             ports={"80/tcp": ("127.0.0.1", None), f"{PREVIEW_PORT}/tcp": ("127.0.0.1", None)},
             labels={STACK_LABEL: self.id},
+            restart_policy={"Name": self.nginx_restart} if self.nginx_restart else None,
             detach=True,
         )
         nginx.reload()

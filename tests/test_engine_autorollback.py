@@ -3,10 +3,12 @@ is removed, nginx serves the previous file again, and status is consistent after
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 
 import pytest
 
+from helpers import wait_until
 from site_under_test import Site, UPSTREAM
 
 
@@ -78,10 +80,24 @@ def test_image_that_cannot_start(site, request_loop):
     assert "Cannot pull image" in output
 
 
-def test_nginx_test_fails(site, request_loop):
-    """`nginx -t` failing puts the previous file back without a reload."""
-    with extra_nginx_file(site, "zz-broken.conf", "this is not nginx config;\n"):
-        output = failed_deploy_keeps_v1(site, request_loop)
+def test_nginx_test_fails(site, request_loop, tmp_path):
+    """`nginx -t` failing puts the previous file back without a reload. The broken file appears while the candidate
+    starts: one there before the deploy is refused by its first checks, nothing started (tests/test_doctor.py)."""
+    marker = tmp_path / "deploy.candidate_started.paused"
+
+    def break_nginx_meanwhile() -> None:
+        wait_until(marker.exists, 60, "the deploy to pause with its candidate started")
+        site.stack.write_nginx_file("conf.d/zz-broken.conf", "this is not nginx config;\n")
+        marker.unlink()
+
+    meanwhile = threading.Thread(target=break_nginx_meanwhile)
+    meanwhile.start()
+    try:
+        output = failed_deploy_keeps_v1(site, request_loop, BLUEGREEN_FAILPOINT="deploy.candidate_started:pause",
+                                        BLUEGREEN_FAILPOINT_DIR=str(tmp_path))
+    finally:
+        meanwhile.join()
+        site.stack.nginx_exec("rm", "-f", "/etc/nginx/conf.d/zz-broken.conf")
     assert "nginx -t" in output
 
 

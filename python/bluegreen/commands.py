@@ -1,7 +1,7 @@
 """The command layer: what each CLI command does, composed from operations. Click stays in cli.py.
 
-    deploy  = the Deploy operation, then (with --monitor) the Monitor operation
-    rollback, monitor = one operation each; status, history, credentials = read-only queries
+    deploy  = the Deploy operation (the system's cheap checks first), then (with --monitor) the Monitor operation
+    rollback, monitor = one operation each; status, doctor, history, credentials = read-only queries
 
 Each command builds the parts it needs for one service (the scene) from the config and the environment.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -89,10 +90,14 @@ def deploy(opts: Options, service: str, *, image: str | None, monitor: str | Non
     from bluegreen.operations.deploy import Deploy
     from bluegreen.operations.frame import run
     from bluegreen.operations.monitor import parse_duration_option
+    from bluegreen.parts.system import gather
 
     duration = parse_duration_option(monitor, "--monitor")  # a bad value is refused before anything changes
-    scene = _scene(opts, service)
-    return _then_monitor(scene, run(scene, Deploy(scene, image=image, stage=stage)), None if stage else duration)
+    config = config_mod.load(opts.config_path)
+    scene = scene_for(config, service, opts.out)
+    system = partial(gather, config, scene.service, scene.switch, complete=False)
+    return _then_monitor(scene, run(scene, Deploy(scene, image=image, stage=stage, system=system)),
+                         None if stage else duration)
 
 
 def promote(opts: Options, service: str, *, monitor: str | None) -> Report:
@@ -171,6 +176,18 @@ def status(opts: Options, service: str) -> dict[str, Any]:
     if opts.json_mode:
         scene.out.document(doc)
     return doc
+
+
+def doctor(opts: Options, service: str) -> dict[str, Any]:
+    """Every check of the system around the service, each with its fix; read-only (checks/, parts/system.py)."""
+    from bluegreen.operations.doctor import run_doctor
+    from bluegreen.parts.system import gather
+
+    config = config_mod.load(opts.config_path)
+    svc = config.service(service)
+    opts.out.add_secrets(secrets_of(svc, os.environ))  # as every command masks them
+    _, switch = parts_for(config, svc)
+    return run_doctor(opts.out, gather(config, svc, switch, complete=True))
 
 
 def images(opts: Options, service: str) -> list[dict[str, Any]]:

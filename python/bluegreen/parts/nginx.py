@@ -11,6 +11,7 @@ Why each step (docs/facts.md 1-7):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bluegreen import failpoints
@@ -19,9 +20,19 @@ from bluegreen.errors import DeployFailed, Inconsistent
 from bluegreen.parts.access_log import LogSource, open_source
 from bluegreen.parts.containers import Docker, FileRead
 from bluegreen.parts.host_nginx import MASTER, SHUTTING_DOWN, WORKER
-from bluegreen.parts.nginx_config import Dump, DumpUnreadable, parse_dump
+from bluegreen.parts.nginx_config import Dump, DumpUnreadable, parse_dump, version_of
 from bluegreen.settings import Nginx
 
+
+
+@dataclass(frozen=True)
+class Checked:
+    """nginx as `nginx -V` and `nginx -T` describe it now (NginxGate.check)."""
+
+    version: str  # "1.22.1"; "" when `nginx -V` printed no version
+    configure: str  # `nginx -V`'s configure arguments (modules compiled in)
+    dump: Dump | None  # the configuration nginx would load now, None when `nginx -T` fails
+    error: str = ""  # nginx's error line when `nginx -T` fails
 
 
 @dataclass(frozen=True)
@@ -70,6 +81,39 @@ class NginxGate:
             if stamp.isdigit() and path in paths:
                 mtimes[path] = float(stamp)
         return dump.with_mtimes(mtimes)
+
+    def check(self) -> Checked:
+        """nginx's version and modules (`nginx -V`) and whether its files load now (`nginx -T`: a test, and the
+        configuration when it passes), in one exec; no modification times (`dump` adds them). A failure only on a
+        name Docker's DNS did not answer is tried again, as a switch's test is (`_test_again`)."""
+        deadline = self.clock.deadline(_DNS_RETRY)
+        while True:
+            code, out, err = self.docker.exec_split(self.container, ["sh", "-c", _CHECK])
+            about, _, dumped = out.partition(_CHECK_MARK + "\n")
+            version = version_of(about)
+            configure = next((line for line in about.splitlines() if line.startswith("configure arguments:")), "")
+            if code == 0 or _UNRESOLVED not in err or deadline.expired:
+                break
+            deadline.pause(0.5)
+        found = ".".join(map(str, version))
+        if code != 0:  # nginx's line without the time and pid its error_log adds when it logs to stderr
+            return Checked(found, configure, None, _LOGGED.sub(r"\1 ", _last_line(err or dumped)))
+        try:
+            return Checked(found, configure, parse_dump(dumped))
+        except DumpUnreadable as exc:
+            return Checked(found, configure, None, str(exc))
+
+    def links(self, paths: list[str]) -> dict[str, str]:
+        """What each path that is a symbolic link inside the container points to (one step: the official image's
+        access log is a link to /dev/stdout, which is itself a link to a pipe). Other paths are left out."""
+        if not paths:
+            return {}
+        code, out, _ = self.docker.exec_split(self.container, ["sh", "-c", _LINKS, "bluegreen", *paths])
+        found = {}
+        for path, target in zip(paths, out.split("\n")):
+            if target:
+                found[path] = target
+        return found
 
     def install(self, text: str, *, keep_backup: bool = False, test: bool = False) -> tuple[bool, str]:
         """Replace the file atomically inside the container: write a temporary file beside it, rename it over
@@ -196,6 +240,12 @@ _SWAP = 'cat > "$1" && mv -f "$1" "$2" || exit 97'
 _TEST = '; exec nginx -t'
 _SWAP_FAILED = 97
 _UNRESOLVED = "host not found in upstream"
+# `nginx -V` (its answer on stderr, sent to stdout here), a mark, then `nginx -T` (the dump on stdout, the verdict on
+# stderr): one round trip.
+_CHECK_MARK = "# bluegreen: nginx -T follows"
+_CHECK = f'nginx -V 2>&1; echo "{_CHECK_MARK}"; exec nginx -T'
+_LOGGED = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: ")
+_LINKS = 'for p in "$@"; do readlink -- "$p" || echo; done'  # one line per path, empty when it is not a link
 _DNS_RETRY = 3.0  # seconds of `nginx -t` retries for a name Docker's DNS did not answer
 
 
