@@ -346,9 +346,6 @@ class Docker:
             found.append(Process(row[0], float(age) if age.isdigit() else 0.0, row[-1]))
         return found
 
-    def signal(self, container: str, sig: str) -> None:
-        self._client.containers.get(container).kill(signal=sig)
-
     # --- nginx's access log, read incrementally by post-deploy monitoring -------------------------------------
     def read_from(self, container: str, path: str, offset: int, limit: int) -> tuple[int, bytes] | None:
         """Up to `limit` bytes of a file in the container from `offset` (-1: its last `limit` bytes; past the end:
