@@ -273,4 +273,12 @@ MESSAGES = {
     "swarm.unavailable": "❌ This Docker engine is not a Swarm manager ({error}): a service with runtime: swarm is deployed, rolled back and looked at from a manager node",
     "status.problem.nginx_not_attached": "❌ The nginx container '{nginx}' is not attached to the overlay network '{network}': it cannot reach any task. Run: docker network connect {network} {nginx}",
     "swarm.resolve_unsupported": "❌ Service '{service}' has upstream_resolve: on, but the nginx container '{nginx}' runs nginx {version}: `server … resolve` needs nginx 1.27.3 or later. Remove upstream_resolve (bluegreen then renders the task addresses) or upgrade nginx; nothing was changed",
+    # --- after a reboot (parts/reboot.py: doctor, status) ---
+    "reboot.nginx_missing": "❌ After a reboot: there is no nginx container by the configured name, so nothing will serve",
+    "reboot.nginx_no_policy": "❌ After a reboot: nginx ({nginx}) has restart policy '{policy}' and will stay stopped: docker update --restart always {nginx}",
+    "reboot.nginx_unless_stopped": "⚠️  After a reboot: nginx ({nginx}) comes back with 'unless-stopped' only if nobody stopped it or sent it a signal through Docker (docker kill -s HUP) since it last started; 'always' does not depend on that: docker update --restart always {nginx}",
+    "reboot.named_missing": "❌ After a reboot: nginx names {name}, which does not exist; nginx will not start (host not found in upstream)",
+    "reboot.named_stopped": "❌ After a reboot: nginx names {name}, which is stopped and stays so; nginx will not start (host not found in upstream)",
+    "reboot.named_no_policy": "❌ After a reboot: nginx names {name}, whose restart policy '{policy}' leaves it stopped; nginx will not start (host not found in upstream): docker update --restart unless-stopped {name}",
+    "reboot.named_unserved": "⚠️  After a reboot: {name} will not be running; nginx starts (it resolves names while it runs) but does not serve that container",
 }

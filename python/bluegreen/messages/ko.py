@@ -273,4 +273,12 @@ MESSAGES = {
     "swarm.unavailable": "❌ 이 Docker 엔진은 Swarm 매니저가 아닙니다 ({error}): runtime: swarm 서비스의 배포, 롤백, 상태 확인은 매니저 노드에서 실행하세요",
     "status.problem.nginx_not_attached": "❌ nginx 컨테이너 '{nginx}'가 overlay 네트워크 '{network}'에 연결되어 있지 않아 어떤 태스크에도 접근할 수 없습니다. 실행: docker network connect {network} {nginx}",
     "swarm.resolve_unsupported": "❌ 서비스 '{service}'는 upstream_resolve: on이지만 nginx 컨테이너 '{nginx}'의 nginx 버전은 {version}입니다: `server … resolve`에는 nginx 1.27.3 이상이 필요합니다. upstream_resolve를 제거하거나 (bluegreen이 태스크 주소를 작성합니다) nginx를 업그레이드하세요; 변경 사항 없음",
+    # --- 재부팅 후 (parts/reboot.py: doctor, status) ---
+    "reboot.nginx_missing": "❌ 재부팅 후: 설정된 이름의 nginx 컨테이너가 없어 아무것도 서비스하지 않습니다",
+    "reboot.nginx_no_policy": "❌ 재부팅 후: nginx({nginx})의 재시작 정책이 '{policy}'이므로 중지된 채로 남습니다: docker update --restart always {nginx}",
+    "reboot.nginx_unless_stopped": "⚠️  재부팅 후: nginx({nginx})는 'unless-stopped'에서 마지막 시작 이후 누구도 Docker로 중지하거나 시그널을 보내지 않은 경우에만(docker kill -s HUP) 다시 올라옵니다; 'always'는 그와 무관합니다: docker update --restart always {nginx}",
+    "reboot.named_missing": "❌ 재부팅 후: nginx가 존재하지 않는 {name}을(를) 가리키므로 nginx가 시작되지 않습니다 (host not found in upstream)",
+    "reboot.named_stopped": "❌ 재부팅 후: nginx가 가리키는 {name}이(가) 중지되어 있어 그대로 남으므로 nginx가 시작되지 않습니다 (host not found in upstream)",
+    "reboot.named_no_policy": "❌ 재부팅 후: nginx가 가리키는 {name}의 재시작 정책 '{policy}' 때문에 컨테이너가 중지된 채로 남아 nginx가 시작되지 않습니다 (host not found in upstream): docker update --restart unless-stopped {name}",
+    "reboot.named_unserved": "⚠️  재부팅 후: {name}이(가) 실행되지 않습니다; nginx는 시작되지만(실행 중에 이름을 조회) 그 컨테이너로는 서비스하지 않습니다",
 }
