@@ -50,7 +50,7 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
         if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
     state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
-    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)
+    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env, docker)
 
 
 def runtime_for(docker, config: Config, service: Service):

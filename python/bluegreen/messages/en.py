@@ -273,6 +273,8 @@ MESSAGES = {
     "swarm.unavailable": "❌ This Docker engine is not a Swarm manager ({error}): a service with runtime: swarm is deployed, rolled back and looked at from a manager node",
     "status.problem.nginx_not_attached": "❌ The nginx container '{nginx}' is not attached to the overlay network '{network}': it cannot reach any task. Run: docker network connect {network} {nginx}",
     "swarm.resolve_unsupported": "❌ Service '{service}' has upstream_resolve: on, but the nginx container '{nginx}' runs nginx {version}: `server … resolve` needs nginx 1.27.3 or later. Remove upstream_resolve (bluegreen then renders the task addresses) or upgrade nginx; nothing was changed",
+    "readiness.waiting": "ℹ️  Docker is restarting {names} (the engine has just started again, e.g. after a reboot): waiting up to {seconds} s for it to run",
+    "readiness.gave_up": "❌ Docker was still restarting {names} after {seconds} s: `docker logs --tail 20 <name>` tells why it exits",
     # --- after a reboot (parts/reboot.py: doctor, status) ---
     "reboot.nginx_missing": "❌ After a reboot: there is no nginx container by the configured name, so nothing will serve",
     "reboot.nginx_no_policy": "❌ After a reboot: nginx ({nginx}) has restart policy '{policy}' and will stay stopped: docker update --restart always {nginx}",

@@ -273,6 +273,8 @@ MESSAGES = {
     "swarm.unavailable": "❌ 이 Docker 엔진은 Swarm 매니저가 아닙니다 ({error}): runtime: swarm 서비스의 배포, 롤백, 상태 확인은 매니저 노드에서 실행하세요",
     "status.problem.nginx_not_attached": "❌ nginx 컨테이너 '{nginx}'가 overlay 네트워크 '{network}'에 연결되어 있지 않아 어떤 태스크에도 접근할 수 없습니다. 실행: docker network connect {network} {nginx}",
     "swarm.resolve_unsupported": "❌ 서비스 '{service}'는 upstream_resolve: on이지만 nginx 컨테이너 '{nginx}'의 nginx 버전은 {version}입니다: `server … resolve`에는 nginx 1.27.3 이상이 필요합니다. upstream_resolve를 제거하거나 (bluegreen이 태스크 주소를 작성합니다) nginx를 업그레이드하세요; 변경 사항 없음",
+    "readiness.waiting": "ℹ️  Docker가 {names}을(를) 재시작하는 중입니다 (엔진이 방금 다시 시작됨, 예: 재부팅 후): 실행될 때까지 최대 {seconds}초 대기합니다",
+    "readiness.gave_up": "❌ {seconds}초 후에도 Docker가 {names}을(를) 재시작하는 중입니다: `docker logs --tail 20 <이름>`으로 종료 원인을 확인하세요",
     # --- 재부팅 후 (parts/reboot.py: doctor, status) ---
     "reboot.nginx_missing": "❌ 재부팅 후: 설정된 이름의 nginx 컨테이너가 없어 아무것도 서비스하지 않습니다",
     "reboot.nginx_no_policy": "❌ 재부팅 후: nginx({nginx})의 재시작 정책이 '{policy}'이므로 중지된 채로 남습니다: docker update --restart always {nginx}",
