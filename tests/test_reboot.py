@@ -16,6 +16,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from helpers import wait_until
 from site_under_test import Site
 
 
@@ -72,3 +73,37 @@ def test_what_bluegreen_starts_keeps_aside_and_puts_back_carries_the_right_resta
     assert client.containers.get(blue).labels.get("bluegreen.image", "").endswith(":v1")  # v1 put back
     assert policy(client, blue) == "unless-stopped"
     assert client.containers.get(blue).status == "running"
+
+
+@pytest.mark.parametrize("command", [("status", "backend"), ("deploy", "backend")])
+def test_a_command_arriving_while_docker_restarts_nginx_waits_for_it(stack, tmp_path, command):
+    """A reboot's race, on this stack alone: nginx (`--restart always`) started while the container its upstream
+    names was not up, so it exits ("host not found in upstream") and Docker retries it with its back-off
+    (`restarting`). The container comes back; a command that arrives before nginx's next try waits for it, bounded,
+    and goes on — instead of exit 6 "the nginx container does not run" (what it did before)."""
+    client = stack.client
+    stack.nginx_that_restarts("always")
+    site = Site(stack, tmp_path, service={"restart": "unless-stopped"})
+    first = site.deploy("v1")
+    assert first.returncode == 0, first.stdout + first.stderr
+    nginx, blue = client.containers.get(stack.nginx_name), client.containers.get(site.container("blue"))
+    blue.stop(timeout=2)
+    nginx.restart(timeout=2)
+
+    def just_failed_again(last=[-1]) -> bool:
+        """nginx failed its 4th try or a later one a moment ago: its next try is >= 1.6 s away (Docker's back-off
+        doubles from 0.1 s), time enough for the command to find it restarting."""
+        attrs = client.api.inspect_container(stack.nginx_name)
+        count, previous = attrs["RestartCount"], last[0]
+        last[0] = count
+        return count >= 4 and count != previous and attrs["State"]["Status"] == "restarting"
+
+    wait_until(just_failed_again, 30, "Docker to restart nginx a 4th time (its upstream names a stopped container)",
+               interval=0.02)
+    blue.start()  # what the engine does for the app at a reboot, a moment after nginx's try
+    result = site.bg(*command, APP_TAG="v2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Docker is restarting " + stack.nginx_name in result.stdout
+    assert client.containers.get(stack.nginx_name).status == "running"
+    code, doc = site.status()
+    assert code == 0 and doc["active"] == ("blue" if command[0] == "status" else "green"), doc

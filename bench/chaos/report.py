@@ -52,7 +52,7 @@ def _engine_restart(doc: dict) -> list[str]:
     why = []
     if after := failed(doc, "load_after_serving"):
         why.append(f"{after} failed requests after nginx served again")
-    active = (doc.get("status_after_fault") or {}).get("active")
+    active = extra.get("status_active_when_serving", (doc.get("status_after_fault") or {}).get("active"))
     if active != extra.get("served_color"):
         why.append(f"served {extra.get('served_color')}, status says {active}")
     return why

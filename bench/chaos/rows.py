@@ -165,13 +165,16 @@ def _dockerd_setup(live: bool) -> Callable[[ChaosStack], None]:
 
 def _dockerd_restart(live: bool) -> Callable[[ChaosStack], dict]:
     """Restart the engine; then how long until nginx *serves* (a 2xx) again, counted from the moment the engine
-    answers (what a reboot's operator waits for), and which color answered."""
+    answers (what a reboot's operator waits for), which color answered, and which one status reported then."""
     def inject(stack: ChaosStack) -> dict:
         times = dockerd.restart(live=live)
         stack.refresh_client()
         seconds, at, color = faults.serving_within(stack, 30)
+        # What status reports at that moment (a deploy in flight switches later: compared with the color then).
+        active = stack.status()[1].get("active") if seconds is not None else None
         return {"dockerd_gap_s": round(times["stop_s"] + times["start_s"], 2), **times, "live_restore": live,
-                "nginx_serving_after_s": seconds, "serving_at": at, "served_color": color}
+                "nginx_serving_after_s": seconds, "serving_at": at, "served_color": color,
+                "status_active_when_serving": active}
     return inject
 
 

@@ -272,7 +272,7 @@ class Docker:
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
-            if "is not running" in str(exc):
+            if _not_running(exc):
                 raise Unreachable("nginx.not_running", name=container) from None
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         return code, (out or b"").decode("utf-8", "replace")
@@ -286,7 +286,7 @@ class Docker:
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
-            if "is not running" in str(exc):
+            if _not_running(exc):
                 raise Unreachable("nginx.not_running", name=container) from None
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         return code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
@@ -337,7 +337,7 @@ class Docker:
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
-            if "is not running" in str(exc):
+            if _not_running(exc):
                 raise Unreachable("nginx.not_running", name=container) from None
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         found = []
@@ -356,6 +356,8 @@ class Docker:
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
+            if _not_running(exc):
+                raise Unreachable("nginx.not_running", name=container) from None
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         head, _, data = (out or b"").partition(b"\n")
         if code != 0 or not head.strip().isdigit():
@@ -506,6 +508,12 @@ def each(call: Callable[[T], R], items: list[T]) -> list[R]:
         return [call(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(len(items), 8)) as pool:
         return list(pool.map(call, items))
+
+
+def _not_running(exc: APIError) -> bool:
+    """The engine refused because the container does not run — stopped, or between two tries of its restart
+    policy ("is restarting, wait until the container is running": after a reboot, parts/readiness.py)."""
+    return "is not running" in str(exc) or "is restarting" in str(exc)
 
 
 def _one_line(exc: BaseException) -> str:
