@@ -277,7 +277,7 @@ MESSAGES = {
     "readiness.gave_up": "❌ Docker was still restarting {names} after {seconds} s: `docker logs --tail 20 <name>` tells why it exits",
     # --- after a reboot (parts/reboot.py: doctor, status) ---
     "reboot.nginx_missing": "❌ After a reboot: there is no nginx container by the configured name, so nothing will serve",
-    "reboot.nginx_no_policy": "❌ After a reboot: nginx ({nginx}) has restart policy '{policy}' and will stay stopped: docker update --restart always {nginx}",
+    "reboot.nginx_no_policy": "❌ After a reboot: nginx ({nginx}) has restart policy '{policy}' and will stay stopped: docker update --restart always {nginx} && docker restart {nginx} (Docker 20.10 honours a new policy only after a start)",
     "reboot.nginx_unless_stopped": "⚠️  After a reboot: nginx ({nginx}) comes back with 'unless-stopped' only if nobody stopped it or sent it a signal through Docker (docker kill -s HUP) since it last started; 'always' does not depend on that: docker update --restart always {nginx}",
     "reboot.named_missing": "❌ After a reboot: nginx names {name}, which does not exist; nginx will not start (host not found in upstream)",
     "reboot.named_stopped": "❌ After a reboot: nginx names {name}, which is stopped and stays so; nginx will not start (host not found in upstream)",

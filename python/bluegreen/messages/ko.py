@@ -277,7 +277,7 @@ MESSAGES = {
     "readiness.gave_up": "❌ {seconds}초 후에도 Docker가 {names}을(를) 재시작하는 중입니다: `docker logs --tail 20 <이름>`으로 종료 원인을 확인하세요",
     # --- 재부팅 후 (parts/reboot.py: doctor, status) ---
     "reboot.nginx_missing": "❌ 재부팅 후: 설정된 이름의 nginx 컨테이너가 없어 아무것도 서비스하지 않습니다",
-    "reboot.nginx_no_policy": "❌ 재부팅 후: nginx({nginx})의 재시작 정책이 '{policy}'이므로 중지된 채로 남습니다: docker update --restart always {nginx}",
+    "reboot.nginx_no_policy": "❌ 재부팅 후: nginx({nginx})의 재시작 정책이 '{policy}'이므로 중지된 채로 남습니다: docker update --restart always {nginx} && docker restart {nginx} (Docker 20.10은 새 정책을 컨테이너를 다시 시작한 뒤에야 적용합니다)",
     "reboot.nginx_unless_stopped": "⚠️  재부팅 후: nginx({nginx})는 'unless-stopped'에서 마지막 시작 이후 누구도 Docker로 중지하거나 시그널을 보내지 않은 경우에만(docker kill -s HUP) 다시 올라옵니다; 'always'는 그와 무관합니다: docker update --restart always {nginx}",
     "reboot.named_missing": "❌ 재부팅 후: nginx가 존재하지 않는 {name}을(를) 가리키므로 nginx가 시작되지 않습니다 (host not found in upstream)",
     "reboot.named_stopped": "❌ 재부팅 후: nginx가 가리키는 {name}이(가) 중지되어 있어 그대로 남으므로 nginx가 시작되지 않습니다 (host not found in upstream)",
