@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import posixpath
 import secrets
+import socket
 import tarfile
 import time
 from dataclasses import dataclass
@@ -232,6 +233,21 @@ class Stack:
             if extracted is None:
                 raise FileNotFoundError(path)
             return extracted.read().decode()
+
+    def nginx_that_restarts(self, policy: str) -> None:
+        """nginx created again (before any file is wired into it) with restart policy `policy` and a fixed host
+        port: a restart would draw a random one again, and Docker 20.10 honours a policy given by `docker update`
+        to a running container only after it was started again."""
+        with socket.socket() as probe:  # a free port now; nginx takes it at once
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.nginx.remove(force=True)
+        self.client.containers.run(self.nginx_image, name=self.nginx_name, network=self.network,
+                                   ports={"80/tcp": ("127.0.0.1", port)}, labels={STACK_LABEL: self.id},
+                                   restart_policy={"Name": policy}, detach=True)
+        self.public_url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(self.public_url, timeout=2).status_code, 15,
+                   f"nginx {self.nginx_name} to answer on {self.public_url}")
 
     def restart_nginx(self) -> None:
         """`docker restart` of nginx; random host ports may change, so the URLs are read again."""

@@ -43,13 +43,14 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     service = config.service(service_name)
     env = dict(os.environ if environ is None else environ)
     out.add_secrets(secrets_of(service, env))
-    runtime, switch = parts_for(config, service)
+    docker, runtime, switch = parts_for(config, service)
     state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
-    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)
+    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env, docker)
 
 
 def parts_for(config: Config, service: Service):
-    """The runtime and the nginx switch of one service (no state: `init`'s dry run must not create state_dir)."""
+    """The Docker client, the runtime and the nginx switch of one service (no state: `init`'s dry run must not
+    create state_dir)."""
     from bluegreen.parts.containers import Docker
     from bluegreen.parts.nginx import NginxGate
     from bluegreen.parts.shared_dict import SharedDictSwitch
@@ -60,7 +61,7 @@ def parts_for(config: Config, service: Service):
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
     switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
         if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
-    return runtime, switch
+    return docker, runtime, switch
 
 
 def secrets_of(service: Service, environ: Mapping[str, str]) -> list[str]:
@@ -186,7 +187,7 @@ def doctor(opts: Options, service: str) -> dict[str, Any]:
     config = config_mod.load(opts.config_path)
     svc = config.service(service)
     opts.out.add_secrets(secrets_of(svc, os.environ))  # as every command masks them
-    _, switch = parts_for(config, svc)
+    _, _, switch = parts_for(config, svc)
     return run_doctor(opts.out, gather(config, svc, switch, complete=True))
 
 
@@ -238,7 +239,7 @@ def init(opts: Options, service: str, *, apply: bool, **options: str | None) -> 
     tools = runbook.Tools(
         survey=SiteSurvey(Docker(existing.network if existing else "")), render_config=render_config,
         parse_config=lambda text, where: config_mod.loads(text.encode("utf-8"), Path(where)),
-        parts=lambda cfg, name: parts_for(cfg, cfg.service(name)),
+        parts=lambda cfg, name: parts_for(cfg, cfg.service(name))[1:],
         write_config=config_file.write_new, remove_config=config_file.remove_new,
         loaded_config=lambda cfg, name: recorded_config(cfg.state_dir, name))
     runbook.run_init(request, tools, opts.out,

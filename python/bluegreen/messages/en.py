@@ -430,4 +430,6 @@ MESSAGES = {
     "doctor.python.ok": "python {version} (bluegreen supports 3.10 and later)",
     "doctor.python.old": "python {version} is older than 3.10, which bluegreen needs",
     "doctor.fix.python": "run bluegreen with python3 3.10 or later (Debian 12's python3 is 3.11)",
+    "readiness.waiting": "ℹ️  Docker is restarting {names} (the engine has just started again, e.g. after a reboot): waiting up to {seconds} s for it to run",
+    "readiness.gave_up": "❌ Docker was still restarting {names} after {seconds} s: `docker logs --tail 20 <name>` tells why it exits",
 }

@@ -430,4 +430,6 @@ MESSAGES = {
     "doctor.python.ok": "python {version} (bluegreen은 3.10 이상 지원)",
     "doctor.python.old": "python {version}은(는) bluegreen에 필요한 3.10보다 오래되었습니다",
     "doctor.fix.python": "python3 3.10 이상으로 bluegreen을 실행하세요 (Debian 12의 python3는 3.11)",
+    "readiness.waiting": "ℹ️  Docker가 {names}을(를) 재시작하는 중입니다 (엔진이 방금 다시 시작됨, 예: 재부팅 후): 실행될 때까지 최대 {seconds}초 대기합니다",
+    "readiness.gave_up": "❌ {seconds}초 후에도 Docker가 {names}을(를) 재시작하는 중입니다: `docker logs --tail 20 <이름>`으로 종료 원인을 확인하세요",
 }

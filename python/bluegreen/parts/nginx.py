@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from bluegreen import failpoints
 from bluegreen.clock import REAL, Clock
 from bluegreen.errors import DeployFailed, Inconsistent
+from bluegreen.parts import host_nginx
 from bluegreen.parts.access_log import LogSource, open_source
-from bluegreen.parts.containers import Docker, FileRead
+from bluegreen.parts.containers import Docker, FileRead, Process
 from bluegreen.parts.host_nginx import MASTER, SHUTTING_DOWN, WORKER
 from bluegreen.parts.nginx_config import Dump, DumpUnreadable, parse_dump, version_of
 from bluegreen.settings import Nginx
@@ -140,17 +141,17 @@ class NginxGate:
             raise DeployFailed("nginx.swap_failed", path=path, error=_last_line(out))
 
     def generation(self) -> Generation:
+        return self._generation(self.docker.processes(self.container))
+
+    def _generation(self, processes: list[Process]) -> Generation:
         now = self.clock.now()
-        current = [p for p in self.docker.processes(self.container) if WORKER in p.args and SHUTTING_DOWN not in p.args]
+        current = [p for p in processes if WORKER in p.args and SHUTTING_DOWN not in p.args]
         started = now - max(p.age for p in current) if current else None
         return Generation(frozenset(p.pid for p in current), started)
 
     def master(self) -> int | None:
         """The master process's pid on this host (what `docker top` lists), None when none is found."""
-        for p in self.docker.processes(self.container):
-            if p.args.startswith(MASTER) and p.pid.isdigit():
-                return int(p.pid)
-        return None
+        return _master(self.docker.processes(self.container))
 
     def workers(self) -> set[str]:
         return set(self.generation().workers)
@@ -166,12 +167,18 @@ class NginxGate:
         return True
 
     def reload(self) -> Generation:
-        """Graceful reload, confirmed by new workers within `reload_timeout`; raises when not confirmed."""
-        before = self.workers()
+        """Graceful reload, confirmed by new workers within `reload_timeout`; raises when not confirmed.
+
+        `reload: signal` sends SIGHUP to nginx's master from this host, never through the Docker API: Docker marks
+        a container that was sent any signal through its API as stopped by hand, and `restart: unless-stopped` then
+        leaves nginx down after the next engine restart — a reboot (moby/moby#41302; measured on Docker 20.10).
+        Where the master cannot be signalled from here (bluegreen in another PID namespace, or another user than
+        nginx's), `nginx -s reload` inside the container does it (~50 ms more)."""
+        processes = self.docker.processes(self.container)
+        before = self._generation(processes).workers
         deadline = self.clock.deadline(self.settings.reload_timeout)
-        if self.settings.reload == "signal":
-            self.docker.signal(self.container, "SIGHUP")
-        else:
+        master = _master(processes) if self.settings.reload == "signal" else None
+        if master is None or not host_nginx.hup(master):
             code, out = self.docker.exec(self.container, ["nginx", "-s", "reload"])
             if code != 0:
                 raise DeployFailed("nginx.reload_failed", error=_last_line(out))
@@ -247,6 +254,13 @@ _CHECK = f'nginx -V 2>&1; echo "{_CHECK_MARK}"; exec nginx -T'
 _LOGGED = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: ")
 _LINKS = 'for p in "$@"; do readlink -- "$p" || echo; done'  # one line per path, empty when it is not a link
 _DNS_RETRY = 3.0  # seconds of `nginx -t` retries for a name Docker's DNS did not answer
+
+
+def _master(processes: list[Process]) -> int | None:
+    for p in processes:
+        if p.args.startswith(MASTER) and p.pid.isdigit():
+            return int(p.pid)
+    return None
 
 
 def _last_line(output: str) -> str:
