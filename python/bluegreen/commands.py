@@ -37,6 +37,7 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     """The parts of one service: the runtime its config names (containers on this host, or Swarm services), the
     nginx switch (naming the runtime's servers), state, output (secrets registered first)."""
     from bluegreen.operations.frame import Scene
+    from bluegreen.parts import admin_key
     from bluegreen.parts.containers import Docker
     from bluegreen.parts.nginx import NginxGate
     from bluegreen.parts.state import StateDir
@@ -49,7 +50,8 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     docker = Docker(config.network)
     runtime = runtime_for(docker, config, service)
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
-    switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
+    switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest,
+                              key_file=admin_key.path_for(config.state_dir, service.name)) \
         if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
     state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
     return Scene(service, config.nginx, runtime, switch, state, out, REAL, env)

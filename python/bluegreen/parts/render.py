@@ -53,14 +53,15 @@ def render_upstream(service: Service, *, primary: str, backup: str | None, gener
 
 
 def render_shared_dict(service: Service, *, primary: str, backup: str | None, generation: str,
-                       preview: str | None = None, admin_socket: str, module: str,
+                       preview: str | None = None, admin_socket: str, module: str, key_digest: str,
                        keepalive_min_timeout: str | None = None, servers: Servers | None = None,
                        resolver: str | None = None) -> str:
     """`switch: shared-dict`: both colors' upstream blocks (the other as `backup`, as in the guide), the js_var
     naming `primary` for an empty dictionary, the dictionary, the map and the admin socket. Only running colors
     are named: with no backup, both blocks name `primary`'s servers (nginx must never name a stopped container).
     `servers` and `resolver` as for render_upstream. Each running color also gets a probe entry on the admin
-    socket: its health path through nginx to that color alone (the rollback's quick path checks the target so)."""
+    socket: its health path through nginx to that color alone (the rollback's quick path checks the target so). The
+    admin server admits only requests whose key has the SHA-256 `key_digest` (parts/admin_key.py)."""
     hosts = servers or (lambda color: (Server(service.container(color)),))
     named = {primary: list(hosts(primary)), **({backup: list(hosts(backup))} if backup else {})}
     colors = []
@@ -72,7 +73,7 @@ def render_shared_dict(service: Service, *, primary: str, backup: str | None, ge
     return _env().get_template("upstream-shared-dict.conf.j2").render(
         service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
         generation=generation, primary=primary, colors=colors, admin_socket=admin_socket, module=module,
-        keepalive_min_timeout=keepalive_min_timeout, resolver=resolver,
+        key_digest=key_digest, keepalive_min_timeout=keepalive_min_timeout, resolver=resolver,
         probes=[{"color": color, "hosts": named[color]} for color in ("blue", "green") if color in named],
         health_path=service.health.path, probe_timeout=f"{max(1, round(service.health.request_timeout * 1000))}ms",
         preview={"color": preview, "upstream": service.preview_upstream, "hosts": list(hosts(preview)),
