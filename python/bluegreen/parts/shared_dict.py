@@ -158,7 +158,8 @@ class SharedDictSwitch(ReloadSwitch):
         return render_shared_dict(self.service, primary=primary, backup=backup, generation=new_generation(),
                                   preview=preview, admin_socket=self.socket, module=self.module,
                                   key_digest=admin_key.digest(self.key()), keepalive_min_timeout=self.nginx.keepalive_min_timeout,
-                                  servers=hosts.servers if hosts else None, resolver=hosts.resolver if hosts else None)
+                                  servers=hosts.servers if hosts else None, resolver=hosts.resolver if hosts else None,
+                                  segments=self.gate.segments() if preview else ())
 
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text`. A new shape (containers named, preview, first set-up): the file is installed with

@@ -154,7 +154,8 @@ class ReloadSwitch:
         hosts = self.hosts
         return render_upstream(self.service, primary=primary, backup=backup, generation=new_generation(),
                                preview=preview, servers=hosts.servers if hosts else None,
-                               resolver=hosts.resolver if hosts else None)
+                               resolver=hosts.resolver if hosts else None,
+                               segments=self.gate.segments() if preview else ())
 
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text` (swap, `nginx -t`, reload, confirm); on failure `previous` serves again."""
