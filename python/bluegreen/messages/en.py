@@ -299,5 +299,7 @@ MESSAGES = {
     "status.problem.admin_dir_open": "❌ The admin directory {path} is mode {mode}: others on this host reach nginx's admin socket (its key still refuses them). Run: chmod 700 {path} (the next deploy/rollback does it)",
     "status.problem.admin_refused": "❌ nginx's admin socket {socket} refused bluegreen's key ({path}: removed or replaced since nginx got its digest); the color shown is the loaded file's. The next deploy/rollback gives nginx the current key (one reload)",
     "status.problem.admin_unfit": "❌ bluegreen will not speak to nginx's admin socket: {why}; the color shown is the loaded file's. Remove it (rm {socket}), make the directory bluegreen's alone (mode 0700) and restart nginx",
+    "status.problem.admin_key_missing": "❌ bluegreen's admin key {path} does not exist: nginx's admin socket refuses bluegreen until the next deploy/rollback writes one (mode 0600) and gives nginx its digest (one reload)",
+    "status.problem.admin_key_unusable": "❌ bluegreen's admin key {path} is not one it will send (another user's, readable by group or others, or not what bluegreen writes): the next deploy/rollback replaces it (mode 0600) and gives nginx the new digest (one reload)",
     "status.problem.admin_unguarded": "❌ nginx's admin socket {socket} admits anyone who reaches it (nginx loaded a file written before bluegreen's key). The next deploy/rollback gives nginx the key (one reload)",
 }

@@ -299,5 +299,7 @@ MESSAGES = {
     "status.problem.admin_dir_open": "❌ 관리 디렉터리 {path}의 권한이 {mode}입니다: 이 호스트의 다른 사용자가 Nginx 관리 소켓에 닿습니다 (키가 여전히 거부). 실행: chmod 700 {path} (다음 배포/롤백이 합니다)",
     "status.problem.admin_refused": "❌ Nginx 관리 소켓 {socket}이(가) bluegreen의 키를 거부했습니다 ({path}: Nginx가 다이제스트를 받은 뒤 삭제되거나 바뀜); 표시된 색은 로드된 파일의 것입니다. 다음 배포/롤백이 현재 키를 Nginx에 넣습니다 (리로드 1회)",
     "status.problem.admin_unfit": "❌ bluegreen은 이 Nginx 관리 소켓과 통신하지 않습니다: {why}; 표시된 색은 로드된 파일의 것입니다. 소켓을 지우고(rm {socket}) 디렉터리를 bluegreen 전용(권한 0700)으로 만든 뒤 Nginx를 재시작하세요",
+    "status.problem.admin_key_missing": "❌ bluegreen 관리 키 {path}이(가) 없습니다: 다음 배포/롤백이 키를 만들고 (권한 0600) Nginx에 다이제스트를 넣을 때까지 (리로드 1회) Nginx 관리 소켓은 bluegreen을 거부합니다",
+    "status.problem.admin_key_unusable": "❌ bluegreen 관리 키 {path}은(는) 보낼 수 없는 키입니다 (다른 사용자 소유, 그룹이나 다른 사용자가 읽을 수 있음, 또는 bluegreen이 쓴 형식이 아님): 다음 배포/롤백이 새 키로 바꾸고 (권한 0600) Nginx에 새 다이제스트를 넣습니다 (리로드 1회)",
     "status.problem.admin_unguarded": "❌ Nginx 관리 소켓 {socket}이(가) 닿는 누구의 요청이든 받습니다 (bluegreen 키 이전에 쓰인 파일을 로드함). 다음 배포/롤백이 Nginx에 키를 넣습니다 (리로드 1회)",
 }

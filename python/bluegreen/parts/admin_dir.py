@@ -7,6 +7,7 @@ source as root, mode 0755 (and /run is emptied at every boot). So, before every 
   running bluegreen, no access for group or others), else what is wrong (`Loose`). `bluegreen doctor` and `status`
   say it; operations repair it first (`secure`: created 0700, or its mode set back to 0700; one it does not own is
   refused, exit 3).
+- `survey`: the directory and bluegreen's key file together, as message ids — what `bluegreen doctor` calls.
 - `unfit`: whether a socket in it may be spoken to at all. Not when others may write in the directory (they could
   have put a socket of their own there, to catch bluegreen's key), nor when the socket is not nginx's (a socket
   nginx's master made belongs to root, or to this user with a rootless engine).
@@ -21,8 +22,10 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
+from pathlib import Path
 
-from bluegreen.errors import Inconsistent
+from bluegreen.errors import BlueGreenError, Inconsistent
+from bluegreen.parts import admin_key
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # problem → (what `status` says, what an operation says: repaired, or refused)
@@ -127,6 +130,25 @@ def secure(path: str) -> Loose | None:
             os.fchmod(fd, 0o700)
     finally:
         os.close(fd)
+    return found
+
+
+def survey(path: str, key_file: Path) -> list[tuple[str, dict[str, str], bool]]:
+    """Whether only bluegreen can speak on the admin sockets in `path`: (message id, its parameters, whether the next
+    deploy/rollback repairs it by itself) for the directory (owner, mode, kind) and for bluegreen's key file
+    (`key_file`, admin_key.path_for: missing, or one bluegreen would not send: another user's, readable by others,
+    not what it writes, a link). Empty: both sound. Changes nothing; for `bluegreen doctor`."""
+    found = []
+    loose = judge(path)
+    if loose is not None:
+        found.append((loose.problem_key, loose.params, loose.repairable))
+    try:
+        key = admin_key.read(key_file)
+    except BlueGreenError as exc:  # a link or a special file in its place: the operation refuses it too
+        return [*found, (exc.key, {k: str(v) for k, v in exc.params.items()}, False)]
+    if key is None:
+        unused = "unusable" if os.path.lexists(key_file) else "missing"
+        found.append((f"status.problem.admin_key_{unused}", {"path": str(key_file)}, True))
     return found
 
 

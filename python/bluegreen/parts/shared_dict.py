@@ -157,7 +157,8 @@ class SharedDictSwitch(ReloadSwitch):
         hosts = self.hosts
         return render_shared_dict(self.service, primary=primary, backup=backup, generation=new_generation(),
                                   preview=preview, admin_socket=self.socket, module=self.module,
-                                  key_digest=admin_key.digest(self.key()), keepalive_min_timeout=self.nginx.keepalive_min_timeout,
+                                  key_digest=admin_key.digest(self.key()),
+                                  keepalive_min_timeout=self.nginx.keepalive_min_timeout,
                                   servers=hosts.servers if hosts else None, resolver=hosts.resolver if hosts else None,
                                   segments=self.gate.segments() if preview else ())
 
