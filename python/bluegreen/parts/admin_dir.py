@@ -147,8 +147,9 @@ def survey(path: str, key_file: Path) -> list[tuple[str, dict[str, str], bool]]:
     except BlueGreenError as exc:  # a link or a special file in its place: the operation refuses it too
         return [*found, (exc.key, {k: str(v) for k, v in exc.params.items()}, False)]
     if key is None:
-        unused = "unusable" if os.path.lexists(key_file) else "missing"
-        found.append((f"status.problem.admin_key_{unused}", {"path": str(key_file)}, True))
+        unused = "status.problem.admin_key_unusable" if os.path.lexists(key_file) else \
+            "status.problem.admin_key_missing"
+        found.append((unused, {"path": str(key_file)}, True))
     return found
 
 
