@@ -69,7 +69,9 @@ def test_no_socket_is_spoken_to_in_a_directory_others_can_write(admin):
         listener.bind(str(sock))
         assert admin_dir.unfit(str(sock)) is None
         admin.chmod(0o777)
-        assert "may be written by others" in admin_dir.unfit(str(sock))
+        assert admin_dir.unfit(str(sock)) == ("status.problem.admin_unfit_dir", {
+            "socket": str(sock), "path": str(admin), "mode": "0777", "owner": str(os.geteuid()),
+            "user": str(os.geteuid())})
         admin.chmod(0o755)  # others may enter, not write: the key still refuses them; nothing can be planted
         assert admin_dir.unfit(str(sock)) is None
 
@@ -79,10 +81,11 @@ def test_a_socket_another_user_made_is_not_nginxs(admin):
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(str(sock))
         os.chown(sock, OTHER, OTHER)
-        assert "belongs to user id 65534" in admin_dir.unfit(str(sock))
+        assert admin_dir.unfit(str(sock)) == ("status.problem.admin_unfit_owner", {"socket": str(sock),
+                                                                                    "owner": "65534"})
     sock.unlink()
     sock.write_text("")
-    assert "is not a socket" in admin_dir.unfit(str(sock))
+    assert admin_dir.unfit(str(sock)) == ("status.problem.admin_unfit_kind", {"socket": str(sock)})
 
 
 def test_the_key_file_is_bluegreens_alone_and_replaced_when_it_is_not(admin):

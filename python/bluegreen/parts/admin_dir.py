@@ -153,19 +153,20 @@ def survey(path: str, key_file: Path) -> list[tuple[str, dict[str, str], bool]]:
     return found
 
 
-def unfit(socket_path: str) -> str | None:
-    """Why bluegreen must not speak to `socket_path` (None: it may): its directory may be written by others, or
-    the socket is not nginx's. A socket that does not exist (yet) is fit: connecting says so."""
+def unfit(socket_path: str) -> tuple[str, dict[str, str]] | None:
+    """Why bluegreen must not speak to `socket_path` (None: it may), as a message id and its parameters: its
+    directory may be written by others, or the socket is not nginx's. A socket that does not exist (yet) is fit:
+    connecting says so."""
     directory = os.path.dirname(socket_path) or "."
     loose = judge(directory)
     if loose is not None and loose.problem != "missing" and loose.writable:
-        return f"{directory} may be written by others (owner {loose.owner}, mode {loose.mode:04o})"
+        return "status.problem.admin_unfit_dir", {"socket": socket_path, **loose.params}
     try:
         st = os.lstat(socket_path)
     except OSError:
         return None
     if not stat.S_ISSOCK(st.st_mode):
-        return f"{socket_path} is not a socket"
+        return "status.problem.admin_unfit_kind", {"socket": socket_path}
     if st.st_uid not in (0, os.geteuid()):
-        return f"{socket_path} belongs to user id {st.st_uid}, not to nginx (root)"
+        return "status.problem.admin_unfit_owner", {"socket": socket_path, "owner": str(st.st_uid)}
     return None

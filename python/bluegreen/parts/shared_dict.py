@@ -64,9 +64,9 @@ class SharedDictSwitch(ReloadSwitch):
         repaired = admin_dir.secure(self.nginx.admin_dir)
         if repaired is not None:
             said.append((repaired.action_key, repaired.params))
-        why = admin_dir.unfit(self.socket)
-        if why:
-            raise Inconsistent("admin.socket_unfit", socket=self.socket, why=why)
+        unfit = admin_dir.unfit(self.socket)
+        if unfit:
+            raise Inconsistent(unfit[0], **unfit[1])
         self._key, new = admin_key.ensure(self.key_file)
         if new:
             said.append(("repair.admin_key_new", {"path": str(self.key_file)}))
@@ -78,9 +78,9 @@ class SharedDictSwitch(ReloadSwitch):
         return self._key
 
     def _call(self, method: str, body: str | None = None) -> dict:
-        why = admin_dir.unfit(self.socket)
-        if why:
-            raise Unguarded("status.problem.admin_unfit", socket=self.socket, why=why)
+        unfit = admin_dir.unfit(self.socket)
+        if unfit:
+            raise Unguarded(unfit[0], **unfit[1])
         try:
             return call(self.socket, method, body, key=self.key())
         except AdminRefused:
