@@ -403,12 +403,7 @@ class Docker:
         """(gateway, subnet) of each network `container` is attached to, IPv4 and IPv6: the gateway is this host
         (a port published on the host reaches the container from it), the rest of the subnet other containers. A
         network without an address of its own (the host's, an overlay's gateway) gives what it has."""
-        try:
-            nets = self._client.containers.get(container).attrs.get("NetworkSettings", {}).get("Networks") or {}
-        except NotFound:
-            raise Unreachable("nginx.not_running", name=container) from None
-        except DockerException as exc:
-            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        nets = self._networks_of(container)
         found = []
         for net in nets.values():
             for address, length, gateway in (("IPAddress", "IPPrefixLen", "Gateway"),
@@ -418,14 +413,19 @@ class Docker:
                     found.append((net.get(gateway) or "", str(subnet)))
         return found
 
-    def attached(self, container: str) -> bool:
-        """The container is attached to this Docker's network."""
+    def _networks_of(self, container: str) -> dict:
+        """The container's networks as Docker reports them (name → its endpoint there)."""
         try:
             nets = self._client.containers.get(container).attrs.get("NetworkSettings", {}).get("Networks") or {}
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except DockerException as exc:
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        return nets
+
+    def attached(self, container: str) -> bool:
+        """The container is attached to this Docker's network."""
+        nets = self._networks_of(container)
         return self.network in nets or any(n.get("NetworkID") == self.network for n in nets.values())
 
     def image_refs(self, ref: str) -> tuple[str, tuple[str, ...]] | None:
