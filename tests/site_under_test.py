@@ -106,9 +106,11 @@ class Site:
 
 
 def socket_call(site: Site, method: str, body: str | None = None) -> dict:
-    """One request on nginx's admin socket (switch: shared-dict), as an operator's curl would make it."""
+    """One request on nginx's admin socket (switch: shared-dict), as an operator's curl would make it: with the
+    header line of bluegreen's key file (`curl -H @<state_dir>/backend.admin.key`)."""
+    name, _, key = (site.state_dir / "backend.admin.key").read_text().strip().partition(": ")
     transport = httpx.HTTPTransport(uds=os.path.join(site.stack.admin_dir, f"{UPSTREAM}.sock"))
-    with httpx.Client(transport=transport, base_url="http://bluegreen") as client:
+    with httpx.Client(transport=transport, base_url="http://bluegreen", headers={name: key}) as client:
         return client.request(method, "/color", content=body).json()
 
 

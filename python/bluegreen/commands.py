@@ -51,6 +51,7 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
 def parts_for(config: Config, service: Service):
     """The Docker client, the runtime and the nginx switch of one service (no state: `init`'s dry run must not
     create state_dir)."""
+    from bluegreen.parts import admin_key
     from bluegreen.parts.containers import Docker
     from bluegreen.parts.nginx import NginxGate
     from bluegreen.parts.shared_dict import SharedDictSwitch
@@ -59,7 +60,8 @@ def parts_for(config: Config, service: Service):
     docker = Docker(config.network)
     runtime = runtime_for(docker, config, service)
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
-    switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
+    switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest,
+                              key_file=admin_key.path_for(config.state_dir, service.name)) \
         if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
     return docker, runtime, switch
 

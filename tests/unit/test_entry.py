@@ -102,7 +102,7 @@ def test_the_quick_paths_file_is_the_one_a_render_gives(target):
     """The quick path derives the rollback's file from the confirmed one (no jinja2): the same text the full path
     renders for that switch, generation aside — so what it installs is what a full rollback would."""
     source = "green" if target == "blue" else "blue"
-    kwargs = {"admin_socket": "/run/bluegreen/b.sock", "module": "/etc/nginx/bluegreen/b.js"}
+    kwargs = {"admin_socket": "/run/bluegreen/b.sock", "module": "/etc/nginx/bluegreen/b.js", "key_digest": "0" * 64}
     confirmed = render_shared_dict(SERVICE, primary=source, backup=target, generation="g1", **kwargs)
     rendered = render_shared_dict(SERVICE, primary=target, backup=source, generation="g2", **kwargs)
     derived = recolor(confirmed, target, "g2")

@@ -54,7 +54,7 @@ class Op:
 def scene(tmp_path):
     return SimpleNamespace(service=SimpleNamespace(name="backend"), state=StateDir(tmp_path, "backend"),
                            out=Reporter("en"), clock=ManualClock(), environ={"BUILD_NUMBER": "42"},
-                           look=lambda: "live")
+                           look=lambda: "live", switch=SimpleNamespace(secure=lambda: []))
 
 
 def test_success_runs_the_runbook_under_the_lock_and_records_once(scene):

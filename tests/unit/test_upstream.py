@@ -56,3 +56,22 @@ def test_other_upstreams_and_missing_blocks():
     assert view.blocks == 2 and view.primaries == ("a", "b")
     assert parse_upstream("upstream other { server x:1; }", "u").blocks == 0
     assert parse_upstream(None, "u").blocks == 0
+
+
+def test_the_preview_entry_admits_this_host_and_denies_nginxs_networks():
+    """Both switches render one preview entry: loopback and each network's gateway (this host) allowed before each
+    network's subnet is denied, so another container beside nginx never reaches the staged color."""
+    from bluegreen.parts.render import render_shared_dict
+
+    backend = {"container_prefix": "maice-back", "upstream": "maice_backend", "preview": {}}
+    service = parse({"network": "n", "services": {"backend": backend}}).service("backend")
+    segments = [("172.18.0.1", "172.18.0.0/16"), ("", "10.0.1.0/24"), ("fd00::1", "fd00::/64")]
+    texts = [render_upstream(service, primary="green", backup=None, generation="g", preview="blue", segments=segments),
+             render_shared_dict(service, primary="green", backup=None, generation="g", preview="blue",
+                                admin_socket="/run/bluegreen/b.sock", module="/m.js", key_digest="0" * 64,
+                                segments=segments)]
+    for text in texts:
+        entry = text[text.index("listen 8081;"):]
+        rules = [line.strip() for line in entry.splitlines() if line.strip().startswith(("allow", "deny"))]
+        assert rules == ["allow 127.0.0.1;", "allow 172.18.0.1;", "allow fd00::1;", "deny 10.0.1.0/24;",
+                         "deny 172.18.0.0/16;", "deny fd00::/64;"], entry

@@ -153,6 +153,7 @@ def look(service: Service, runtime: Runtime, switch: Switch, state_dir: StateDir
     if runtime.renders_addresses:
         live = replace(live, stale=_stale(live, runtime))
     seen = tuple(Problem(key, params) for key, params in survey.problems)
+    seen += tuple(Problem(key, params, repairable) for key, params, repairable in served.problems)
     return replace(live, problems=seen + tuple(_problems(live)))
 
 

@@ -19,6 +19,10 @@ nothing pending or staged, no dead run's lock — and the target answers its hea
 doubt, and it changes nothing and leaves the whole rollback to the full path, which looks through the Docker API,
 repairs and says what is wrong.
 
+On the admin socket it speaks only with bluegreen's key, and only in a directory that is bluegreen's alone (mode
+0700, its owner) holding nginx's own socket (parts/admin_dir.py): anything else is the full path's to repair or
+refuse.
+
 After the move the full Rollback runs in the same frame, holding the same lock (rollback.py): it checks the
 target's container through Docker (the promoted release, its image) and puts the previous color back if that
 contradicts, writes (shared-dict) or confirms (reload) the file, verifies through the public entry and records
@@ -32,6 +36,7 @@ checked it wrote (config_file.declared_state_dir says why that is enough to find
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +45,7 @@ from bluegreen import config_file, failpoints
 from bluegreen.colors import COLORS, NAME, other
 from bluegreen.errors import BlueGreenError
 from bluegreen.operations.frame import lock_ahead
-from bluegreen.parts import admin_socket, engine_address, host_nginx
+from bluegreen.parts import admin_dir, admin_key, admin_socket, engine_address, host_nginx
 from bluegreen.parts.dict_file import digest, new_generation, recolor, regenerate
 from bluegreen.parts.quick_ticket import (RELOAD, not_recorded, reload_answer, reload_unchanged, source_color,
                                          why_not)
@@ -53,22 +58,25 @@ class _SharedDict:
     def __init__(self, state_dir: StateDir, ticket: dict) -> None:
         self.state_dir, self.socket = state_dir, ticket["socket"]
         self.probe_timeout = float(ticket.get("probe_timeout") or 5)
+        self.key = admin_key.read(admin_key.path_for(state_dir.root, state_dir.service))
 
     def look(self) -> dict | None:
+        if self.key is None or admin_dir.judge(os.path.dirname(self.socket)) or admin_dir.unfit(self.socket):
+            return None  # no key yet, or a directory that is not bluegreen's alone: the full path repairs or refuses
         try:
-            return admin_socket.call(self.socket, "GET")
+            return admin_socket.call(self.socket, "GET", key=self.key)
         except admin_socket.AdminUnreachable:
             return None
 
     def probe(self, target: str) -> bool:
-        return admin_socket.probe(self.socket, target, timeout=self.probe_timeout)[0]
+        return admin_socket.probe(self.socket, target, timeout=self.probe_timeout, key=self.key)[0]
 
     def text_for(self, previous: str, target: str) -> str:
         return recolor(previous, target, new_generation())
 
     def move(self, source: str, target: str, text: str, previous: str, answer: dict) -> bool:
         try:
-            moved = admin_socket.call(self.socket, "PUT", target)
+            moved = admin_socket.call(self.socket, "PUT", target, key=self.key)
         except admin_socket.AdminUnreachable:
             moved = {}
         if moved.get("color") == target and moved.get("previous") == source:
@@ -85,7 +93,7 @@ class _SharedDict:
         would look like an operator's switch to adopt and roll back from. The next look sees which color the
         dictionary holds and repairs."""
         try:
-            answer = admin_socket.call(self.socket, "PUT", color)
+            answer = admin_socket.call(self.socket, "PUT", color, key=self.key)
         except admin_socket.AdminUnreachable:
             return
         if answer.get("color") == color:

@@ -1,4 +1,5 @@
-"""nginx's admin socket (`switch: shared-dict`): one HTTP request on a unix socket that only bluegreen reaches.
+"""nginx's admin socket (`switch: shared-dict`): one HTTP request on a unix socket, carrying bluegreen's key (nginx
+answers 403 without it: admin_key.py; the caller checks the socket first: admin_dir.unfit).
 
     GET /color        → what nginx serves: {"color", "source", "file_color", "workers", "disk"}
     PUT /color <c>    → serve <c> from the next request on
@@ -19,6 +20,8 @@ import json
 import socket
 import time
 
+from bluegreen.parts.admin_key import HEADER
+
 MAX_ANSWER = 64 << 10  # the color answer is ~150 bytes; a probe's body is the app's, read no further than this
 
 
@@ -26,15 +29,21 @@ class AdminUnreachable(Exception):
     """The admin socket does not answer as it should (its message says how)."""
 
 
+class AdminRefused(AdminUnreachable):
+    """nginx answered 403: the key was missing or not the one its file names."""
+
+
 def request(socket_path: str | tuple[str, int], method: str, path: str = "/color", body: str | None = None, *,
-            timeout: float = 2.0, limit: int = MAX_ANSWER) -> tuple[int, bytes]:
+            timeout: float = 2.0, limit: int = MAX_ANSWER, key: str | None = None) -> tuple[int, bytes]:
     """One request, answered and closed by the peer: (status, body). `socket_path`: a unix socket, or (host, port)
     for the reload switch's quick probe of a container over the Docker network (probe_address). `timeout` bounds
     the whole exchange — connect, send, every read — not each step: a peer that trickles its answer a byte at a
-    time cannot hold the quick path longer. An answer longer than `limit` is cut there."""
+    time cannot hold the quick path longer. An answer longer than `limit` is cut there. `key`: sent in the admin
+    socket's header (admin_key.HEADER)."""
     payload = (body or "").encode("utf-8")
     host = "bluegreen" if isinstance(socket_path, str) else f"{socket_path[0]}:{socket_path[1]}"
-    head = f"{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {len(payload)}\r\n\r\n"
+    guard = f"{HEADER}: {key}\r\n" if key else ""
+    head = f"{method} {path} HTTP/1.0\r\nHost: {host}\r\n{guard}Content-Length: {len(payload)}\r\n\r\n"
     family = socket.AF_UNIX if isinstance(socket_path, str) else socket.AF_INET
     deadline = time.monotonic() + timeout
     try:
@@ -73,9 +82,12 @@ def _read_all(sock: socket.socket, deadline: float, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def call(socket_path: str, method: str, body: str | None = None, *, timeout: float = 2.0) -> dict:
+def call(socket_path: str, method: str, body: str | None = None, *, timeout: float = 2.0,
+         key: str | None = None) -> dict:
     """GET (what nginx serves) or PUT <color> (serve it) on /color: the answer's JSON object."""
-    status, data = request(socket_path, method, "/color", body, timeout=timeout)
+    status, data = request(socket_path, method, "/color", body, timeout=timeout, key=key)
+    if status == 403:
+        raise AdminRefused("HTTP 403: nginx refused the key")
     try:
         answer = json.loads(data)
     except ValueError:
@@ -85,10 +97,10 @@ def call(socket_path: str, method: str, body: str | None = None, *, timeout: flo
     return answer
 
 
-def probe(socket_path: str, color: str, *, timeout: float) -> tuple[bool, str]:
+def probe(socket_path: str, color: str, *, timeout: float, key: str | None = None) -> tuple[bool, str]:
     """The color's health check over the path nginx itself uses to reach it: (2xx, what it answered)."""
     try:
-        status, _ = request(socket_path, "GET", f"/probe/{color}", timeout=timeout)
+        status, _ = request(socket_path, "GET", f"/probe/{color}", timeout=timeout, key=key)
     except AdminUnreachable as exc:
         return False, str(exc)
     return 200 <= status < 300, f"HTTP {status}"

@@ -16,11 +16,18 @@ import time
 
 _FILE_COLOR = re.compile(r"^js_var \$bg_(\w+)_file_color (blue|green);$", re.M)
 _GENERATION = re.compile(r"^# bluegreen-generation: .*$", re.M)
+_KEY = re.compile(r"^js_var \$bg_\w+_key ([0-9a-f]{64});$", re.M)
 
 
 def file_color(text: str | None) -> str | None:
     match = _FILE_COLOR.search(text or "")
     return match.group(2) if match else None
+
+
+def key_digest(text: str | None) -> str | None:
+    """The digest of the admin socket's key the file names (parts/admin_key.py); None: a file of before keys."""
+    match = _KEY.search(text or "")
+    return match.group(1) if match else None
 
 
 def shape(text: str | None) -> str:

@@ -56,6 +56,10 @@ class NginxGate:
         info = self.docker.inspect(self.container)
         return bool(info and info.running)
 
+    def segments(self) -> list[tuple[str, str]]:
+        """(gateway, subnet) of each network nginx is on: who the preview entry admits and denies (render.py)."""
+        return self.docker.segments(self.container)
+
     def access_log(self) -> LogSource | None:
         """nginx's access log as configured (`nginx.access_log`), for the monitor; None when `off`."""
         return open_source(self.docker, self.container, self.settings.access_log)

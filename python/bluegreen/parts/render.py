@@ -34,37 +34,38 @@ def _env() -> "jinja2.Environment":
     return env
 
 Servers = Callable[[str], Sequence[Server]]  # a color → the hosts its `server` lines name
+Segments = Sequence[tuple[str, str]]  # (gateway, subnet) of each network nginx is on (containers.Docker.segments)
 
 
 def render_upstream(service: Service, *, primary: str, backup: str | None, generation: str,
-                    preview: str | None = None, servers: Servers | None = None, resolver: str | None = None) -> str:
+                    preview: str | None = None, servers: Servers | None = None, resolver: str | None = None,
+                    segments: Segments = ()) -> str:
     """The upstream with `primary` serving and `backup` (if any) named as nginx `backup`; with `preview`, also
-    that color's preview server (service.preview), which users never reach through the public entry.
+    that color's preview server (service.preview), which users never reach through the public entry, nor any
+    container on nginx's networks (`segments`: each network's gateway — this host — allowed, the rest denied).
 
     `servers` gives each color's hosts (the runtime's: its replicas, or a Swarm service's tasks); by default
     the color's one container. With `resolver`, nginx resolves the hosts itself while it runs (`resolve`, in an
     upstream with a shared-memory `zone`: nginx >= 1.27.3)."""
     hosts = servers or (lambda color: (Server(service.container(color)),))
-    entry = service.preview if preview else None
     return _env().get_template("upstream.conf.j2").render(
         service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
         primary=primary, primary_hosts=list(hosts(primary)),
         backup=backup, backup_hosts=list(hosts(backup)) if backup else [],
-        generation=generation, resolver=resolver,
-        preview={"color": preview, "upstream": service.preview_upstream, "hosts": list(hosts(preview)),
-                 "listen": entry.listen, "server_name": entry.server_name} if entry and preview else None,
+        generation=generation, resolver=resolver, preview=_preview(service, preview, hosts, segments),
     )
 
 
 def render_shared_dict(service: Service, *, primary: str, backup: str | None, generation: str,
-                       preview: str | None = None, admin_socket: str, module: str,
+                       preview: str | None = None, admin_socket: str, module: str, key_digest: str,
                        keepalive_min_timeout: str | None = None, servers: Servers | None = None,
-                       resolver: str | None = None) -> str:
+                       resolver: str | None = None, segments: Segments = ()) -> str:
     """`switch: shared-dict`: both colors' upstream blocks (the other as `backup`, as in the guide), the js_var
     naming `primary` for an empty dictionary, the dictionary, the map and the admin socket. Only running colors
     are named: with no backup, both blocks name `primary`'s servers (nginx must never name a stopped container).
-    `servers` and `resolver` as for render_upstream. Each running color also gets a probe entry on the admin
-    socket: its health path through nginx to that color alone (the rollback's quick path checks the target so)."""
+    `servers`, `resolver` and `segments` as for render_upstream. Each running color also gets a probe entry on the
+    admin socket: its health path through nginx to that color alone (the rollback's quick path checks the target
+    so). The admin server admits only requests whose key has the SHA-256 `key_digest` (parts/admin_key.py)."""
     hosts = servers or (lambda color: (Server(service.container(color)),))
     named = {primary: list(hosts(primary)), **({backup: list(hosts(backup))} if backup else {})}
     colors = []
@@ -72,15 +73,13 @@ def render_shared_dict(service: Service, *, primary: str, backup: str | None, ge
         own = named.get(color) or named[primary]
         others = [h for c, found in named.items() if c != color for h in found] if color in named else []
         colors.append({"name": color, "primary": own, "backup": others})
-    entry = service.preview if preview else None
     return _env().get_template("upstream-shared-dict.conf.j2").render(
         service=service.name, upstream=service.upstream, port=service.port, params=service.server_params,
         generation=generation, primary=primary, colors=colors, admin_socket=admin_socket, module=module,
-        keepalive_min_timeout=keepalive_min_timeout, resolver=resolver,
+        key_digest=key_digest, keepalive_min_timeout=keepalive_min_timeout, resolver=resolver,
         probes=[{"color": color, "hosts": named[color]} for color in ("blue", "green") if color in named],
         health_path=service.health.path, probe_timeout=f"{max(1, round(service.health.request_timeout * 1000))}ms",
-        preview={"color": preview, "upstream": service.preview_upstream, "hosts": list(hosts(preview)),
-                 "listen": entry.listen, "server_name": entry.server_name} if entry and preview else None,
+        preview=_preview(service, preview, hosts, segments),
     )
 
 
@@ -101,6 +100,16 @@ def _yaml_scalar(value: object) -> str:
                                                 text, re.I):
         return text
     return json.dumps(text, ensure_ascii=False)
+
+
+def _preview(service: Service, color: str | None, hosts: Servers, segments: Segments) -> dict | None:
+    """The preview server's values: `color`'s hosts, where it listens, and who may reach it."""
+    entry = service.preview
+    if entry is None or color is None:
+        return None
+    return {"color": color, "upstream": service.preview_upstream, "hosts": list(hosts(color)), "listen": entry.listen,
+            "server_name": entry.server_name, "gateways": sorted({g for g, _ in segments if g}),
+            "subnets": sorted({s for _, s in segments})}
 
 
 def render_module(service: Service) -> str:

@@ -10,15 +10,22 @@ color switch or a rollback.
 
 Set-up is the first switch: the njs module and the file are written, `nginx -t` gates them, a reload opens the
 socket. Until then (the guide's plain file) bluegreen reads the file as the reload switch does.
+
+Who may speak on the socket: bluegreen, with its key (admin_key.py), in a directory that is its own (admin_dir.py).
+An operation first makes the directory its own and the key (`secure`); a file whose key is not the current one (a
+new key, or a file written before keys) has another shape, so the next switch installs it with a reload. `status`
+changes nothing: it names what is wrong, and where nginx refuses the key it reads the color from the loaded file.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bluegreen import failpoints
-from bluegreen.errors import DeployFailed, Unreachable
-from bluegreen.parts import quick_ticket
-from bluegreen.parts.admin_socket import AdminUnreachable, call
-from bluegreen.parts.dict_file import file_color, new_generation, recolor, shape
+from bluegreen.errors import DeployFailed, Inconsistent, Unreachable
+from bluegreen.parts import admin_dir, admin_key, quick_ticket
+from bluegreen.parts.admin_socket import AdminRefused, AdminUnreachable, call
+from bluegreen.parts.dict_file import file_color, key_digest, new_generation, recolor, shape
 from bluegreen.parts.nginx import Generation, NginxGate
 from bluegreen.parts.render import render_module, render_shared_dict
 from bluegreen.parts.state import ServiceState
@@ -30,6 +37,11 @@ MODULE_DIR = "/etc/nginx/bluegreen"
 __all__ = ["SharedDictSwitch", "file_color"]
 
 
+class Unguarded(Unreachable):
+    """nginx's admin socket answers, but not to bluegreen (its key refused), or bluegreen will not send its key there
+    (admin_dir.unfit): the loaded file is all that is known of the color."""
+
+
 class SharedDictSwitch(ReloadSwitch):
     """The reload switch's file handling (the file still decides after a restart, and names the containers), plus
     the dictionary for the color."""
@@ -37,11 +49,42 @@ class SharedDictSwitch(ReloadSwitch):
     mode = "shared-dict"
 
     def __init__(self, gate: NginxGate, service: Service, nginx: Nginx, hosts: Hosts | None = None,
-                 config_digest: str | None = None) -> None:
+                 config_digest: str | None = None, *, key_file: Path) -> None:
         super().__init__(gate, service, hosts)
-        self.nginx, self.config_digest = nginx, config_digest
+        self.nginx, self.config_digest, self.key_file = nginx, config_digest, key_file
         self.socket = f"{nginx.admin_dir}/{service.upstream}.sock"
         self.module = f"{MODULE_DIR}/{service.upstream}.js"
+        self._key: str | None = None
+
+    def secure(self) -> list[tuple[str, dict[str, str]]]:
+        """Before an operation speaks on the socket: the admin directory made bluegreen's alone (created, or set back
+        to 0700), the key made; what was repaired, to say. Inconsistent (exit 3, nothing changed) for a directory
+        bluegreen cannot make its own, or a socket there that is not nginx's."""
+        said = []
+        repaired = admin_dir.secure(self.nginx.admin_dir)
+        if repaired is not None:
+            said.append((repaired.action_key, repaired.params))
+        unfit = admin_dir.unfit(self.socket)
+        if unfit:
+            raise Inconsistent(unfit[0], **unfit[1])
+        self._key, new = admin_key.ensure(self.key_file)
+        if new:
+            said.append(("repair.admin_key_new", {"path": str(self.key_file)}))
+        return said
+
+    def key(self) -> str | None:
+        if self._key is None:
+            self._key = admin_key.read(self.key_file)
+        return self._key
+
+    def _call(self, method: str, body: str | None = None) -> dict:
+        unfit = admin_dir.unfit(self.socket)
+        if unfit:
+            raise Unguarded(unfit[0], **unfit[1])
+        try:
+            return call(self.socket, method, body, key=self.key())
+        except AdminRefused:
+            raise Unguarded("status.problem.admin_refused", socket=self.socket, path=str(self.key_file)) from None
 
     def running(self) -> bool:
         """nginx answers on its admin socket (one request instead of a Docker inspect), or its container runs
@@ -60,7 +103,7 @@ class SharedDictSwitch(ReloadSwitch):
     def ask(self) -> dict:
         """The admin socket's answer: {"color", "source": "dict"|"file", "file_color", "workers", "disk"}."""
         try:
-            answer = call(self.socket, "GET")
+            answer = self._call("GET")
         except AdminUnreachable as exc:
             raise Unreachable("switch.admin_unreachable", socket=self.socket, error=str(exc)) from None
         if answer.get("color") not in COLORS:
@@ -75,7 +118,14 @@ class SharedDictSwitch(ReloadSwitch):
         if file_color(basis) is None:  # not set up yet (the guide's plain upstream): read it as the file says
             return Served(file.text, loaded, how, since, generation, parse_upstream(basis, self.service.upstream),
                           self.container)
-        answer, self._answer = self._answer or self.ask(), None
+        problems = self._admin_problems()
+        try:
+            answer, self._answer = self._answer or self.ask(), None
+        except Unguarded as exc:
+            self._generation, self._seen = generation, None
+            problems.append((exc.key, {k: str(v) for k, v in exc.params.items()}, exc.key.endswith("refused")))
+            return Served(file.text, loaded, how, since, generation, self.view_of(basis), self.container,
+                          problems=tuple(problems))
         self._generation, self._seen = generation, answer
         color, served = answer["color"], loaded
         if loaded is not None and file_color(loaded) != color:
@@ -88,7 +138,15 @@ class SharedDictSwitch(ReloadSwitch):
             else:
                 served = file.text if file_color(file.text) == color else recolor(loaded, color)
         view = parse_upstream(basis, f"{self.service.upstream}_{color}")
-        return Served(file.text, served, how, since, generation, view, self.container, answer.get("source"), loaded)
+        if key_digest(basis) is None:  # nginx admitted a request: a file of before keys guards nothing
+            problems.append(("status.problem.admin_unguarded", {"socket": self.socket}, True))
+        return Served(file.text, served, how, since, generation, view, self.container, answer.get("source"), loaded,
+                      tuple(problems))
+
+    def _admin_problems(self) -> list[tuple[str, dict[str, str], bool]]:
+        """The admin directory as `status` must name it (an operation made it bluegreen's first)."""
+        loose = admin_dir.judge(self.nginx.admin_dir)
+        return [] if loose is None else [(loose.problem_key, loose.params, loose.repairable)]
 
     def view_of(self, text: str | None) -> UpstreamView:
         color = file_color(text)
@@ -99,8 +157,10 @@ class SharedDictSwitch(ReloadSwitch):
         hosts = self.hosts
         return render_shared_dict(self.service, primary=primary, backup=backup, generation=new_generation(),
                                   preview=preview, admin_socket=self.socket, module=self.module,
+                                  key_digest=admin_key.digest(self.key()),
                                   keepalive_min_timeout=self.nginx.keepalive_min_timeout,
-                                  servers=hosts.servers if hosts else None, resolver=hosts.resolver if hosts else None)
+                                  servers=hosts.servers if hosts else None, resolver=hosts.resolver if hosts else None,
+                                  segments=self.gate.segments() if preview else ())
 
     def setup_files(self) -> dict[str, str]:
         """The njs module the file imports (written beside it by the first switch, or by `bluegreen init`)."""
@@ -153,10 +213,10 @@ class SharedDictSwitch(ReloadSwitch):
 
     def _set_color(self, color: str | None, previous: str | None, *, reloaded: bool) -> None:
         try:
-            answer = call(self.socket, "PUT", color)
+            answer = self._call("PUT", color)
             if answer.get("color") != color:
                 raise AdminUnreachable(f"it serves {answer.get('color')!r} after the switch")
-        except AdminUnreachable as exc:
+        except (AdminUnreachable, Unguarded) as exc:
             self._put_back(previous, reloaded=reloaded)
             raise DeployFailed("switch.admin_failed", socket=self.socket, error=str(exc)) from None
 
@@ -175,6 +235,6 @@ class SharedDictSwitch(ReloadSwitch):
         color = file_color(previous)
         if color:
             try:
-                call(self.socket, "PUT", color)
-            except AdminUnreachable:
+                self._call("PUT", color)
+            except (AdminUnreachable, Unguarded):
                 pass

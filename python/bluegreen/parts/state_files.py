@@ -122,7 +122,7 @@ def cut_torn_tail(fd: int) -> None:
     os.ftruncate(fd, 0)
 
 
-def atomic_write(path: Path, text: str) -> None:
+def atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
     """Write a new file beside `path` (never through a link that was planted there) and rename it into place."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -130,7 +130,7 @@ def atomic_write(path: Path, text: str) -> None:
     except FileNotFoundError:
         pass
     with naming(path):
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
         try:
             write_all(fd, text.encode("utf-8"))  # a short write retried: never a truncated state.json fsynced
             os.fsync(fd)

@@ -67,6 +67,7 @@ class Served:
     container: str  # the nginx container
     source: str | None = None  # shared-dict: "dict", or "file" when the dictionary is empty (after a restart)
     loaded_file: str | None = None  # shared-dict: the file nginx loaded, when `loaded` (what it serves) differs
+    problems: tuple[tuple[str, dict[str, str], bool], ...] = ()  # shared-dict: (message id, params, repairable)
 
     @property
     def file(self) -> str | None:
@@ -87,6 +88,8 @@ class Switch(Protocol):
     container: str
 
     def running(self) -> bool: ...
+
+    def secure(self) -> list[tuple[str, dict[str, str]]]: ...
 
     def access_log(self) -> LogSource | None: ...
 
@@ -132,6 +135,10 @@ class ReloadSwitch:
         """nginx's container runs (its files can be read when it is stopped, but nothing served or reloaded)."""
         return self.gate.running()
 
+    def secure(self) -> list[tuple[str, dict[str, str]]]:
+        """Nothing to secure before an operation: no channel but Docker's (shared-dict: its admin socket)."""
+        return []
+
     def access_log(self) -> LogSource | None:
         return self.gate.access_log()
 
@@ -149,7 +156,8 @@ class ReloadSwitch:
         hosts = self.hosts
         return render_upstream(self.service, primary=primary, backup=backup, generation=new_generation(),
                                preview=preview, servers=hosts.servers if hosts else None,
-                               resolver=hosts.resolver if hosts else None)
+                               resolver=hosts.resolver if hosts else None,
+                               segments=self.gate.segments() if preview else ())
 
     def setup_files(self) -> dict[str, str]:
         """Files nginx must have besides the upstream file before this switch works (path → text): none here."""
