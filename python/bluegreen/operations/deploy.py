@@ -92,7 +92,7 @@ class Deploy:
         if self.system is not None:
             from bluegreen.operations.doctor import preflight
 
-            preflight(self.out, self.system())
+            preflight(self.out, self.scene.once_nginx_runs(self.system))  # after a reboot: once it is up
 
     def plan(self, live: Live, frame: Frame) -> None:
         """Detect: the idle color is the one nginx does not serve."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, TypeVar
 
 from bluegreen import failpoints
 from bluegreen.errors import BlueGreenError, Inconsistent, LockHeld, Unreachable
@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # the rollback's quick path locks through this module: it imp
     from bluegreen.parts.switch import Generation, Switch  # Generation: nginx.py's, through the seam
     from bluegreen.report import Report
     from bluegreen.settings import Nginx, Service
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,36 @@ class Scene:
         restarting it (the engine has just started again: a reboot), it looks again until it is not, up to
         readiness.WITHIN seconds, rather than failing (exit 6) or naming a container that is a moment from running."""
         from bluegreen.operations.look import DOWN, look
+
+        def once() -> tuple[Live | None, list[str], Unreachable | None]:
+            try:
+                live = look(self.service, self.runtime, self.switch, self.state)
+            except Unreachable as error:
+                if error.key != "nginx.not_running":
+                    raise
+                return None, [self.nginx.container], error
+            return live, [p.params["name"] for p in live.problems if p.key in DOWN], None
+
+        return self._while_restarting(once)
+
+    def once_nginx_runs(self, read: Callable[[], T]) -> T:
+        """read() (something that asks nginx), waiting as look() does while the engine restarts nginx."""
+        def once() -> tuple[T | None, list[str], Unreachable | None]:
+            try:
+                return read(), [], None
+            except Unreachable as error:
+                if error.key != "nginx.not_running":
+                    raise
+                return None, [self.nginx.container], error
+
+        return self._while_restarting(once)  # type: ignore[return-value]
+
+    def _while_restarting(self, attempt: Callable[[], tuple[Any, list[str], Unreachable | None]]) -> Any:
         from bluegreen.parts import readiness
 
         deadline, told = None, False
         while True:
-            try:
-                live, failed = look(self.service, self.runtime, self.switch, self.state), None
-                down = [p.params["name"] for p in live.problems if p.key in DOWN]
-            except Unreachable as error:
-                if error.key != "nginx.not_running":
-                    raise
-                live, failed, down = None, error, [self.nginx.container]
+            result, down, failed = attempt()
             waiting = readiness.restarting(self.docker, down) if down and self.docker else []
             deadline = deadline or self.clock.deadline(readiness.WITHIN)
             if waiting and not deadline.expired:
@@ -76,7 +97,7 @@ class Scene:
                 self.out.say("readiness.gave_up", names=", ".join(waiting), seconds=f"{readiness.WITHIN:.0f}")
             if failed is not None:
                 raise failed
-            return live
+            return result
 
 
 class Operation(Protocol):
