@@ -3,10 +3,13 @@ is removed, nginx serves the previous file again, and status is consistent after
 
 from __future__ import annotations
 
+import subprocess
 from contextlib import contextmanager
+from typing import Callable
 
 import pytest
 
+from helpers import wait_until
 from site_under_test import Site, UPSTREAM
 
 
@@ -18,11 +21,13 @@ def site(stack, tmp_path):
     return s
 
 
-def failed_deploy_keeps_v1(site, request_loop, version="v2", loop_path="/", switched=False, **env):
-    """Deploy that must fail; returns its output after checking everything the rules promise."""
+def failed_deploy_keeps_v1(site, request_loop, version="v2", loop_path="/", switched=False,
+                           meanwhile: Callable[[], None] | None = None, **env):
+    """Deploy that must fail; returns its output after checking everything the rules promise. `meanwhile` breaks
+    something once the candidate started (a deploy refuses to start on an nginx that is broken already)."""
     before = site.upstream_text()
     loop = request_loop(site.stack.public_url + loop_path, interval=0.02)
-    result = site.deploy(version, **env)
+    result = deploy_breaking(site, version, meanwhile, **env) if meanwhile else site.deploy(version, **env)
     traffic = loop.stop()
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
@@ -37,10 +42,25 @@ def failed_deploy_keeps_v1(site, request_loop, version="v2", loop_path="/", swit
     assert site.upstream_text() == before
     assert site.container("green") not in site.running_names()
     code, doc = site.status()
-    assert code == 0 and doc["consistent"] and doc["active"] == "blue", doc
+    assert code == 0 and doc["consistent"] and doc["active"] == "blue", doc["problems"]
     entry = site.history()[0]
     assert entry["action"] == "deploy" and entry["result"] == "failed" and entry["reason"]
     return output
+
+
+def deploy_breaking(site, version: str, meanwhile: Callable[[], None], **env):
+    """A deploy paused once its candidate started, `meanwhile` run, then resumed to its end."""
+    point = "deploy.candidate_started"
+    marker = site.dir / f"{point}.paused"
+    proc = site.spawn("deploy", "backend", APP_TAG=version, BLUEGREEN_FAILPOINT=f"{point}:pause",
+                      BLUEGREEN_FAILPOINT_DIR=str(site.dir), **env)
+    try:
+        wait_until(marker.exists, 60, "the deploy paused with its candidate started")
+        meanwhile()
+    finally:
+        marker.unlink(missing_ok=True)
+    stdout, stderr = proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 @contextmanager
@@ -49,6 +69,16 @@ def extra_nginx_file(site, name: str, text: str):
     site.stack.write_nginx_file(f"conf.d/{name}", text)
     try:
         yield
+    finally:
+        site.stack.nginx_exec("rm", "-f", f"/etc/nginx/conf.d/{name}")
+
+
+@contextmanager
+def appearing_nginx_file(site, name: str, text: str):
+    """`meanwhile` for failed_deploy_keeps_v1: another file appears in nginx's conf.d while the deploy runs (gone
+    after the block)."""
+    try:
+        yield lambda: site.stack.write_nginx_file(f"conf.d/{name}", text)
     finally:
         site.stack.nginx_exec("rm", "-f", f"/etc/nginx/conf.d/{name}")
 
@@ -79,10 +109,26 @@ def test_image_that_cannot_start(site, request_loop):
 
 
 def test_nginx_test_fails(site, request_loop):
-    """`nginx -t` failing puts the previous file back without a reload."""
-    with extra_nginx_file(site, "zz-broken.conf", "this is not nginx config;\n"):
-        output = failed_deploy_keeps_v1(site, request_loop)
+    """`nginx -t` failing (a broken file appeared during the deploy) puts the previous file back without a reload;
+    the candidate is removed though nginx cannot print its configuration any more (the guard knows what nginx
+    serves from its reading before: nginx loaded nothing since)."""
+    with appearing_nginx_file(site, "zz-broken.conf", "this is not nginx config;\n") as appear:
+        output = failed_deploy_keeps_v1(site, request_loop, meanwhile=appear)
     assert "nginx -t" in output
+
+
+def test_an_nginx_that_cannot_read_its_configuration_refuses_the_deploy_up_front(site, request_loop):
+    """A broken file already in conf.d: nothing starts, exit 3, nginx's own error line, nothing changed."""
+    before, names = site.upstream_text(), site.running_names()
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    with extra_nginx_file(site, "zz-broken.conf", "this is not nginx config;\n"):
+        result = site.deploy("v2")
+    assert loop.stop().failures == []
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert 'unknown directive "this" in /etc/nginx/conf.d/zz-broken.conf:1' in result.stderr
+    assert "Nothing was changed" in result.stderr
+    assert site.upstream_text() == before and site.running_names() == names
+    assert site.history()[0]["result"] == "refused"
 
 
 def test_reload_that_nginx_does_not_apply(site, request_loop):
@@ -91,8 +137,8 @@ def test_reload_that_nginx_does_not_apply(site, request_loop):
     # So: something else in the nginx container holds 127.0.0.1:8081, and a server listens there too.
     code, out = site.stack.nginx_exec("busybox", "httpd", "-p", "127.0.0.1:8081", "-h", "/tmp")
     assert code == 0, out
-    with extra_nginx_file(site, "zz-bind.conf", "server { listen 127.0.0.1:8081; return 204; }\n"):
-        output = failed_deploy_keeps_v1(site, request_loop)
+    with appearing_nginx_file(site, "zz-bind.conf", "server { listen 127.0.0.1:8081; return 204; }\n") as appear:
+        output = failed_deploy_keeps_v1(site, request_loop, meanwhile=appear)
     assert "did not confirm the reload" in output
 
 

@@ -3,6 +3,12 @@ what bluegreen remembers, and what is wrong.
 
 `status` prints this; every operation starts from it. The active color is the one nginx *serves* (the single
 primary of the upstream it loaded), cross-checked with the instances; labels are never trusted for it.
+
+bluegreen's own record (its file, the state) is the whole truth only once bluegreen has switched and nginx still
+serves what it confirmed. Before the first deploy, whenever nginx serves something else, and whenever bluegreen's
+file does not hold exactly the service's block, the look reads every file nginx reads (`nginx -T`, detect.py):
+the block wherever it is (the guide keeps it inline in `conf.d/default.conf`), and each color's instances named
+anywhere else. What it cannot tell makes deploy, rollback and promote refuse (`Problem.refuses`).
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from bluegreen.errors import Unreachable
+from bluegreen.operations.detect import Found, block_names, block_where, find
 from bluegreen.parts.instance import ContainerInfo
 from bluegreen.parts.runtime import Runtime
 from bluegreen.parts.state import ServiceState, StateDir, now_iso
@@ -24,6 +31,7 @@ class Problem:
     key: str  # message id (status.problem.*)
     params: dict[str, str] = field(default_factory=dict)
     repairable: bool = False  # the next deploy/rollback fixes it by itself
+    refuses: bool = False  # what nginx serves cannot be told (or is not bluegreen's to change): operations refuse
 
 
 @dataclass(frozen=True)
@@ -39,6 +47,8 @@ class Live:
     kept: Mapping[str, ContainerInfo] = field(default_factory=dict)  # previous versions set aside by a deploy
     remembered_view: UpstreamView = UpstreamView()  # the upstream of the last file bluegreen confirmed
     stale: tuple[str, ...] = ()  # addresses nginx names that no running instance has (Swarm, addresses rendered)
+    found: Found | None = None  # what every file nginx reads says (read only when the look needs it: see above)
+    where: str | None = None  # `file:line` of the block nginx serves the service from
 
     @property
     def remembered_active(self) -> str | None:
@@ -50,8 +60,19 @@ class Live:
         return not self.problems
 
     @property
+    def outside(self) -> bool:
+        """nginx serves the service from a block outside bluegreen's file (the guide's layout)."""
+        return not self.served.view.blocks and self.found is not None and bool(self.found.outside)
+
+    @property
     def view(self):
-        return self.served.view
+        """The service's upstream as nginx serves it: from bluegreen's file, or from the block found elsewhere."""
+        return self.found.view if self.outside and self.found and self.found.view else self.served.view
+
+    @property
+    def refusal(self) -> Problem | None:
+        """The first problem that makes deploy, rollback and promote refuse, if any."""
+        return next((p for p in self.problems if p.refuses), None)
 
     def instance(self, color: str | None) -> ContainerInfo | None:
         found = self.instances.get(color, ()) if color else ()
@@ -140,17 +161,40 @@ def look(service: Service, runtime: Runtime, switch: Switch, state_dir: StateDir
     survey = runtime.survey()
     state = state_dir.load()
     served = switch.look(record_of(state))
-    view = served.view
+    found = None
+    if untrusted(state, served):
+        found = find(service, switch.scan(), names=block_names(service, switch.mode), instances=survey.instances)
+    live = Live(service, survey.instances, served, state, None, None, (), state_dir.stale_holder(),
+                survey.kept, switch.view_of(state.loaded_config), found=found)
+    view = live.view
     active = one_color(service, view.primaries)
     backup = one_color(service, view.backups)
-    if backup == active:
-        backup = None
-    live = Live(service, survey.instances, served, state, active, backup, (), state_dir.stale_holder(),
-                survey.kept, switch.view_of(state.loaded_config))
+    live = replace(live, active=active, backup=None if backup == active else backup)
+    live = replace(live, where=_where(live, switch.mode))
     if runtime.renders_addresses:
         live = replace(live, stale=_stale(live, runtime))
     seen = tuple(Problem(key, params) for key, params in survey.problems)
     return replace(live, problems=seen + tuple(_problems(live)))
+
+
+def untrusted(state: ServiceState, served: Served) -> bool:
+    """bluegreen's own record is not the whole truth: no record yet (a first deploy, or its state lost), nginx
+    serves neither what bluegreen confirmed nor what it was installing, or bluegreen's file does not hold exactly
+    the service's block. A steady state never pays for `nginx -T`; neither does the rollback's quick path."""
+    return (state.loaded_config is None or served.loaded is None
+            or served.loaded not in (state.loaded_config, state.pending) or served.view.blocks != 1)
+
+
+def _where(live: Live, mode: str) -> str | None:
+    """`file:line` of the block nginx serves the service from (with shared-dict: the serving color's block)."""
+    if live.outside and live.found:
+        return live.found.outside[0].where
+    text = live.served.loaded or live.served.disk
+    names = block_names(live.service, mode)
+    if live.active and len(names) > 1:
+        names = (f"{live.service.upstream}_{live.active}", *names)
+    path = live.service.upstream_file
+    return next((w for name in names if (w := block_where(text, path, name))), None)
 
 
 def _stale(live: Live, runtime: Runtime) -> tuple[str, ...]:
@@ -164,9 +208,9 @@ def _stale(live: Live, runtime: Runtime) -> tuple[str, ...]:
 
 def _problems(live: Live) -> list[Problem]:
     s, view, served = live.service, live.view, live.served
-    found: list[Problem] = []
-    if served.disk is None and served.loaded is None:
-        return [Problem("status.problem.no_file", {"path": s.upstream_file})]
+    found: list[Problem] = _detected(live)
+    if served.disk is None and served.loaded is None and not live.outside:
+        return found + [Problem("status.problem.no_file", {"path": s.upstream_file})]
     if live.loaded_outside:
         key = "status.problem.switched_outside" if live.switched_outside else "status.problem.edited_outside"
         found.append(Problem(key, {"color": live.active or "-", "path": s.upstream_file, "since": _when(served.since)},
@@ -174,22 +218,28 @@ def _problems(live: Live) -> list[Problem]:
     if live.edited_not_loaded:
         found.append(Problem("status.problem.edited_not_loaded", {"path": s.upstream_file,
                                                                   "nginx": served.container}))
+    where = live.where or s.upstream_file
     if view.blocks == 0:
         found.append(Problem("status.problem.no_block", {"upstream": s.upstream, "path": s.upstream_file}))
     elif view.blocks > 1:
-        found.append(Problem("status.problem.many_blocks", {"upstream": s.upstream, "count": str(view.blocks)}))
+        found.append(Problem("status.problem.many_blocks", {"upstream": s.upstream, "count": str(view.blocks),
+                                                            "where": s.upstream_file}, refuses=True))
     hosts = list(view.primaries) + list(view.backups)
+    # A block naming only other servers (a placeholder, the one container served before bluegreen) is the first
+    # deploy's to replace; one that names a color as well cannot be told apart.
+    colored = any(s.color_of(h) for h in hosts)
     for host in sorted({h for h in hosts if hosts.count(h) > 1}):
         found.append(Problem("status.problem.named_twice", {"name": host}))
     if len({s.color_of(h) or h for h in view.primaries}) > 1:  # replicas of one color are one primary
-        found.append(Problem("status.problem.two_primaries", {"names": ", ".join(view.primaries)}))
+        found.append(Problem("status.problem.two_primaries", {"names": ", ".join(view.primaries), "where": where},
+                             refuses=colored))
     if len({s.color_of(h) or h for h in view.backups}) > 1:
         found.append(Problem("status.problem.two_backups", {"names": ", ".join(view.backups)}))
     if view.blocks and not view.primaries:
-        found.append(Problem("status.problem.no_primary", {"upstream": s.upstream}))
+        found.append(Problem("status.problem.no_primary", {"upstream": s.upstream, "where": where}, refuses=colored))
     for host in dict.fromkeys(hosts):
         if s.color_of(host) is None:
-            found.append(Problem("status.problem.foreign", {"name": host}))
+            found.append(Problem("status.problem.foreign", {"name": host, "where": where}, refuses=colored))
     for color in (live.active, live.backup):
         if not color:
             continue
@@ -214,6 +264,32 @@ def _problems(live: Live) -> list[Problem]:
         found.append(Problem("status.problem.stale_lock", {k: str(v) for k, v in live.stale_lock.items()},
                              repairable=True))
     return found
+
+
+def _detected(live: Live) -> list[Problem]:
+    """What the scan of every file nginx reads found (none when the look did not need one)."""
+    found, s, nginx = live.found, live.service, live.served.container
+    if found is None:
+        return []
+    if found.error is not None:
+        return [Problem("status.problem.unreadable", {"nginx": nginx, "error": found.error}, refuses=True)]
+    problems = [Problem("status.problem.edited_elsewhere", {"path": p, "nginx": nginx}, refuses=True)
+                for p in found.edited]
+    if found.outside and (live.served.view.blocks or len(found.outside) > 1):
+        problems.append(Problem("status.problem.many_blocks", {
+            "upstream": s.upstream, "count": str(len(found.outside) + live.served.view.blocks),
+            "where": ", ".join([b.where for b in found.outside] + [s.upstream_file] * bool(live.served.view.blocks))},
+            refuses=True))
+    elif found.outside:
+        problems.append(Problem("status.problem.block_outside", {
+            "upstream": s.upstream, "where": found.outside[0].where, "path": s.upstream_file,
+            "color": live.active or "-"}, refuses=True))
+    managed = bool(found.outside or live.served.view.blocks)
+    for m in found.elsewhere:  # named outside the service's block: never stopped while named (guard.py)
+        key = "status.problem.named_elsewhere" if managed else "status.problem.unmanaged"
+        problems.append(Problem(key, {"name": m.host, "where": m.where, "directive": m.directive,
+                                      "upstream": s.upstream}, refuses=not managed))
+    return problems
 
 
 def _instances_down(live: Live, color: str) -> list[Problem]:
