@@ -3,14 +3,12 @@ is removed, nginx serves the previous file again, and status is consistent after
 
 from __future__ import annotations
 
-import subprocess
 from contextlib import contextmanager
 from typing import Callable
 
 import pytest
 
-from helpers import wait_until
-from site_under_test import Site, UPSTREAM
+from site_under_test import Site, UPSTREAM, run_paused
 
 
 @pytest.fixture
@@ -27,7 +25,8 @@ def failed_deploy_keeps_v1(site, request_loop, version="v2", loop_path="/", swit
     something once the candidate started (a deploy refuses to start on an nginx that is broken already)."""
     before = site.upstream_text()
     loop = request_loop(site.stack.public_url + loop_path, interval=0.02)
-    result = deploy_breaking(site, version, meanwhile, **env) if meanwhile else site.deploy(version, **env)
+    result = run_paused(site, "deploy.candidate_started", meanwhile, "deploy", "backend", APP_TAG=version, **env) \
+        if meanwhile else site.deploy(version, **env)
     traffic = loop.stop()
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
@@ -46,21 +45,6 @@ def failed_deploy_keeps_v1(site, request_loop, version="v2", loop_path="/", swit
     entry = site.history()[0]
     assert entry["action"] == "deploy" and entry["result"] == "failed" and entry["reason"]
     return output
-
-
-def deploy_breaking(site, version: str, meanwhile: Callable[[], None], **env):
-    """A deploy paused once its candidate started, `meanwhile` run, then resumed to its end."""
-    point = "deploy.candidate_started"
-    marker = site.dir / f"{point}.paused"
-    proc = site.spawn("deploy", "backend", APP_TAG=version, BLUEGREEN_FAILPOINT=f"{point}:pause",
-                      BLUEGREEN_FAILPOINT_DIR=str(site.dir), **env)
-    try:
-        wait_until(marker.exists, 60, "the deploy paused with its candidate started")
-        meanwhile()
-    finally:
-        marker.unlink(missing_ok=True)
-    stdout, stderr = proc.communicate(timeout=120)
-    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
 
 
 @contextmanager
