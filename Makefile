@@ -10,6 +10,7 @@ PYTEST_ARGS ?= -q
 
 LOCKS := python/requirements.lock python/requirements-dev.lock
 VENV_STAMP := $(VENV)/.bluegreen-installed
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .PHONY: help env packages docker images venv test test-python clean-venv demo demo-down bundle bundle-check
 
@@ -50,7 +51,8 @@ clean-venv:  ## remove $(VENV)
 # Each part depends on env itself (cheap when warm) so it also runs alone or under -j.
 test: bundle-check test-groovy lint-groovy test-python  ## all tests (brings the environment up first)
 
-test-python: env  ## the pytest suite
+# The benches' smoke forms run here too (tests/test_bench_smoke.py): their plot needs the bench's pins.
+test-python: env $(BENCH_STAMP)  ## the pytest suite
 	$(VENV)/bin/pytest tests/ $(PYTEST_ARGS)
 
 # The bad-input corpus and the generated inputs with the "bad-inputs-fuzz" hypothesis profile (3,000 examples
@@ -86,7 +88,6 @@ lint-groovy: packages  ## CodeNarc via npm-groovy-lint 16.2.0 on vars/ and the J
 # ---------------------------------------------------------------- bench
 # The zero-downtime proof (README "Proof"): blue-green against the recreate baseline under load, ~8 minutes.
 .PHONY: bench
-BENCH_STAMP := $(VENV)/.bench-installed
 
 # matplotlib (for the plot) only for the bench, pinned apart from the runtime and test locks.
 $(BENCH_STAMP): bench/requirements.lock $(VENV_STAMP)

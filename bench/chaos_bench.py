@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import docker  # noqa: E402
 
 from chaos import report, rows  # noqa: E402
+from provenance import measured_on  # noqa: E402
 from chaos.run import CLASSES, run_row  # noqa: E402
 from chaos.stack import Result  # noqa: E402
 
@@ -87,7 +88,7 @@ def main() -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     meta = {"date": epoch.strftime("%Y-%m-%d"), "started": epoch.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "cpus": os.cpu_count(), "docker": "Docker " + client.version().get("Version", "?"),
+            "commit": measured_on(), "cpus": os.cpu_count(), "docker": "Docker " + client.version().get("Version", "?"),
             "classes": [c.__dict__ for c in CLASSES], "seconds": time.monotonic() - started}
     js, md = report.write(args.out, args.stem or f"faults-{meta['date']}", meta, results)
     log(f"wrote {js} and {md} ({meta['seconds']:.0f} s)")

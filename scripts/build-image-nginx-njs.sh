@@ -144,10 +144,7 @@ build_nginx_njs() {
     local hash
     hash=$(input_hash "nginx-njs $NJS_SUITE nginx=$NJS_NGINX_VERSION njs=$NJS_MODULE_VERSION ${NJS_LIB_PACKAGES[*]}" \
         "${BASH_SOURCE[0]}" "$conf_dir/nginx.conf" "$IMAGES_DIR/nginx/default.conf" "${COMMON_FILES[@]}")
-    if [[ $FORCE == 0 ]] && up_to_date "$hash" "$ref"; then
-        log "$ref up to date (input hash $hash)"
-        return
-    fi
+    stale "$hash" "$ref" "$ref" || return 0
     command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null \
         || die "apt-get and dpkg-deb are needed to build $ref (a Debian host)"
     log "building $ref (input hash $hash)"

@@ -6,18 +6,22 @@
 #   bluegreen-test/nginx:1         Debian's nginx binary + its libraries + busybox
 #   bluegreen-test/nginx:1.30      nginx 1.30 + njs from Debian testing's pinned .debs
 #                                  (scripts/build-image-nginx-njs.sh; cached .debs)
+#   bluegreen-test/python:3        Debian's python3 and its standard library + busybox: the docker
+#                                  runner's image in tests, a clean base for images FROM it
 # Each image is a `docker import` of a tarball assembled here and carries the label
 # bluegreen.test.input-hash; an image whose label matches the current inputs is kept,
 # so a warm run only hashes a few files.
 # Needs: docker engine (scripts/ensure-docker.sh), gcc + libc6-dev, busybox-static,
-# nginx (scripts/ensure-packages.sh); for nginx:1.30 a Debian mirror (first build only).
-# Usage: build-images.sh [--force] [app|nginx|nginx-njs ...]   (default: all three)
+# nginx, Debian's python3 (scripts/ensure-packages.sh); for nginx:1.30 a Debian mirror
+# (first build only).
+# Usage: build-images.sh [--force] [app|nginx|nginx-njs|python ...]   (default: all four)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 IMAGES_DIR="$ROOT/tests/images"
 APP_REPO=${BLUEGREEN_TEST_APP_REPO:-bluegreen-test/app}
 NGINX_REPO=${BLUEGREEN_TEST_NGINX_REPO:-bluegreen-test/nginx}
+PYTHON_REPO=${BLUEGREEN_TEST_PYTHON_REPO:-bluegreen-test/python}
 APP_VERSIONS=(v1 v2 v3)
 LABEL=bluegreen.test.input-hash
 NGINX_BIN=/usr/sbin/nginx
@@ -31,11 +35,11 @@ TARGETS=()
 for arg in "$@"; do
     case $arg in
         --force) FORCE=1 ;;
-        app|nginx|nginx-njs) TARGETS+=("$arg") ;;
-        *) die "unknown argument '$arg' (usage: build-images.sh [--force] [app|nginx|nginx-njs ...])" ;;
+        app|nginx|nginx-njs|python) TARGETS+=("$arg") ;;
+        *) die "unknown argument '$arg' (usage: build-images.sh [--force] [app|nginx|nginx-njs|python ...])" ;;
     esac
 done
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(app nginx nginx-njs)
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(app nginx nginx-njs python)
 
 command -v docker >/dev/null || die "docker CLI missing (run scripts/ensure-docker.sh)"
 docker info >/dev/null 2>&1 || die "docker engine not answering (run scripts/ensure-docker.sh)"
@@ -52,9 +56,19 @@ flock 9
 WORK=$(mktemp -d /tmp/bluegreen-build-images.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-# Libraries the nginx binary loads, as `ldd` resolves them here (paths as listed).
-nginx_libs() {
-    ldd "$NGINX_BIN" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u
+# Libraries the given binaries load, as `ldd` resolves them here (paths as listed).
+libs_of() {
+    # (with several files ldd heads each list with "file:", which is not a library)
+    ldd "$@" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// && $1 !~ /:$/ { print $1 }' | sort -u
+}
+nginx_libs() { libs_of "$NGINX_BIN"; }
+
+# Copy the file each library path points to, under the path the loader asks for.
+install_libs() {
+    local rootfs=$1 lib; shift
+    for lib in "$@"; do
+        install -D -m 0755 "$(readlink -f "$lib")" "$rootfs$lib"
+    done
 }
 
 # sha256 over the named files' contents plus extra strings, one line each.
@@ -74,6 +88,15 @@ up_to_date() {
     for ref in "$@"; do
         [[ "$(current_label "$ref")" == "$hash" ]] || return 1
     done
+}
+
+# Whether to build: false, saying so, when every given tag carries the hash (unless --force); true otherwise.
+stale() {
+    local hash=$1 what=$2; shift 2
+    if [[ $FORCE == 0 ]] && up_to_date "$hash" "$@"; then
+        log "$what up to date (input hash $hash)"
+        return 1
+    fi
 }
 
 # Image ids currently behind the given tags (to drop after they are replaced).
@@ -120,10 +143,7 @@ build_app() {
     local refs=("$APP_REPO:1")
     local v
     for v in "${APP_VERSIONS[@]}"; do refs+=("$APP_REPO:$v"); done
-    if [[ $FORCE == 0 ]] && up_to_date "$hash" "${refs[@]}"; then
-        log "$APP_REPO up to date (input hash $hash)"
-        return
-    fi
+    stale "$hash" "$APP_REPO" "${refs[@]}" || return 0
     log "building $APP_REPO (input hash $hash)"
     local old
     old=$(image_ids "${refs[@]}")
@@ -155,19 +175,13 @@ build_nginx() {
     hash=$(input_hash "nginx" "$NGINX_BIN" "${libs[@]}" /etc/nginx/mime.types \
         "$IMAGES_DIR/nginx/nginx.conf" "$IMAGES_DIR/nginx/default.conf" "${COMMON_FILES[@]}")
     local ref="$NGINX_REPO:1"
-    if [[ $FORCE == 0 ]] && up_to_date "$hash" "$ref"; then
-        log "$ref up to date (input hash $hash)"
-        return
-    fi
+    stale "$hash" "$ref" "$ref" || return 0
     log "building $ref (input hash $hash)"
     local old
     old=$(image_ids "$ref")
-    local rootfs="$WORK/nginx-rootfs" lib
+    local rootfs="$WORK/nginx-rootfs"
     install -D -m 0755 "$NGINX_BIN" "$rootfs/usr/sbin/nginx"
-    for lib in "${libs[@]}"; do
-        # Copy the file a symlink points to, under the path the loader asks for.
-        install -D -m 0755 "$(readlink -f "$lib")" "$rootfs$lib"
-    done
+    install_libs "$rootfs" "${libs[@]}"
     add_busybox "$rootfs"
     install -D -m 0644 /etc/nginx/mime.types "$rootfs/etc/nginx/mime.types"
     install -D -m 0644 "$IMAGES_DIR/nginx/nginx.conf" "$rootfs/etc/nginx/nginx.conf"
@@ -186,6 +200,58 @@ build_nginx() {
     drop_replaced $old
 }
 
+# ---------------------------------------------------------------- python
+# Debian's python3 (/usr/bin/python3 → python3.X) with its whole standard library: the files of the packages
+# python3.X-minimal, libpython3.X-minimal and libpython3.X-stdlib (docs, man pages and lintian/binfmt files
+# left out), the libraries ldd lists for the interpreter and every extension module in lib-dynload, busybox, and
+# the standard library compiled to unchecked-hash .pyc (reproducible: no source timestamps). Nothing else: no pip,
+# no dist-packages. The docker runner's image in tests, and a base other images are built FROM.
+build_python() {
+    local interpreter py
+    interpreter=$(readlink -f /usr/bin/python3)
+    py=$(basename "$interpreter")
+    [[ $py =~ ^python3\.[0-9]+$ ]] || die "/usr/bin/python3 is not Debian's python3.X ($interpreter)"
+    local packages=("$py-minimal" "lib$py-minimal" "lib$py-stdlib") pkg
+    for pkg in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+            || die "$pkg missing (apt-get install $py)"
+    done
+    local versions libs
+    versions=$(dpkg-query -W -f='${Package}=${Version}\n' "${packages[@]}")
+    mapfile -t libs < <(libs_of "$interpreter" "/usr/lib/$py/lib-dynload/"*.so)
+    local hash
+    hash=$(input_hash "python $versions" "${libs[@]}" "${COMMON_FILES[@]}")
+    local ref="$PYTHON_REPO:3"
+    stale "$hash" "$ref" "$ref" || return 0
+    log "building $ref ($py; input hash $hash)"
+    local old
+    old=$(image_ids "$ref")
+    local rootfs="$WORK/python-rootfs"
+    mkdir -p "$rootfs"
+    dpkg -L "${packages[@]}" \
+        | grep -v -E '^/usr/share/(doc|man|lintian|binfmts)/|^/usr/lib/binfmt\.d/' \
+        | while read -r path; do [[ -f $path || -L $path ]] && printf '%s\n' "${path#/}"; done \
+        | tar -C / --no-recursion -T - -cf - | tar -C "$rootfs" -xf -
+    install_libs "$rootfs" "${libs[@]}"
+    ln -s "$py" "$rootfs/usr/bin/python3"
+    add_busybox "$rootfs"
+    install -d -m 0700 "$rootfs/root"
+    "$interpreter" -I -m compileall -q -j 0 --invalidation-mode unchecked-hash -s "$rootfs" -p / \
+        "$rootfs/usr/lib/$py" >/dev/null || die "compileall failed in $rootfs/usr/lib/$py"
+    pack "$rootfs" > "$WORK/python.tar"
+    docker import \
+        --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin' \
+        --change 'ENV LANG=C.UTF-8' \
+        --change 'CMD ["python3"]' \
+        --change "LABEL $LABEL=$hash" \
+        "$WORK/python.tar" "$ref" >/dev/null
+    local version
+    version=$(docker run --rm --network none "$ref" python3 -I -c 'import sys, ssl, sqlite3, ctypes; print(sys.version.split()[0])') \
+        || die "$ref: python3 does not start, or a standard module does not import"
+    log "built $ref (python $version)"
+    drop_replaced $old
+}
+
 # shellcheck source=build-image-nginx-njs.sh
 source "$ROOT/scripts/build-image-nginx-njs.sh"
 
@@ -194,5 +260,6 @@ for target in "${TARGETS[@]}"; do
         app) build_app ;;
         nginx) build_nginx ;;
         nginx-njs) build_nginx_njs ;;
+        python) build_python ;;
     esac
 done

@@ -30,6 +30,8 @@ has_cc_static() { command -v gcc && installed libc6-dev; }
 # (pyenv's) have both.
 has_venv() { python3 -c 'import venv, ensurepip'; }
 has_node() { command -v node && command -v npm; }
+# The docker runner's test image (bluegreen-test/python:3) is Debian's python3 and its standard library.
+has_debian_python() { [[ $(readlink -f /usr/bin/python3) == /usr/bin/python3.* ]] && installed libpython3-stdlib; }
 
 need docker.io                 -- has_docker
 need busybox-static            -- has_busybox_static
@@ -39,6 +41,7 @@ need groovy                    -- has_groovy
 need gcc libc6-dev             -- has_cc_static
 need python3-venv              -- has_venv
 need nodejs npm                -- has_node
+need python3                   -- has_debian_python
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     say "all packages present"

@@ -45,17 +45,29 @@ def images(docker_client: docker.DockerClient) -> TestImages:
     return refs
 
 
+def _built(client: docker.DockerClient, ref: str, target: str) -> str:
+    """`ref`, built by `scripts/build-images.sh target` when missing; the run fails saying why when it can't be."""
+    if not client.images.list(name=ref):
+        result = subprocess.run(["bash", str(REPO / "scripts/build-images.sh"), target],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            pytest.fail(f"missing image {ref}; scripts/build-images.sh {target} failed:\n"
+                        f"{result.stdout}{result.stderr}", pytrace=False)
+    return ref
+
+
 @pytest.fixture(scope="session")
 def nginx_njs_image(docker_client: docker.DockerClient) -> str:
     """bluegreen-test/nginx:1.30 (nginx 1.30 + njs), built by scripts/build-images.sh when missing."""
-    ref = f"{NGINX_REPO}:1.30"
-    if not docker_client.images.list(name=ref):
-        result = subprocess.run(["bash", str(REPO / "scripts/build-images.sh"), "nginx-njs"],
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            pytest.fail(f"missing image {ref}; scripts/build-images.sh nginx-njs failed:\n"
-                        f"{result.stdout}{result.stderr}", pytrace=False)
-    return ref
+    return _built(docker_client, f"{NGINX_REPO}:1.30", "nginx-njs")
+
+
+@pytest.fixture(scope="session")
+def python_image(docker_client: docker.DockerClient) -> str:
+    """bluegreen-test/python:3 (Debian's python3 and its standard library), built by scripts/build-images.sh when
+    missing."""
+    return _built(docker_client, os.environ.get("BLUEGREEN_TEST_PYTHON_REPO", "bluegreen-test/python") + ":3",
+                  "python")
 
 
 @pytest.fixture

@@ -54,7 +54,9 @@ class GuideSite(Site):
                          service={"server_params": PARAMS, **site.pop("service", {})}, **site)
         self.versions = versions or {serving: "v1", **({backup: "v0"} if backup else {})}
         running = running if running is not None else tuple(c for c in (serving, backup) if c)
-        for color in running:  # the app names its color (X-App-Color), as an app bluegreen started does
+        for color in running:
+            # The test app answers `X-App-Color: none` unless told its color; the guide's app sends no such header,
+            # which bluegreen's verification accepts. Told, it checks as strictly as for containers it started.
             stack.run_app(color, version=self.versions.get(color, "v0"), env={"BLUEGREEN_COLOR": color},
                           restart_policy={"Name": "unless-stopped"})
         block = guide_block(UPSTREAM, stack.prefix, serving, backup, ambiguous=ambiguous)

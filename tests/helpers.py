@@ -1,8 +1,11 @@
-"""Small test helpers: wait for a condition with a deadline instead of sleeping."""
+"""Small test helpers: wait for a condition with a deadline instead of sleeping; bound a block in time; see
+whether a process runs."""
 from __future__ import annotations
 
+import contextlib
+import signal
 import time
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 T = TypeVar("T")
 
@@ -37,3 +40,27 @@ def wait_until(
         if time.monotonic() >= deadline:
             raise WaitTimeout(f"timed out after {timeout:g}s waiting for {what} (last: {last!r})")
         time.sleep(interval)  # poll interval; the loop condition is the synchronisation
+
+
+@contextlib.contextmanager
+def at_most(seconds: int) -> Iterator[None]:
+    """Fail with TimeoutError when the block runs longer (a read that blocks forever, a FIFO without a writer),
+    instead of stalling the suite."""
+    def hung(*_: object) -> None:
+        raise TimeoutError(f"still running after {seconds}s")
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def running(pid: int) -> bool:
+    """The process runs (one that died and was not reaped yet, a zombie, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in "ZX"
+    except FileNotFoundError:
+        return False

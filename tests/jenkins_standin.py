@@ -72,7 +72,8 @@ class Fault:
 class Standin:
     def __init__(self, *, mode: str = "recent", users: dict[str, str] | None = None,
                  passwords: dict[str, str] | None = None, forbidden: set[str] = frozenset(),
-                 forbidden_any: set[str] = frozenset(), readers: set[str] = frozenset(), csrf: bool = True, reject_crumbs: bool = False) -> None:
+                 forbidden_any: set[str] = frozenset(), readers: set[str] = frozenset(), csrf: bool = True, reject_crumbs: bool = False,
+                 host: str = "127.0.0.1") -> None:
         assert mode in MODES, mode
         self.mode = mode
         self.users = users if users is not None else {"admin": "admin-token"}  # API tokens
@@ -87,8 +88,9 @@ class Standin:
         self.faults: list[Fault] = []
         self.builds = 0
         self.lock = threading.RLock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/"
+        # `host`: another local address, for a URL that is plain http but not the loopback
+        self._server = ThreadingHTTPServer((host, 0), _handler(self))
+        self.url = f"http://{host}:{self._server.server_address[1]}/"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
 
     def start(self) -> "Standin":

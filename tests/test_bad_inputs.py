@@ -211,6 +211,20 @@ def test_a_bad_config_value_is_refused_before_anything(site, tmp_path, where, va
     refused(site, ("deploy", "backend"), 2, key, BLUEGREEN_CONFIG=str(path))
 
 
+def test_a_secret_expanded_into_a_bad_image_is_refused_masked(site, tmp_path):
+    """`image: …:${DATABASE_URL}` puts the service's secret into an invalid reference, refused as the deploy
+    begins: exit 2, nothing changed, and the refusal and the --report file show the secret masked."""
+    config = json.loads(json.dumps(site.config))
+    config["services"]["backend"]["image"] = "bluegreen-test/app:${DATABASE_URL}"
+    path = tmp_path / "bluegreen.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    report = tmp_path / "report.json"
+    line = refused(site, ("deploy", "backend", "--report", str(report)), 2, "--image", BLUEGREEN_CONFIG=str(path))
+    written = report.read_text()
+    assert "****" in line and "S3cret" not in line and "S3cret" not in written, line + written
+    assert json.loads(written)["result"] == "rejected"
+
+
 @pytest.mark.parametrize("args, says", [
     (("deploy", "backend", "--image", "bluegreen-test/app:v3\n--privileged"), "--image"),
     (("deploy", "backend", "--monitor", "25h"), "--monitor"),

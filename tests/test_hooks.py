@@ -4,11 +4,15 @@ environment (never argv), and their output reaches the log with secrets masked."
 from __future__ import annotations
 
 import json
+import os
+import resource
 import sys
+from pathlib import Path
 
 import httpx
 import pytest
 
+from helpers import running
 from site_under_test import SECRET, Site
 
 SCRIPT = """#!{python}
@@ -121,3 +125,77 @@ def test_a_failing_post_rollback_is_reported_after_the_rollback(site, tmp_path):
     entry = site.history()[0]
     assert (entry["action"], entry["result"], entry["to"]) == ("rollback", "hook_failed", "blue")
     assert seen(tmp_path)[-1]["BLUEGREEN_ACTION"] == "rollback"
+
+
+# --- bounded in time and memory (issue 21 §2) ---
+def set_script(site: Site, tmp_path, name: str, body: str, timeout: str) -> Path:
+    """The hook `name` as a shell script with `body`, bounded by `timeout`."""
+    path = tmp_path / f"{name}.sh"
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    site.config["services"]["backend"]["hooks"] = {name: {"command": [str(path)], "timeout": timeout}}
+    site.write_config()
+    return path
+
+
+def deploy_json(site: Site, tag: str, **env: str) -> tuple[int, dict, str, str]:
+    result = site.bg("deploy", "backend", "--json", APP_TAG=tag, **env)
+    return result.returncode, json.loads(result.stdout), result.stderr, result.stdout
+
+
+def test_a_flooding_hook_costs_bounded_memory_and_its_tail_is_masked_before_it_is_cut(site, tmp_path):
+    """pre_deploy writes 300 MB, then the secret, then 64 KiB more (where the old cut of the last 64 KiB fell inside
+    the secret): the deploy passes, bluegreen's peak memory stays far below the flood, the last lines are shown
+    cut, and no part of the secret shows."""
+    tail = 65536 + 10 - len(SECRET) - 2  # the last 64 KiB of the output start 10 characters into the secret
+    set_script(site, tmp_path, "pre_deploy", "head -c 300000000 /dev/zero | tr '\\0' x; echo; seq 1 100\n"
+               f"printf '%s\\n' \"$DATABASE_URL\"; head -c {tail} /dev/zero | tr '\\0' y; echo\n", "60s")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = site.deploy("v2")
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    assert peak <= max(before, 150 * 1024), f"a child peaked at {peak // 1024} MiB"
+    assert "S3cret-Valu3" not in result.stdout + result.stderr and "│ ****" in result.stdout
+    assert "│ 100" in result.stdout and "│ yyyy" in result.stdout and "yyyy…" in result.stdout
+
+
+def test_a_hook_that_leaves_its_output_held_passes_at_its_bound(site, tmp_path):
+    """pre_deploy exits 0 at once, leaving `setsid sleep 60 &` holding its stdout: the deploy goes on at the 3 s
+    bound (not after 60 s), the hook passes on its own exit status, and the sleep is killed and named."""
+    set_script(site, tmp_path, "pre_deploy", f"setsid sleep 60 & echo $! > {tmp_path}/pid\necho started\n", "3s")
+    code, doc, err, _ = deploy_json(site, "v2")
+    pid = int((tmp_path / "pid").read_text())
+    try:
+        assert code == 0 and "Hook pre_deploy passed (exit 0)" in err, err
+        assert 3.0 <= doc["phases"]["hook_pre_deploy"] < 6.0, doc["phases"]
+        assert "1 process(es) killed" in err and not running(pid)
+    finally:
+        if running(pid):
+            os.kill(pid, 9)
+
+
+def test_a_hanging_hook_and_its_double_forked_grandchild_are_killed_at_its_bound(site, tmp_path):
+    """pre_deploy sleeps while a grandchild it double-forked into its own session holds its output: at the 2 s bound
+    the hook times out (exit 1, nothing changed) and the grandchild is gone too."""
+    set_script(site, tmp_path, "pre_deploy",
+               f"(setsid sh -c 'sleep 61 & echo $! > {tmp_path}/pid; wait' &)\necho forked\nsleep 62\n", "2s")
+    before, names = site.upstream_text(), site.running_names()
+    code, doc, err, _ = deploy_json(site, "v2")
+    pid = int((tmp_path / "pid").read_text())
+    try:
+        assert code == 1 and "Hook pre_deploy failed (timed out after 2.0s" in err, err
+        assert doc["phases"]["hook_pre_deploy"] < 5.0, doc["phases"]
+        assert not running(pid) and site.upstream_text() == before and site.running_names() == names
+    finally:
+        if running(pid):
+            os.kill(pid, 9)
+
+
+def test_a_withheld_hook_output_names_the_hooks_command(site, tmp_path):
+    """A one-character secret cannot be masked: the hook's output is withheld, and the hint says to run the hook's
+    command (not `docker logs`, which has nothing to do with a hook)."""
+    path = set_script(site, tmp_path, "pre_deploy", "echo \"password is $DATABASE_URL\"\n", "10s")
+    result = site.deploy("v2", DATABASE_URL="7")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "password is" not in result.stdout and str(path) in result.stdout
+    assert "docker logs" not in result.stdout

@@ -5,8 +5,11 @@ XML can carry, however odd (generated with hypothesis), sync exactly and leak no
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
+import os
+import socket
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -15,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bluegreen.cli import main
+from helpers import at_most
 from jenkins_standin import Standin
 from jenkins_standin_fixtures import (  # noqa: F401 - fixtures
     FOLDER, VALUES, declaration, edit_declaration, env, run, standin,
@@ -58,6 +62,18 @@ BAD_FILES = {
     "NUL in a path": (GOOD + 'credentials: [{id: db, type: secret, from_file: "a\\0b"}]\n').encode(),
     "unknown key with a newline": b'version: 1\nid: maice\nfolder: f\n"bad\\nkey": 1\n',
     "no id": b"version: 1\nfolder: team/maice\n",
+    "agent not a mapping": (GOOD + "agent: docker-host\n").encode(),
+    "agent without a label": (GOOD + "agent: {}\n").encode(),
+    "agent with an unknown key": (GOOD + "agent: {label: docker, runner: docker}\n").encode(),
+    "label not text": (GOOD + "agent: {label: 5}\n").encode(),
+    "label empty": (GOOD + "agent: {label: ''}\n").encode(),
+    "label with a newline": (GOOD + 'agent: {label: "docker\\nlinux"}\n').encode(),
+    "label with a dangling operator": (GOOD + "agent: {label: docker &&}\n").encode(),
+    "label with a single ampersand": (GOOD + "agent: {label: docker & linux}\n").encode(),
+    "label with an unclosed parenthesis": (GOOD + "agent: {label: '(docker || linux'}\n").encode(),
+    "label with chained implications": (GOOD + "agent: {label: a -> b -> c}\n").encode(),
+    "label with an unterminated quote": (GOOD + """agent: {label: '"docker host'}\n""").encode(),
+    "label with a control character": (GOOD + 'agent: {label: "docker\\x07"}\n').encode(),
 }
 
 
@@ -197,3 +213,137 @@ def test_a_bad_connection_value_is_one_line_exit_2(name: str, value: str, run, s
     result = run("check")
     assert_refused(result, standin)
     assert name in result.err or "JENKINS_URL" in result.err
+
+
+# --- every file sync reads: bounded, typed, never blocking (issue 21 §6) ---
+def _bad_path(kind: str, tmp_path: Path) -> tuple[str, str]:
+    """A path that is not a readable regular file, and what the one line must say about it."""
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+        return str(tmp_path / "fifo"), "FIFO"
+    if kind == "dev-zero":
+        return "/dev/zero", "character device"
+    if kind == "through-a-file":  # ENOTDIR
+        (tmp_path / "plain.txt").write_text("x")
+        return str(tmp_path / "plain.txt" / "x"), os.strerror(errno.ENOTDIR)
+    if kind == "symlink-loop":  # ELOOP
+        os.symlink(tmp_path / "loop-b", tmp_path / "loop-a")
+        os.symlink(tmp_path / "loop-a", tmp_path / "loop-b")
+        return str(tmp_path / "loop-a"), os.strerror(errno.ELOOP)
+    if kind == "read-fails":  # opens as a regular file, every read fails (EIO): an unreadable file even for root
+        return "/proc/self/mem", os.strerror(errno.EIO)
+    if kind == "directory":
+        return str(tmp_path), "directory"
+    path = tmp_path / "huge.txt"  # "too-large": larger than any declaration, script or value can be
+    with path.open("wb") as f:
+        f.truncate(8 * 1024 * 1024)
+    path.chmod(0o600)  # private enough for a credentials file: its size is what is refused
+    return str(path), "larger than"
+
+
+def _point(role: str, path: str, declaration: Path) -> tuple[str, ...]:
+    """Make the declaration (or the command line) name `path` for `role`; the extra arguments it needs."""
+    if role == "declaration":
+        return ("--declaration", path)
+    if role == "credentials-file":
+        return ("--credentials-file", path)
+    if role == "bluegreen-config":
+        edit_declaration(declaration, lambda d: d.update(bluegreen_config=path))
+    elif role == "rollback-script":
+        edit_declaration(declaration, lambda d: d["jobs"][1].update(script=path))
+    else:  # from-file
+        def from_file(d: dict) -> None:
+            d["credentials"][0].pop("from_env")
+            d["credentials"][0]["from_file"] = path
+        edit_declaration(declaration, from_file)
+    return ()
+
+
+ROLES = ("declaration", "bluegreen-config", "rollback-script", "from-file", "credentials-file")
+KINDS = ("fifo", "dev-zero", "through-a-file", "symlink-loop", "read-fails", "directory", "too-large")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("role", ROLES)
+def test_every_file_sync_reads_is_bounded_one_line_exit_2_nothing_sent(role: str, kind: str, run, standin: Standin,
+                                                                       declaration: Path, tmp_path: Path):
+    """The declaration, bluegreen.yml, the Rollback script, a from_file secret and the credentials file: a FIFO, a
+    device, a path through a file, a symlink loop, a file whose read fails, a directory or 8 MiB is refused at once
+    (never read whole, never waited on): exit 2, one line naming the file and why, nothing sent."""
+    path, why = _bad_path(kind, tmp_path)
+    extra = _point(role, path, declaration)
+    with at_most(10):
+        result = run("plan", *extra)
+    assert_refused(result, standin)
+    assert why in result.err and (path in result.err or role == "declaration"), result.err
+    assert "internal error" not in result.err and "not found" not in result.err.lower(), result.err
+
+
+def test_a_secret_file_behind_a_symlink_is_read(run, standin: Standin, declaration: Path):
+    """Symbolic links are followed (a Kubernetes secret mount is one): the value behind it syncs."""
+    (declaration.parent / "real-secret.txt").write_text("linked-secret-value-123\n", encoding="utf-8")
+    os.symlink(declaration.parent / "real-secret.txt", declaration.parent / "linked.txt")
+    _point("from-file", "linked.txt", declaration)
+    assert run("sync").code == 0
+    assert standin.secret(FOLDER, "maice-database-url") == "linked-secret-value-123"
+
+
+# --- plain http (issue 21 §7) ---
+def _local_address() -> str | None:
+    """This machine's own non-loopback IPv4 address (a UDP connect sends nothing), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address = s.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_plain_http_to_another_machine_is_refused_unless_insecure_http(run, env: pytest.MonkeyPatch):
+    """http:// to an address that is not the loopback: exit 2, one line, no request (the token would travel in
+    clear); with --insecure-http the sync goes ahead, with a warning."""
+    address = _local_address()
+    if address is None:
+        pytest.skip("no non-loopback address on this machine")
+    server = Standin(host=address).start()
+    try:
+        env.setenv("JENKINS_URL", server.url)
+        for command in COMMANDS:
+            result = run(command)
+            assert_refused(result, server)
+            assert "plain http" in result.err and "--insecure-http" in result.err
+        result = run("sync", "--insecure-http")
+        assert result.code == 0 and "plain http" in result.text, result.text
+        assert server.log
+    finally:
+        server.stop()
+
+
+def test_plain_http_to_the_loopback_goes_through_a_proxy_only_with_insecure_http(run, standin: Standin,
+                                                                                env: pytest.MonkeyPatch):
+    """The loopback needs no flag, unless an HTTP proxy from the environment would carry the token off this
+    machine: then it is refused like any remote http."""
+    assert run("check").code in (0, 3)
+    env.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    env.delenv("NO_PROXY", raising=False)
+    env.delenv("no_proxy", raising=False)
+    standin.log.clear()
+    result = run("check")
+    assert_refused(result, standin)
+    env.setenv("NO_PROXY", "127.0.0.1")
+    assert run("check").code in (0, 3)
+
+
+@pytest.mark.parametrize("url, remote", [("http://127.0.0.1:8080/", False), ("http://127.1.2.3/", False),
+                                         ("http://localhost:8080/", False), ("http://[::1]:8080/", False),
+                                         ("http://[::ffff:127.0.0.1]/", False), ("https://jenkins.example/", False),
+                                         ("http://jenkins.example/", True), ("http://10.0.0.5:8080/", True),
+                                         ("http://localhost.example.com/", True), ("http://127.0.0.1.nip.io/", True)])
+def test_which_urls_count_as_leaving_the_machine(url: str, remote: bool, monkeypatch: pytest.MonkeyPatch):
+    """Loopback addresses and `localhost` stay on the machine; every other http host does not."""
+    from bluegreen.jenkins.connection import Connection
+
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    assert Connection(url, "admin", "token").plain_http_remote is remote

@@ -367,3 +367,15 @@ def test_secret_from_file_is_read_without_its_trailing_newline(run, standin: Sta
     (declaration.parent / "db-url.txt").write_text("postgresql://from-file@db/maice\n", encoding="utf-8")
     assert run("sync").code == 0
     assert standin.secret(FOLDER, "maice-database-url") == "postgresql://from-file@db/maice"
+
+
+def test_without_bluegreen_config_the_file_beside_the_declaration_gives_the_services(run, standin: Standin,
+                                                                                      declaration: Path):
+    """A declaration without `bluegreen_config:` reads bluegreen.yml beside it: the Rollback job's SERVICE choices."""
+    edit_declaration(declaration, lambda d: d.pop("bluegreen_config"))
+    plan = run("plan")
+    assert plan.code == 0, plan.text
+    assert "<string>backend</string>" in plan.out and standin.writes() == []
+    (declaration.parent / "bluegreen.yml").unlink()
+    missing = run("plan")
+    assert missing.code == 2 and "bluegreen.yml" in missing.err and "internal error" not in missing.text

@@ -6,12 +6,14 @@ recorded, the quick path steps aside and the full path does exactly what it alwa
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
 from bluegreen.parts.dict_file import file_color
 from helpers import wait_until
-from site_under_test import UPSTREAM_FILE, Site, hand_reload, socket_call, version
+from site_under_test import UPSTREAM, UPSTREAM_FILE, Site, hand_reload, socket_call, version
+from socket_peers import UnixPeer, exchange
 
 QUICK = "quick_look"  # the phase only the quick path reports
 
@@ -128,3 +130,41 @@ def test_an_operators_switch_between_the_look_and_the_request_is_kept(dict_site,
     assert [e["action"] for e in site.history()[:2]] == ["rollback", "outside_switch"]
     code, status = site.status()
     assert code == 0 and status["active"] == "green", status["problems"]
+
+
+def _quick_socket(site: Site, path: str) -> None:
+    """The quick path (only: the full path takes the socket from the config) talks to nginx through `path`."""
+    state_file = site.state_dir / "backend.state.json"
+    state = json.loads(state_file.read_text())
+    state["quick"]["socket"] = path
+    state_file.write_text(json.dumps(state))
+
+
+def test_a_lost_answer_keeps_the_switch_pending_until_the_put_back_is_confirmed(dict_site, request_loop):
+    """nginx applies the quick path's PUT but its answer is lost, and so is the put-back: what nginx serves is not
+    known, so the new file stays pending. The full path repairs it as an interrupted switch (green serves again)
+    and rolls back to blue — never adopts bluegreen's own switch as an operator's and undoes it (no outside_switch
+    in history, not a rollback to the bad release)."""
+    site = dict_site
+    real = os.path.join(site.stack.admin_dir, f"{UPSTREAM}.sock")
+    puts: list[bytes] = []
+
+    def relay(conn, request: bytes) -> None:
+        if request.startswith(b"PUT "):
+            puts.append(request)
+            if len(puts) == 1:
+                exchange(real, request)  # nginx applies it; its answer never reaches the quick path
+            return  # closed without an answer (the put-back never reaches nginx)
+        conn.sendall(exchange(real, request))
+
+    with UnixPeer(os.path.join(site.stack.admin_dir, "relay.sock"), relay) as peer:
+        _quick_socket(site, peer.path)
+        loop = request_loop(site.stack.public_url + "/", interval=0.02)
+        code, doc, err = rollback(site)
+    assert [p.rsplit(b"\r\n", 1)[-1] for p in puts] == [b"blue", b"green"]  # the switch, then its put-back
+    assert code == 0 and QUICK not in doc["phases"] and (doc["from"], doc["to"]) == ("green", "blue"), (doc, err)
+    assert "restoring the confirmed one" in err, err  # the repair of an interrupted switch
+    assert version(site) == "v1" and loop.stop().failures == []
+    assert [e["action"] for e in site.history()[:2]] == ["rollback", "deploy"]  # no outside_switch
+    code, status = site.status()
+    assert code == 0 and status["active"] == "blue", status["problems"]

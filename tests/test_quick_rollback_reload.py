@@ -108,6 +108,46 @@ def test_nginx_not_visible_from_here_takes_the_full_path(steady_site):
     assert code == 0 and QUICK not in doc["phases"] and version(site) == "v1", (doc, err)
 
 
+def _address(site: Site, name: str) -> str:
+    container = site.stack.client.containers.get(name)
+    return container.attrs["NetworkSettings"]["Networks"][site.stack.network]["IPAddress"]
+
+
+def _blue_moves(site: Site) -> None:
+    """blue (healthy) reconnected to the network at a new address; a container answering 503 takes its old one."""
+    network, blue = site.stack.client.networks.get(site.stack.network), site.container("blue")
+    network.disconnect(blue)
+    site.stack.run_app("decoy", version="v3", env={"APP_HEALTH": "fail"})
+    network.connect(blue)
+
+
+def _blue_replaced(site: Site) -> None:
+    """An operator replaced blue by hand with an instance that fails its health check; a healthy container took
+    blue's old address."""
+    site.stack.client.containers.get(site.container("blue")).remove(force=True)
+    site.stack.run_app("decoy", version="v3")
+    site.stack.run_app("blue", version="v1", env={"APP_HEALTH": "fail"})
+
+
+@pytest.mark.parametrize("change", [_blue_moves, _blue_replaced])
+def test_the_target_is_probed_where_nginx_will_find_it(steady_site, change):
+    """The reload makes nginx resolve blue's name again: the quick path probes the address Docker gives that name
+    now, never the one recorded at the last switch (another container may answer there). Moved and healthy: the
+    quick path switches. Replaced by one that fails its health check: nothing moves, nginx is not even reloaded,
+    and the full path refuses (exit 1)."""
+    site = steady_site
+    old = _address(site, site.container("blue"))
+    change(site)
+    assert _address(site, site.container("decoy")) == old != _address(site, site.container("blue"))
+    workers = site.stack.nginx_worker_pids()
+    code, doc, err = rollback(site)
+    if change is _blue_moves:
+        assert code == 0 and QUICK in doc["phases"] and version(site) == "v1", (doc, err)
+        return
+    assert code == 1 and "is unhealthy" in err and QUICK not in doc.get("phases", {}), (doc, err)
+    assert version(site) == "v2" and site.stack.nginx_worker_pids() == workers
+
+
 @pytest.mark.parametrize("point, left", [
     ("rollback.quick_pending", {"stale_lock"}),  # nothing moved yet
     ("rollback.quick_installed", {"stale_lock", "disk_not_loaded"}),  # the file swapped, nginx not reloaded
@@ -117,6 +157,54 @@ def test_nginx_not_visible_from_here_takes_the_full_path(steady_site):
 def test_a_killed_quick_rollback_is_repaired(steady_site, request_loop, point, left):
     """SIGKILL at each step of the quick path: status explains, no request fails, the next rollback completes."""
     killed_rollback_is_repaired(steady_site, request_loop, point, left)
+
+
+NOTE = "# an operator's note\n"
+
+
+def _edit(site: Site) -> None:
+    site.stack.write_nginx_file(UPSTREAM_FILE, site.upstream_text() + NOTE)
+
+
+def _edit_and_reload(site: Site) -> None:  # the guide's incident flow: fix the file by hand, then reload
+    _edit(site)
+    hand_reload(site)
+
+
+@pytest.mark.parametrize("change", [_edit_and_reload, _edit, hand_reload])
+def test_an_operators_change_inside_the_quick_window_is_never_overwritten(steady_site, tmp_path, change):
+    """An operator edits bluegreen's file, reloads nginx, or both, after the quick path looked and probed the
+    target and before it installs (a pause point opens that window): it looks again immediately before the
+    install, steps aside, and the full path does what it does with their change — adopts an edit nginx loaded
+    (`.backup` keeps their text), refuses one it did not (exit 3, their file untouched), rolls back after a plain
+    reload."""
+    site = steady_site
+    backup = site.stack.read_nginx_file(UPSTREAM_FILE + ".backup")
+    marker = tmp_path / "rollback.quick_pending.paused"
+    proc = site.spawn("rollback", "backend", "--json", BLUEGREEN_FAILPOINT="rollback.quick_pending:pause",
+                      BLUEGREEN_FAILPOINT_DIR=str(tmp_path))
+    try:
+        wait_until(marker.exists, 30, "the quick path paused after its look and its probe")
+        change(site)
+        theirs = site.upstream_text()
+        marker.unlink()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    doc = json.loads(out or "{}")
+    assert QUICK not in doc.get("phases", {}), (doc, err)
+    actions = [e["action"] for e in site.history()[:2]]
+    if change is _edit:
+        assert proc.returncode == 3 and "edited outside bluegreen" in err, (doc, err)
+        assert site.upstream_text() == theirs and version(site) == "v2"
+        assert site.stack.read_nginx_file(UPSTREAM_FILE + ".backup") == backup
+        return
+    assert proc.returncode == 0 and doc["to"] == "blue" and version(site) == "v1", (doc, err)
+    if change is _edit_and_reload:
+        assert site.stack.read_nginx_file(UPSTREAM_FILE + ".backup") == theirs  # theirs, kept by the full path
+        assert actions == ["rollback", "outside_edit"]
+    else:
+        assert actions == ["rollback", "deploy"]
 
 
 PEM = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj\n"

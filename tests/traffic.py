@@ -1,7 +1,7 @@
 """Steady background traffic that records every request, to prove "no failed request".
 
 Each request uses a NEW connection (no keep-alive): what an nginx reload does to
-idle keep-alive connections is a client-side race (design notes, fact 2), not a
+idle keep-alive connections is a client-side race (docs/facts.md 2), not a
 deploy failure, and must not be counted as one here.
 """
 from __future__ import annotations

@@ -15,26 +15,31 @@ import groovy.transform.Field
 // A report is a plain file name inside the build's temp dir: no directories, no '..'.
 @Field static final String REPORT_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/
 
-// The library resource holding the CLI (a zipapp made by `make bundle`) and where it lands on the agent.
+// The library resources: the CLI (a zipapp made by `make bundle`) and the docker runner, and where they land.
 @Field static final String CLI_RESOURCE = 'bluegreen/bluegreen.pyz'
 @Field static final String CLI_FILE = 'bluegreen.pyz'
+@Field static final String RUNNER_RESOURCE = 'bluegreen/docker-runner.sh'
+@Field static final String RUNNER_FILE = 'bluegreen-docker-runner.sh'
 
 // What withCredentials says when a credential id does not exist (credentials-binding's CredentialNotFoundException).
 @Field static final String CREDENTIAL_NOT_FOUND = 'Could not find credentials entry with ID'
 
-// One constant script per command. The command is chosen here; every value reaches the CLI through the
-// environment, so nothing secret or user-controlled is ever part of a script string. `-I` keeps the agent's
-// PYTHONPATH and user site-packages away from the bundle. The stale report of an earlier build goes first, so a
-// CLI that dies before writing one can't be mistaken for it.
-@Field static final Map<String, String> COMMAND_SCRIPTS = [
-    deploy: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" deploy',
-    rollback: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" rollback',
-    // manual promotion: start and health-gate the idle color, switch to it later, or remove it
-    stage: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" deploy --stage',
-    promote: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" promote',
-    abort: 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" abort',
+// How the CLI starts, by runner: 'host' with the agent's own python3 (`-I` keeps the agent's PYTHONPATH and user
+// site-packages away from the bundle); 'docker' through docker-runner.sh, which runs the same command in a throwaway
+// container of the runner image (for agents without python3: the official jenkins/jenkins image).
+@Field static final Map<String, String> RUNNERS = [
+    host: 'python3 -I "$BLUEGREEN_CLI"',
+    docker: 'sh "$BLUEGREEN_RUNNER_SCRIPT"',
 ]
-@Field static final String CREDENTIALS_SCRIPT = 'python3 -I "$BLUEGREEN_CLI" credentials'
+
+// The CLI's command line for each command (stage, promote and abort make the manual promotion).
+@Field static final Map<String, String> COMMANDS = [
+    deploy: 'deploy',
+    rollback: 'rollback',
+    stage: 'deploy --stage',
+    promote: 'promote',
+    abort: 'abort',
+]
 
 // The commands run with the service's credentials bound: deploy and stage start a container with them, rollback
 // runs with them as it always has. promote and abort only switch to or remove a color that already runs, so
@@ -43,23 +48,27 @@ import groovy.transform.Field
 
 /**
  * Runs `bluegreen <command>` for one service and returns the CLI's report as a Map.
- * args.step: the calling step's name, for messages; args.command: a key of COMMAND_SCRIPTS;
+ * args.step: the calling step's name, for messages; args.command: a key of COMMANDS;
  * args.cli: CLI options by Groovy key (service, config, lang, image, monitor, reason);
- * args.report: report file name or null; args.useLock: use Lockable Resources' lock when installed.
+ * args.report: report file name or null; args.useLock: use Lockable Resources' lock when installed;
+ * args.label: run on a node of this label, taken here (null = where the step is called);
+ * args.runner, args.runnerImage: 'host' or 'docker' and its image (null = BLUEGREEN_RUNNER[_IMAGE] on the agent).
  */
 Map call(Map args) {
-    if (!COMMAND_SCRIPTS.containsKey(args.command)) {
+    if (!COMMANDS.containsKey(args.command)) {
         error("${args.step ?: 'blueGreenCli'}: unknown bluegreen command '${args.command}'")
     }
     return call(args) { Closure run -> run(command: args.command, report: args.report) }
 }
 
 /**
- * The frame for several commands of one service: the CLI delivered once, its credentials looked up once, the lock
- * held across the whole operation. `operation` gets `run`, which runs one command and returns its report (or fails
- * the build with the CLI's reason): run(command: 'promote', cli: [monitor: '60s'], report: null).
- * args: step, cli (the options every command gets), report (checked here, before anything runs), useLock.
- * Returns what `operation` returns.
+ * The frame for several commands of one service: its credentials looked up once, the lock held across the whole
+ * operation. `operation` gets `run`, which runs one command and returns its report (or fails the build with the
+ * CLI's reason): run(command: 'promote', cli: [monitor: '60s'], report: null). Without a label every command runs
+ * where the step was called, the CLI delivered once; with one, each command takes a node of that label for its
+ * own run (the CLI delivered there), so none is held between commands.
+ * args: step, cli (the options every command gets), report (checked here, before anything runs), useLock, label,
+ * runner, runnerImage. Returns what `operation` returns.
  */
 Map call(Map args, Closure operation) {
     String step = args.step ?: 'blueGreenCli'
@@ -75,42 +84,140 @@ Map call(Map args, Closure operation) {
     if (args.report != null && !(args.report ==~ REPORT_PATTERN)) {
         error("${step}: report '${args.report}' must be a plain file name such as bluegreen-${service}.json")
     }
+    checkAgentOptions(step, args)
+    if (!args.label && !env.NODE_NAME) {
+        error("${step}: no agent to run on: call it inside a node (a stage with an agent), or give " +
+            "label: 'docker-host' to let it take a node of that label for each command")
+    }
 
-    String tmp = pwd(tmp: true)
-    String cliPath = "${tmp}/${CLI_FILE}"
-    writeFile(file: cliPath, text: libraryResource(resource: CLI_RESOURCE, encoding: 'Base64'), encoding: 'Base64')
-
+    Map frame = [step: step, service: service, cli: cli, label: args.label, runner: args.runner,
+                 runnerImage: args.runnerImage, bindings: null, stateDir: null]
     Map result = null
-    withEnv(cliEnvironment(cli) + ["BLUEGREEN_CLI=${cliPath}".toString()]) {
-        Map frame = [step: step, service: service, tmp: tmp, bindings: credentialBindings(step)]
+    if (frame.label) {
         serialized(service, args.useLock != false) {
-            result = operation { Map command -> runCommand(frame, command) }
+            result = operation { Map command -> onNode(frame) { Map agent -> runCommand(frame, agent, command) } }
+        }
+    } else {
+        withCli(frame) { Map agent ->
+            serialized(service, args.useLock != false) {
+                result = operation { Map command -> runCommand(frame, agent, command) }
+            }
         }
     }
     return result
 }
 
-// One command inside the frame: its own options and report file in the environment, its constant script, its report.
-Map runCommand(Map frame, Map command) {
+// label, runner and runnerImage as given (the runner may also come from the agent, checked there: runnerOf).
+void checkAgentOptions(String step, Map args) {
+    if (args.label != null && !(args.label instanceof CharSequence && args.label.toString().trim() &&
+            !args.label.toString().contains('\n'))) {
+        error("${step}: label '${args.label}' is not a Jenkins label expression such as 'docker-host'")
+    }
+    if (args.runner != null && !RUNNERS.containsKey(args.runner)) {
+        error("${step}: runner must be 'host' (the agent's python3) or 'docker' (a container of runnerImage), " +
+            "not '${args.runner}'")
+    }
+    if (args.runnerImage != null && !(args.runnerImage instanceof CharSequence && args.runnerImage.toString().trim())) {
+        error("${step}: runnerImage '${args.runnerImage}' names no image")
+    }
+    if (args.runnerImage != null && args.runner == 'host') {
+        error("${step}: runnerImage applies to runner: 'docker' only")
+    }
+}
+
+// One command's run on a node of the frame's label: the node is taken for this command alone.
+Object onNode(Map frame, Closure body) {
+    Object value = null
+    node(frame.label) {
+        value = withCli(frame, body)
+    }
+    return value
+}
+
+// The CLI (and the docker runner) written into the build's temp dir on this agent, and the environment every
+// command gets there; body gets [tmp:, runner:].
+Object withCli(Map frame, Closure body) {
+    Map runner = runnerOf(frame)
+    String tmp = pwd(tmp: true)
+    String cliPath = "${tmp}/${CLI_FILE}"
+    writeFile(file: cliPath, text: libraryResource(resource: CLI_RESOURCE, encoding: 'Base64'), encoding: 'Base64')
+    List<String> environment = cliEnvironment(frame.cli) + [
+        "BLUEGREEN_CLI=${cliPath}".toString(),
+        "BLUEGREEN_RUNNER=${runner.name}".toString(),
+    ]
+    if (runner.name == 'docker') {
+        String script = "${tmp}/${RUNNER_FILE}"
+        writeFile(file: script, text: libraryResource(resource: RUNNER_RESOURCE, encoding: 'UTF-8'), encoding: 'UTF-8')
+        environment += ["BLUEGREEN_RUNNER_SCRIPT=${script}".toString(),
+                        "BLUEGREEN_RUNNER_IMAGE=${runner.image}".toString()]
+    }
+    Object value = null
+    withEnv(environment) {
+        value = body([tmp: tmp, runner: runner.name])
+    }
+    return value
+}
+
+// The runner on this agent: the step's option, else BLUEGREEN_RUNNER / BLUEGREEN_RUNNER_IMAGE set on the node
+// (Manage Nodes → the node → Environment variables), else the agent's own python3.
+Map runnerOf(Map frame) {
+    String name = frame.runner ?: env.BLUEGREEN_RUNNER ?: 'host'
+    if (!RUNNERS.containsKey(name)) {
+        error("${frame.step}: BLUEGREEN_RUNNER on ${env.NODE_NAME} must be 'host' or 'docker', not '${name}'")
+    }
+    if (name == 'host' && frame.runnerImage) {
+        error("${frame.step}: runnerImage applies to runner: 'docker' only, and ${env.NODE_NAME} runs the CLI with " +
+            'its own python3')
+    }
+    String image = name == 'docker' ? (frame.runnerImage ?: env.BLUEGREEN_RUNNER_IMAGE) : null
+    if (name == 'docker' && !image) {
+        error("${frame.step}: runner 'docker' needs an image with python3 >= 3.10: runnerImage, or " +
+            'BLUEGREEN_RUNNER_IMAGE on the agent')
+    }
+    return [name: name, image: image]
+}
+
+// One command: its own options and report file in the environment, its constant script, its report.
+Map runCommand(Map frame, Map agent, Map command) {
     String name = command.command
     String reportName = command.report ?: "bluegreen-${name}-${frame.service}.json"
-    if (!COMMAND_SCRIPTS.containsKey(name)) {
+    if (!COMMANDS.containsKey(name)) {
         error("${frame.step}: unknown bluegreen command '${name}'")
     }
+    if (frame.bindings == null) {
+        lookUp(frame, agent)
+    }
     List<String> environment = cliEnvironment(command.cli ?: [:]) + [
-        "BLUEGREEN_REPORT=${frame.tmp}/${reportName}".toString(),
+        "BLUEGREEN_REPORT=${agent.tmp}/${reportName}".toString(),
     ]
+    if (agent.runner == 'docker' && frame.stateDir) {
+        environment << "BLUEGREEN_RUNNER_STATE_DIR=${frame.stateDir}".toString()
+    }
+    String script = commandScript(agent.runner, name)
     int status = 0
     withEnv(environment) {
         if (name in COMMANDS_WITH_CREDENTIALS) {
             withCredentials(frame.bindings) {
-                status = sh(returnStatus: true, script: COMMAND_SCRIPTS[name])
+                status = sh(returnStatus: true, script: script)
             }
         } else {
-            status = sh(returnStatus: true, script: COMMAND_SCRIPTS[name])
+            status = sh(returnStatus: true, script: script)
         }
     }
-    return reportResult(frame.tmp, reportName, status, "bluegreen ${name} ${frame.service}")
+    return reportResult(agent.tmp, reportName, status, "bluegreen ${name} ${frame.service}")
+}
+
+// One constant script per command and runner: every value reaches the CLI through the environment, so nothing
+// secret or user-controlled is ever part of a script string. The stale report of an earlier build goes first, so a
+// CLI that dies before writing one can't be mistaken for it.
+@NonCPS
+static String commandScript(String runner, String command) {
+    return 'rm -f "$BLUEGREEN_REPORT"; ' + RUNNERS[runner] + ' ' + COMMANDS[command]
+}
+
+@NonCPS
+static String credentialsScript(String runner) {
+    return RUNNERS[runner] + ' credentials'
 }
 
 // Groovy key → BLUEGREEN_<KEY> (healthPath → BLUEGREEN_HEALTH_PATH): the names the CLI reads, no synonyms.
@@ -131,11 +238,17 @@ static String envName(String key) {
     return 'BLUEGREEN_' + key.replaceAll(/([A-Z])/, '_$1').toUpperCase()
 }
 
-// The credential bindings come from bluegreen.yml through `bluegreen credentials`: the mapping lives once.
+// What the frame needs from bluegreen.yml, through `bluegreen credentials` (the mapping lives once, in the CLI):
+// the credential bindings and the state_dir (the docker runner mounts it).
+void lookUp(Map frame, Map agent) {
+    Map answer = readJSON(text: sh(returnStdout: true, script: credentialsScript(agent.runner)), returnPojo: true)
+    frame.bindings = credentialBindings(frame.step, answer)
+    frame.stateDir = textOf(answer.state_dir)
+}
+
 // An optional binding whose credential does not exist in Jenkins is left out (its variables stay unset);
 // any other problem with a credential fails the build.
-List credentialBindings(String step) {
-    Map answer = readJSON(text: sh(returnStdout: true, script: CREDENTIALS_SCRIPT), returnPojo: true)
+List credentialBindings(String step, Map answer) {
     List bindings = []
     for (Map wanted in (answer.bindings ?: [])) {
         Object binding = jenkinsBinding(step, wanted)

@@ -32,6 +32,14 @@ Map call(Object serviceOrOptions = [:], Object service = null) {
         promotionTimeout: null,
         // With 'manual': who may promote (user ids or groups, comma-separated); null = anyone who may build the job.
         submitter: null,
+        // A Jenkins label expression ('docker-host'): each CLI command takes a node of that label for its own run,
+        // so a stage with `agent none` holds no executor while a person decides; null = run where called.
+        label: null,
+        // 'host': the agent's python3 runs the CLI; 'docker': a throwaway container of runnerImage does (agents
+        // without python3); null = BLUEGREEN_RUNNER set on the node, else 'host'.
+        runner: null,
+        // With 'docker': an image with python3 >= 3.10; null = BLUEGREEN_RUNNER_IMAGE set on the node.
+        runnerImage: null,
     ]
     Map options = blueGreenOptions(step: 'blueGreenDeploy', defaultConfig: defaultConfig,
         given: [serviceOrOptions, service])
@@ -42,7 +50,8 @@ Map call(Object serviceOrOptions = [:], Object service = null) {
         error("blueGreenDeploy: promotionTimeout and submitter apply to promotion: 'manual' only")
     }
     Map deploy = [step: 'blueGreenDeploy', report: options.report, useLock: options.useLock,
-                  cli: options.subMap(['service', 'config', 'lang', 'image', 'monitor'])]
+                  cli: options.subMap(['service', 'config', 'lang', 'image', 'monitor'])] +
+        options.subMap(['label', 'runner', 'runnerImage'])
     if (options.promotion == 'manual') {
         return blueGreenPromotion(deploy + options.subMap(['promotionTimeout', 'submitter']))
     }

@@ -1,10 +1,14 @@
 /*
  * blueGreenPromotion: blueGreenDeploy with promotion: 'manual'. The CLI stages the new image in the idle color
  * (started, health-gated, reachable at a preview address, no switch); a person approves it with `input` and the CLI
- * promotes it (switch, verify, automatic rollback, monitoring). On a rejection, a timeout or an aborted build the
- * CLI removes the staged color and the build ends ABORTED, as a rejected `input` ends it.
+ * promotes it (switch, verify, automatic rollback, monitoring). On a rejection, a timeout, an aborted build or any
+ * other end of the question the CLI removes the staged color and the exception goes on as it came (a rejected
+ * `input` ends the build ABORTED). With a label, the question waits on no agent: each command takes a node.
  * Internal: blueGreenDeploy calls it; blueGreenPromotion.txt says why it is a step of its own.
  */
+// Any end of the question but an approval (a rejection, the timeout, the Abort button, the input step itself failing)
+// must remove the staged color, and no failure to say why may keep it running: hence catch Throwable and Exception.
+/* groovylint-disable CatchThrowable, CatchException */
 import groovy.transform.Field
 import java.util.regex.Matcher
 import jenkins.model.CauseOfInterruption
@@ -20,7 +24,7 @@ import org.jenkinsci.plugins.workflow.support.steps.input.Rejection
  * Stages, asks, then promotes or aborts; returns the promote report.
  * args: step, cli (service, config, lang, image, monitor), report (the promote or abort report's file name, or
  * null), useLock, promotionTimeout ('30m'; null = wait until someone answers), submitter (null = anyone who may
- * build the job).
+ * build the job), label, runner, runnerImage (as for blueGreenCli).
  */
 Map call(Map args) {
     String step = args.step
@@ -34,25 +38,57 @@ Map call(Map args) {
             "(e.g. 'ops' or 'alice,ops'), or leave it out to let anyone who can build the job promote")
     }
 
+    if (env.NODE_NAME) {
+        echo("${step}: manual promotion called inside a node (${env.NODE_NAME}): its executor stays taken while the " +
+            "question waits. Call it from a stage with `agent none` and give label: '…' (the nodes on the Docker " +
+            'host): each command then takes a node for its own run, and none is held while a person decides.')
+    }
+
     // The whole operation (stage, the wait for a person, promote or abort) runs inside one blueGreenCli frame, so
     // Lockable Resources' lock('bluegreen-<service>') is held while the input waits. The staged color fills the
     // service's only idle slot: another deploy or a rollback of the service would be refused by the CLI meanwhile,
     // or act on a color nobody approved. Holding the lock makes them queue in Jenkins, visibly ("waiting for
-    // bluegreen-backend"), until this promotion is answered. The CLI's own lock is not held while waiting.
-    return blueGreenCli(step: step, cli: cli.subMap(['service', 'config', 'lang']), report: args.report,
-        useLock: args.useLock) { Closure run ->
+    // bluegreen-backend"), until this promotion is answered. The CLI's own lock is not held while waiting; with a
+    // label no executor is either (the lock needs none).
+    Map frame = [step: step, cli: cli.subMap(['service', 'config', 'lang']), report: args.report,
+                 useLock: args.useLock] + args.subMap(['label', 'runner', 'runnerImage'])
+    return blueGreenCli(frame) { Closure run ->
         Map staged = run(command: 'stage', cli: cli.subMap(['image']))
+        String approver = null
         try {
-            String approver = ask(cli.service, staged, limit, args.submitter)
-            echo("${step}: promotion of ${cli.service} approved by ${approver ?: 'an unknown user'}")
-        } catch (FlowInterruptedException notApproved) {
-            echo("${step}: ${cli.service} is not promoted: ${whyNot(notApproved, args.promotionTimeout)}; " +
-                "removing the staged ${staged.to ?: 'color'} (bluegreen abort)")
-            run(command: 'abort', report: args.report)
-            // Rethrown as it came: the build ends ABORTED, like any rejected input, and `post { aborted }` runs.
+            approver = ask(cli.service, staged, limit, args.submitter)
+        } catch (Throwable notApproved) {
+            removeStaged(run, args, staged, notApproved)
+            // Rethrown as it came: a rejection or a timeout ends the build ABORTED, like any rejected input, and
+            // `post { aborted }` runs; the timeout's stays "not an actual interruption" for an enclosing retry.
             throw notApproved
         }
+        echo("${step}: promotion of ${cli.service} approved by ${approver ?: 'an unknown user'}")
         return run(command: 'promote', cli: cli.subMap(['monitor']), report: args.report)
+    }
+}
+
+// The staged color goes whatever ended the question. Why is said first, when it can be read: reading it may itself
+// throw (a library loaded untrusted, where the sandbox rejects FlowInterruptedException.getCauses and
+// Rejection.getUser with a RejectedAccessException), and the abort runs in the finally whatever it does.
+void removeStaged(Closure run, Map args, Map staged, Throwable notApproved) {
+    try {
+        String why = whyNotSafely(notApproved, args.promotionTimeout)
+        echo("${args.step}: ${args.cli.service} is not promoted: ${why}; " +
+            "removing the staged ${staged.to ?: 'color'} (bluegreen abort)")
+    } finally {
+        run(command: 'abort', report: args.report)
+    }
+}
+
+String whyNotSafely(Throwable notApproved, Object promotionTimeout) {
+    try {
+        if (notApproved instanceof FlowInterruptedException) {
+            return whyNot((FlowInterruptedException) notApproved, promotionTimeout)
+        }
+        return "the question ended with ${notApproved}"
+    } catch (Exception unreadable) {
+        return "why cannot be read here (${unreadable})"
     }
 }
 

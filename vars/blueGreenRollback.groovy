@@ -23,9 +23,18 @@ Map call(Object serviceOrOptions = [:], Object service = null) {
         report: null,
         // Serialize with deploys of the service through Lockable Resources' lock('bluegreen-<service>') when installed.
         useLock: true,
+        // A Jenkins label expression ('docker-host'): the step takes a node of that label itself; null = run where
+        // called (the Rollback job's pipeline chooses its agent from AGENT_LABEL).
+        label: null,
+        // 'host': the agent's python3 runs the CLI; 'docker': a throwaway container of runnerImage does (agents
+        // without python3); null = BLUEGREEN_RUNNER set on the node, else 'host'.
+        runner: null,
+        // With 'docker': an image with python3 >= 3.10; null = BLUEGREEN_RUNNER_IMAGE set on the node.
+        runnerImage: null,
     ]
     Map options = blueGreenOptions(step: 'blueGreenRollback', defaultConfig: defaultConfig,
         given: [serviceOrOptions, service])
-    return blueGreenCli(step: 'blueGreenRollback', command: 'rollback',
-        report: options.report, useLock: options.useLock, cli: options.subMap(['service', 'config', 'lang', 'reason']))
+    return blueGreenCli([step: 'blueGreenRollback', command: 'rollback', report: options.report,
+                         useLock: options.useLock, cli: options.subMap(['service', 'config', 'lang', 'reason'])] +
+        options.subMap(['label', 'runner', 'runnerImage']))
 }

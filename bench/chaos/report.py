@@ -48,7 +48,8 @@ def _classes(doc: dict) -> str:
 
 def markdown(meta: dict, rows: list[dict]) -> str:
     lines = [f"# Faults under load — {meta['date']}", "",
-             f"Run {meta['started']} · {meta['cpus']} CPUs · {meta['docker']} · load per row: "
+             f"Run {meta['started']} on commit {meta.get('commit', 'unknown')} · {meta['cpus']} CPUs · "
+             f"{meta['docker']} · load per row: "
              + ", ".join(f"{c['name']} {c['rate']:.0f}/s" for c in meta["classes"])
              + f" · {meta['seconds']:.0f} s in all. Code: `bench/chaos_bench.py`, `bench/chaos/`.", "",
              "Failed requests are counted from the fault's injection to the end of the next ordinary command "

@@ -76,7 +76,7 @@ def markdown(doc: dict[str, Any]) -> str:
     from zdt import anatomy
 
     modes = doc["modes"]
-    lines = [f"Run {doc['date']} · {doc['machine']['cpus']} CPUs · nginx {doc['machine']['nginx']} · "
+    lines = [f"Run {doc['date']} on commit {doc.get('commit', 'unknown')} · {doc['machine']['cpus']} CPUs · nginx {doc['machine']['nginx']} · "
              f"Docker {doc['machine']['docker']} · Python {doc['machine']['python']} · {doc['load_description']} · "
              f"total {doc['seconds'] / 60:.1f} min · harness checks: "
              + ("ok" if doc.get("harness_checks") == ["ok"] else f"{len(doc.get('harness_checks', []))} failed "

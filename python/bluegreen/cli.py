@@ -10,13 +10,13 @@ import json
 import os
 import sys
 from dataclasses import replace
-from typing import Callable, NoReturn
+from typing import Any, Callable, NoReturn
 
 import click
 
 from bluegreen import __version__, cli_options, commands
 from bluegreen.commands import Options
-from bluegreen.errors import BlueGreenError, exit_code_for, storage_failure
+from bluegreen.errors import BlueGreenError, Stopped, exit_code_for, storage_failure
 from bluegreen.messages import LANGS, detect_language
 from bluegreen.output import Reporter, escape
 from bluegreen.report import Report, failure_report
@@ -55,11 +55,15 @@ class _Commands(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, lang: str | None) -> None:
     """Zero-downtime Blue-Green deploys of Docker containers behind nginx."""
-    # ctx.obj arrives as the switch the rollback's quick path made before click ran (entry.py), if any
-    ctx.obj = Options(config_path, lang or detect_language(), quick=ctx.obj)
+    # ctx.obj arrives from `main`: the switch the rollback's quick path made before click ran (entry.py), if any, and
+    # the run's Reporter, the one masking owner every command prints through.
+    base = ctx.obj if isinstance(ctx.obj, Options) else Options(None, detect_language(), out=Reporter("en"))
+    base.out.lang = lang or detect_language()
+    ctx.obj = replace(base, config_path=config_path, lang=base.out.lang)
 
 
 def _with(opts: Options, json_mode: bool) -> Options:
+    opts.out.json_mode = json_mode  # human lines to stderr: stdout carries the one JSON document
     return replace(opts, json_mode=json_mode)
 
 
@@ -70,15 +74,13 @@ def _reported(action: str, opts: Options, service: str, report_path: str | None,
     try:
         report = open_report(report_path)
     except BlueGreenError as error:
-        cli_options.escape_params(error)
-        cli_options.emit(failure_report(service, action, error, opts.lang), opts, None)
+        cli_options.emit(failure_report(service, action, error, opts.out), opts, None)
         raise
     try:
         doc = run().as_dict()
     except BlueGreenError as error:
-        cli_options.escape_params(error)
         partial = getattr(error, "report", None)
-        doc = partial.as_dict() if partial else failure_report(service, action, error, opts.lang)
+        doc = partial.as_dict() if partial else failure_report(service, action, error, opts.out)
         cli_options.emit(doc, opts, report)
         raise
     except BaseException:
@@ -175,10 +177,10 @@ def status(opts: Options, service: str, json_mode: bool) -> None:
 def history(opts: Options, service: str, limit: int, json_mode: bool) -> None:
     """List SERVICE's deploys and rollbacks, newest first."""
     entries = commands.history(opts, service, limit)
+    out = opts.out  # the service's secrets registered: an image built from one is kept whole, printed masked
     if json_mode:
-        print(json.dumps(entries, ensure_ascii=False, indent=2))
+        out.document(entries)
         return
-    out = Reporter(opts.lang)
     out.line(f"{'TIME':<22}{'ACTION':<16}{'FROM → TO':<16}{'RESULT':<22}{'DURATION':<10}{'BUILD':<8}IMAGE")
     for e in entries:
         # What the file says is shown escaped (a reason with ANSI codes or a newline cannot forge lines).
@@ -199,10 +201,10 @@ def history(opts: Options, service: str, limit: int, json_mode: bool) -> None:
 def images(opts: Options, service: str, json_mode: bool) -> None:
     """List SERVICE's local images: which `retain:` keeps (and why) and which it would remove."""
     found = commands.images(_with(opts, json_mode), service)
+    out = opts.out
     if json_mode:
-        print(json.dumps(found, ensure_ascii=False, indent=2))
+        out.document(found)
         return
-    out = Reporter(opts.lang)
     out.line(f"{'IMAGE':<48}{'ID':<14}{'KEEP':<6}WHY")
     for v in found:
         out.line(f"{v['ref']:<48}{v['image_id'].split(':')[-1][:12]:<14}{'yes' if v['keep'] else 'no':<6}{v['why']}")
@@ -212,11 +214,36 @@ def images(opts: Options, service: str, json_mode: bool) -> None:
 @SERVICE
 @click.pass_obj
 def credentials(opts: Options, service: str) -> None:
-    """Print, as JSON, the Jenkins credential bindings SERVICE needs (used by the blueGreenDeploy step)."""
+    """Print, as JSON, the Jenkins credential bindings SERVICE needs and its state_dir (for the Jenkins steps)."""
     from bluegreen import config as config_mod
 
     cfg = config_mod.load(opts.config_path)
-    print(json.dumps(commands.credential_bindings(cfg.service(service)), indent=2))
+    print(json.dumps(commands.credential_bindings(cfg.service(service), state_dir=cfg.state_dir), indent=2))
+
+
+@cli.command()
+@SERVICE
+@click.option("--apply", "apply_", is_flag=True, envvar="BLUEGREEN_APPLY",
+              help="Make the changes (default: a dry run that prints the diff of every file and changes nothing).")
+@click.option("--nginx", envvar="BLUEGREEN_NGINX",
+              help="The nginx container (default: bluegreen.yml's, else the one that publishes 80/443 and runs nginx).")
+@click.option("--upstream", envvar="BLUEGREEN_UPSTREAM",
+              help="The service's upstream block (default: the one that names <prefix>-blue / <prefix>-green).")
+@click.option("--network", envvar="BLUEGREEN_NETWORK",
+              help="The network nginx reaches the colors on, when they share more than one.")
+@click.option("--switch", type=click.Choice(["reload", "shared-dict"]), envvar="BLUEGREEN_SWITCH",
+              help="How traffic will move (default: reload, the guide's way).")
+@click.option("--admin-dir", envvar="BLUEGREEN_ADMIN_DIR",
+              help="shared-dict: the host directory mounted into nginx at the same path (default: /run/bluegreen).")
+@click.option("--state-dir", envvar="BLUEGREEN_STATE_DIR",
+              help="Where a new bluegreen.yml keeps lock, history and state (default: /var/lib/bluegreen).")
+@click.pass_obj
+def init(opts: Options, service: str, apply_: bool, nginx: str | None, upstream: str | None, network: str | None,
+         switch: str | None, admin_dir: str | None, state_dir: str | None) -> None:
+    """Take over SERVICE from the guide's setup: read the live system, write (or check) bluegreen.yml, and move
+    the upstream block into bluegreen's own file, the same color serving. A dry run unless --apply."""
+    commands.init(opts, service, apply=apply_, **cli_options.init_options(
+        nginx=nginx, upstream=upstream, network=network, switch=switch, admin_dir=admin_dir, state_dir=state_dir))
 
 
 @cli.group("config")
@@ -231,7 +258,7 @@ def config_check(opts: Options) -> None:
     from bluegreen import config as config_mod
 
     cfg = config_mod.load(opts.config_path)
-    Reporter(opts.lang).say("config.ok", path=str(cfg.source), services=", ".join(cfg.services))
+    opts.out.say("config.ok", path=str(cfg.source), services=", ".join(cfg.services))
 
 
 
@@ -243,43 +270,52 @@ def exit_for(error: BaseException) -> NoReturn:
 
 def main(argv: list[str] | None = None, *, quick: object = None) -> None:
     """The one place where errors become exit codes (entered through entry.py; `quick`: the rollback's quick switch,
-    already made)."""
-    lang = detect_language()
+    already made). Every line it prints goes through the run's one Reporter, masked with every secret the run
+    learnt (a refusal raised while an operation began quotes values as they were given)."""
+    out = Reporter(_lang_from_argv(argv, detect_language()))
     try:
-        cli.main(args=argv, prog_name="bluegreen", standalone_mode=False, obj=quick)
+        cli.main(args=argv, prog_name="bluegreen", standalone_mode=False,
+                 obj=Options(None, out.lang, quick=quick, out=out))
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.ClickException as exc:  # click's usage errors, as one line like every other refusal
-        from bluegreen.messages import render
-
         ctx = getattr(exc, "ctx", None)
-        print(render("cli.usage", _lang_from_argv(argv, lang), error=escape(" ".join(exc.format_message().split())),
-                     command=ctx.command_path if ctx else "bluegreen"), file=sys.stderr)
+        print(out.message("cli.usage", error=" ".join(out.mask(exc.format_message()).split()),
+                          command=ctx.command_path if ctx else "bluegreen"), file=sys.stderr)
         sys.exit(2)
     except click.Abort:
         sys.exit(130)
     except BlueGreenError as error:
-        from bluegreen.messages import render
-
-        lang = _lang_from_argv(argv, lang)
-        cli_options.escape_params(error)
-        print(render(error.key, lang, **error.params), file=sys.stderr)
-        sys.exit(exit_code_for(error))
+        print(out.message(error.key, **error.params), file=sys.stderr)
+        exit_for(error)
     except KeyboardInterrupt as error:
         exit_for(error)
     except Exception as error:  # a bug: one line (what the frame recorded), the traceback only when asked for
         if os.environ.get("BLUEGREEN_DEBUG"):
             raise
         if storage_failure(error):  # not a bug: the disk of state_dir is full or read-only
-            from bluegreen.messages import render
-
-            print(render("cli.storage_failed", _lang_from_argv(argv, lang), path=escape(str(error.filename)),
-                         error=escape(error.strerror or str(error))), file=sys.stderr)
-            sys.exit(exit_code_for(error))
-        print(f"❌ internal error: {type(error).__name__}: {escape(' '.join(str(error).split()), limit=200)} "
-              "(BLUEGREEN_DEBUG=1 shows the traceback)", file=sys.stderr)
-        sys.exit(exit_code_for(error))
+            print(out.message("cli.storage_failed", path=str(error.filename), error=error.strerror or str(error)),
+                  file=sys.stderr)
+            exit_for(error)
+        text = escape(" ".join(out.mask(str(error)).split()), limit=200)  # masked, then cut
+        print(f"❌ internal error: {type(error).__name__}: {text} (BLUEGREEN_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
+        exit_for(error)
     sys.exit(0)
+
+
+def undo_failed(error: BaseException, quick: Any, argv: list[str]) -> NoReturn:
+    """The rollback's quick switch could not be put back after the CLI stopped (entry.py): nginx went away, the disk
+    is full. One line, exit 3 like any run stopped where it was (130 when interrupted), never a traceback."""
+    if isinstance(error, KeyboardInterrupt):
+        exit_for(error)
+    detail = error.strerror if isinstance(error, OSError) and error.strerror else f"{type(error).__name__}: {error}"
+    if isinstance(error, OSError) and error.filename:
+        detail += f" ({error.filename})"
+    stopped = Stopped("quick.undo_failed", service=quick.state.service, color=quick.source, target=quick.target,
+                      error=" ".join(detail.split()))
+    print(Reporter(_lang_from_argv(argv, detect_language())).message(stopped.key, **stopped.params), file=sys.stderr)
+    exit_for(stopped)
 
 
 def _lang_from_argv(argv: list[str] | None, default: str) -> str:

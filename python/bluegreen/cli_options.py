@@ -1,5 +1,5 @@
 """What the command line hands on, checked before anything happens: options (an image reference, a duration, an
-operator's reason), the report file (opened up front, written at the end), error values shown escaped."""
+operator's reason), the report file (opened up front, written at the end)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 
 from bluegreen.commands import Options
 from bluegreen.config_values import IMAGE, IMAGE_MAX, human
-from bluegreen.errors import BlueGreenError, UsageError
+from bluegreen.errors import UsageError
+from bluegreen.files import write_all
 from bluegreen.output import escape
 from bluegreen.units import MAX_SECONDS, parse_duration
 
@@ -18,15 +19,14 @@ REASON_LIMIT = 500  # characters of --reason kept (history, reports, the Jenkins
 
 
 def emit(doc: dict[str, Any], opts: Options, report: tuple[int, str] | None) -> None:
+    """The operation's JSON report to --report and (with --json) stdout, masked like every other line."""
+    doc = opts.out.masked(doc)
     if report is not None:
         fd, path = report
         try:
-            os.pwrite(fd, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), 0)
+            write_all(fd, (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8"), 0)
         except OSError as exc:  # a full disk, after the operation: said, and the operation's exit code stands
-            from bluegreen.messages import render
-
-            print(render("report.write_failed", opts.lang, path=escape(path), error=exc.strerror or "?"),
-                  file=sys.stderr)
+            print(opts.out.message("report.write_failed", path=path, error=exc.strerror or "?"), file=sys.stderr)
         finally:
             os.close(fd)
     if opts.json_mode:
@@ -54,6 +54,20 @@ def reason_option(value: str | None) -> str | None:
     return None if value is None else escape(value, limit=REASON_LIMIT)
 
 
-def escape_params(error: BlueGreenError) -> None:
-    """Values in a refusal come from outside (a path, a service name, a file's content): one printable line."""
-    error.params = {k: escape(v) if isinstance(v, str) else v for k, v in error.params.items()}
+def init_options(**given: str | None) -> dict[str, str | None]:
+    """`init`'s options name what its bluegreen.yml will say: each checked as the config checks that key."""
+    from bluegreen.config_schema import ADMIN_DIR
+    from bluegreen.config_values import CONTAINER, UPSTREAM
+
+    patterns = {"nginx": CONTAINER, "network": CONTAINER, "upstream": UPSTREAM, "admin_dir": ADMIN_DIR}
+    for name, value in given.items():
+        if value is None:
+            continue
+        option = "--" + name.replace("_", "-")
+        pattern = patterns.get(name)
+        bad = (pattern is not None and not pattern.fullmatch(value)) or (name == "admin_dir" and ".." in value) or (
+            name == "state_dir" and (not value.startswith("/") or not value.isprintable() or len(value) > 4096))
+        if bad:
+            raise UsageError("option.bad_value", option=option, value=repr(value)[:120])
+    return given
+

@@ -9,7 +9,8 @@ Each command builds the parts it needs for one service (the scene) from the conf
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping
 
 from bluegreen import config as config_mod
@@ -28,6 +29,7 @@ class Options:
     lang: str
     json_mode: bool = False
     quick: Any = None  # rollback: the quick path's switch (operations/quick_rollback.QuickSwitch), already made
+    out: Reporter = field(default_factory=lambda: Reporter("en"))  # the run's one masking owner (cli.main's)
 
 
 def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping[str, str] | None = None,
@@ -36,24 +38,36 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     the guard, the nginx switch (naming the runtime's servers), state, output (secrets registered first)."""
     from bluegreen.operations.frame import Scene
     from bluegreen.operations.guard import Guard, Guarded
-    from bluegreen.parts.containers import Docker
-    from bluegreen.parts.nginx import NginxGate
     from bluegreen.parts.state import StateDir
-    from bluegreen.parts.shared_dict import SharedDictSwitch
-    from bluegreen.parts.switch import ReloadSwitch
 
     service = config.service(service_name)
     env = dict(os.environ if environ is None else environ)
-    out.add_secrets(env.get(v.name, "") for v in service.env if v.masked)
+    out.add_secrets(secrets_of(service, env))
+    runtime, switch = parts_for(config, service)
+    state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
+    # Operations and the frame get the runtime only guarded: nothing nginx serves can be stopped (guard.py).
+    guard = Guard(service, runtime, switch, state)
+    return Scene(service, config.nginx, Guarded(runtime, guard), switch, state, out, REAL, env, guard)
+
+
+def parts_for(config: Config, service: Service):
+    """The runtime and the nginx switch of one service (no state: `init`'s dry run must not create state_dir)."""
+    from bluegreen.parts.containers import Docker
+    from bluegreen.parts.nginx import NginxGate
+    from bluegreen.parts.shared_dict import SharedDictSwitch
+    from bluegreen.parts.switch import ReloadSwitch
+
     docker = Docker(config.network)
     runtime = runtime_for(docker, config, service)
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
     switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
         if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
-    state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
-    # Operations and the frame get the runtime only guarded: nothing nginx serves can be stopped (guard.py).
-    guard = Guard(service, runtime, switch, state)
-    return Scene(service, config.nginx, Guarded(runtime, guard), switch, state, out, REAL, env, guard)
+    return runtime, switch
+
+
+def secrets_of(service: Service, environ: Mapping[str, str]) -> list[str]:
+    """The values every line is masked with: the service's credentials and other masked variables, as bound."""
+    return [environ.get(v.name, "") for v in service.env if v.masked]
 
 
 def runtime_for(docker, config: Config, service: Service):
@@ -69,8 +83,7 @@ def runtime_for(docker, config: Config, service: Service):
 
 
 def _scene(opts: Options, service: str, state=None):
-    return scene_for(config_mod.load(opts.config_path), service, Reporter(opts.lang, json_mode=opts.json_mode),
-                     state=state)
+    return scene_for(config_mod.load(opts.config_path), service, opts.out, state=state)
 
 
 def deploy(opts: Options, service: str, *, image: str | None, monitor: str | None, stage: bool = False) -> Report:
@@ -182,6 +195,7 @@ def history(opts: Options, service: str, limit: int) -> list[dict[str, Any]]:
 
     cfg = config_mod.load(opts.config_path)
     svc = cfg.service(service)
+    opts.out.add_secrets(secrets_of(svc, os.environ))  # history keeps images whole; what is printed is masked
     entries = []
     for entry in StateDir(cfg.state_dir, svc.name).history():
         entries.append(entry)
@@ -190,8 +204,37 @@ def history(opts: Options, service: str, limit: int) -> list[dict[str, Any]]:
     return entries
 
 
-def credential_bindings(service: Service) -> dict[str, Any]:
-    """One `withCredentials` binding per Jenkins credential id, from the `env` section of bluegreen.yml."""
+def init(opts: Options, service: str, *, apply: bool, **options: str | None) -> None:
+    """`bluegreen init`: read the live system, check or write bluegreen.yml, show the diff of every file; with
+    `apply`, move the upstream block into bluegreen's file (operations/init.py)."""
+    from bluegreen import config_file
+    from bluegreen.operations import init as runbook
+    from bluegreen.parts.containers import Docker
+    from bluegreen.parts.render import render_config
+    from bluegreen.parts.site_survey import SiteSurvey
+    from bluegreen.parts.state import recorded_config
+
+    from bluegreen.colors import NAME
+
+    if not NAME.fullmatch(service):
+        raise UsageError("option.bad_value", option="SERVICE", value=repr(service)[:120])
+    path = config_file.config_path(opts.config_path)
+    existing = config_mod.load(path) if path.exists() else None
+    request = runbook.Request(service, path, existing, apply=apply, **options)
+    tools = runbook.Tools(
+        survey=SiteSurvey(Docker(existing.network if existing else "")), render_config=render_config,
+        parse_config=lambda text, where: config_mod.loads(text.encode("utf-8"), Path(where)),
+        parts=lambda cfg, name: parts_for(cfg, cfg.service(name)),
+        write_config=config_file.write_new, remove_config=config_file.remove_new,
+        loaded_config=lambda cfg, name: recorded_config(cfg.state_dir, name))
+    runbook.run_init(request, tools, opts.out,
+                     scene=lambda cfg, name, out: scene_for(cfg, name, out))
+
+
+def credential_bindings(service: Service, *, state_dir: Path) -> dict[str, Any]:
+    """What the Jenkins steps need from bluegreen.yml before they run a command: one `withCredentials` binding per
+    Jenkins credential id (from the service's `env`), and the state_dir as an absolute path, which the docker runner
+    mounts from the host (resources/bluegreen/docker-runner.sh)."""
     bindings: list[dict[str, Any]] = []
     pairs: dict[str, dict[str, Any]] = {}
     for var in service.env:
@@ -207,4 +250,4 @@ def credential_bindings(service: Service) -> dict[str, Any]:
         else:
             bindings.append({"type": "string", "credentialsId": var.credential, "variable": var.name,
                              "optional": var.optional})
-    return {"service": service.name, "bindings": bindings}
+    return {"service": service.name, "bindings": bindings, "state_dir": os.path.abspath(state_dir)}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import replace
+from pathlib import Path
 from typing import Mapping
 
 from bluegreen import safe_yaml
@@ -24,7 +25,11 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def load(path: str | os.PathLike[str] | None = None) -> Config:
     """Read and validate the config file; every problem names its key."""
     path = config_path(path)
-    data = read(path)
+    return loads(read(path), path)
+
+
+def loads(data: bytes, path: Path) -> Config:
+    """Validate a config file's bytes (read from `path`, or about to be written there: `bluegreen init`)."""
     return replace(parse(safe_yaml.load(data, source=str(path)), source=path), digest=digest(data))
 
 

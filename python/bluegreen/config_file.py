@@ -8,14 +8,13 @@ regular file, at most safe_yaml's byte limit: a FIFO, a directory or `/dev/zero`
 
 from __future__ import annotations
 
-import errno
 import os
 import re
-import stat
 from pathlib import Path
 
 from bluegreen.errors import UsageError
-from bluegreen.safe_yaml import MAX_BYTES
+from bluegreen.files import Unreadable, read_bounded
+from bluegreen.safe_yaml import MAX_BYTES, refusal
 
 DEFAULT_PATH = "bluegreen.yml"
 DEFAULT_STATE_DIR = "/var/lib/bluegreen"
@@ -59,36 +58,34 @@ def state_dir(value: str, source: Path | None) -> str:
 
 
 def read(path: Path) -> bytes:
-    """The file's bytes (at most one more than safe_yaml accepts, so it can say "too large")."""
+    """The file's bytes: a regular file of at most safe_yaml's byte limit (files.py reads it)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-    except FileNotFoundError:
-        raise UsageError("config.not_found", path=str(path)) from None
-    except OSError as exc:
-        if exc.errno == errno.ENXIO:  # a socket
-            raise UsageError("config.not_a_file", path=str(path), kind="socket") from None
-        raise UsageError("yaml.unreadable", source=str(path), error=exc.strerror or type(exc).__name__) from None
+        return read_bounded(path, MAX_BYTES)
+    except Unreadable as exc:
+        if exc.why == "missing":
+            raise UsageError("config.not_found", path=str(path)) from None
+        if exc.why == "kind":
+            raise UsageError("config.not_a_file", path=str(path), kind=exc.detail) from None
+        raise refusal(exc, str(path)) from None
+
+
+def write_new(path: Path, text: str) -> None:
+    """Create the config file (`bluegreen init`): never over an existing file, never through a link."""
     try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise UsageError("config.not_a_file", path=str(path), kind=_kind(mode))
-        chunks, size = [], 0
-        while size <= MAX_BYTES:
-            chunk = os.read(fd, MAX_BYTES + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b"".join(chunks)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        raise UsageError("yaml.unreadable", source=str(path), error=exc.strerror or type(exc).__name__) from None
+        raise UsageError("init.config_dir", path=str(path), error=exc.strerror or type(exc).__name__) from None
+    try:
+        os.write(fd, text.encode("utf-8"))
+        os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket")):
-        if test(mode):
-            return name
-    return "special file"
+def remove_new(path: Path) -> None:
+    """Undo write_new (a failed `init --apply` puts every file back as it was)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+

@@ -92,7 +92,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         cli_main(args, quick=quick)
     finally:
         if quick is not None and not quick.taken:  # the CLI stopped before the rollback took the switch over
-            quick.undo()
+            try:
+                quick.undo()
+            except BaseException as error:  # nginx gone, a full disk, Ctrl-C: one line and its code, no traceback
+                from bluegreen.cli import undo_failed
+
+                undo_failed(error, quick, args)
 
 
 def _report_writable(path: str | None) -> bool:

@@ -9,13 +9,17 @@
     ├── StateCorrupt                 exit 3  state_dir or a file in it is unsafe or not what bluegreen writes (a
     │                                        symlink, group-writable, not JSON…); the file and the repair are named,
     │                                        nothing changed
+    ├── Stopped                      exit 3  the run stopped where it was and could not put back what it changed
+    │                                        (the rollback's quick switch, after the CLI refused the rest): what it
+    │                                        left is named by `status` and repaired by the next run
     ├── LockHeld                     exit 4  another operation holds the service lock (holder shown)
     │   └── ServiceBusy              exit 4  a staged deploy waits for promote/abort (named)
     ├── MonitorRolledBack            exit 5  post-deploy monitoring saw degradation and rolled back
     └── Unreachable                  exit 6  the Docker engine, the nginx container or Jenkins cannot be reached
 
-An OSError naming a file bluegreen writes (state, history: disk full, read-only, quota) exits 3 too: the run
-stopped where it was, as a killed one does, and `status` names what it left. Click's own usage errors exit 2.
+An OSError naming a file bluegreen writes (state, history, lock: disk full, read-only, quota, the directory
+removed under the run — a WriteFailed, whatever its errno) exits 3 too: the run stopped where it was, as a killed one
+does, and `status` names what it left. Click's own usage errors exit 2.
 Messages carry a catalogue key and its parameters, so the CLI can say them in the operator's language; `str()`
 gives the English text for logs and tests.
 """
@@ -63,6 +67,10 @@ class StateCorrupt(BlueGreenError):
     exit_code = 3
 
 
+class Stopped(BlueGreenError):
+    exit_code = 3
+
+
 class LockHeld(BlueGreenError):
     exit_code = 4
 
@@ -93,6 +101,14 @@ def exit_code_for(error: BaseException) -> int:
 STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM})
 
 
+class WriteFailed(OSError):
+    """A write to a file bluegreen keeps in state_dir failed, for whatever reason (state_files.naming): storage,
+    never a bug, whatever the errno (ENOENT when the directory was removed under the run, ENAMETOOLONG…)."""
+
+
 def storage_failure(error: BaseException) -> bool:
-    """A write to a file bluegreen keeps failed for lack of space or permission (state_files names the file)."""
+    """A write to a file bluegreen keeps failed (state_files names the file), or any OSError naming a file that
+    says space or permission is missing."""
+    if isinstance(error, WriteFailed):
+        return error.filename is not None
     return isinstance(error, OSError) and error.errno in STORAGE_ERRNOS and error.filename is not None

@@ -6,10 +6,12 @@ Only names, colors, images and timings go in: never environment values.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from bluegreen.errors import BlueGreenError, exit_code_for
-from bluegreen.messages import render
+
+if TYPE_CHECKING:
+    from bluegreen.output import Reporter
 
 
 @dataclass
@@ -38,10 +40,11 @@ class Report:
         self.exit_code = exit_code_for(error)
         error.report = self  # type: ignore[attr-defined]  # the CLI writes it even on failure
 
-    def crash(self, error: BaseException) -> None:
-        """An unexpected error (a bug, Ctrl-C): recorded as such, never as a success."""
+    def crash(self, error: BaseException, mask: Callable[[str], str]) -> None:
+        """An unexpected error (a bug, Ctrl-C): recorded as such, never as a success; its text masked, then cut (a
+        secret cut first could leave its head unmasked)."""
         self.result, self.exit_code = "error", exit_code_for(error)
-        self.reason = f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
+        self.reason = f"{type(error).__name__}: {' '.join(mask(str(error)).split())[:200]}"
 
     @property
     def description(self) -> str:
@@ -63,10 +66,10 @@ class Report:
                 **({"details": self.details} if self.details else {}), **self.extra}
 
 
-def failure_report(service: str, action: str, error: BaseException, lang: str) -> dict[str, Any]:
+def failure_report(service: str, action: str, error: BaseException, out: Reporter) -> dict[str, Any]:
     """For errors before an operation began (bad input, missing variables, lock held): nothing changed, nothing
-    recorded."""
-    reason = render(error.key, lang, **error.params) if isinstance(error, BlueGreenError) else str(error)
+    recorded. The reason is said by `out`, masked (a value quoted as given may hold a secret)."""
+    reason = out.message(error.key, **error.params) if isinstance(error, BlueGreenError) else out.mask(str(error))
     return {"service": service, "action": action, "result": "rejected", "from": None, "to": None, "image": None,
             "reason": reason, "exit_code": exit_code_for(error), "description": "", "phases": {}, "duration": 0.0}
 

@@ -10,21 +10,21 @@ PyYAML's `safe_load` stops code execution but not the rest:
 - Its messages span lines and quote the input; ours are one line, with the position.
 
 Every failure is a UsageError (exit 2) whose key starts with `yaml.` and whose `source` names the file.
-Independent of the rest of the package except errors and messages, so any loader can use it.
+Independent of the rest of the package except errors, messages and files.py (the one bounded reader), so any
+loader can use it.
 """
 
 from __future__ import annotations
 
 import os
-import stat
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from bluegreen.errors import UsageError
+from bluegreen.files import Unreadable, read_bounded
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "load", "load_path"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "load", "load_path", "refusal"]
 
 MAX_BYTES = 256 * 1024  # a declaration is a few kB; 200 jobs and 50 credentials are ~25 kB
 MAX_DEPTH = 64  # nesting levels; real files use fewer than ten
@@ -32,27 +32,21 @@ MAX_NODES = 20_000  # scalars, lists and mappings; 200 jobs and 50 credentials a
 
 
 def load_path(path: str | os.PathLike[str], *, source: str | None = None) -> Any:
-    """Read and load a file; a missing file, a directory or an unreadable file is a UsageError too."""
-    path = Path(path)
-    where = source or str(path)
-    try:  # without blocking: a FIFO given as the file must not hang an unattended run
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY)
-    except FileNotFoundError:
-        raise UsageError("yaml.not_found", source=_printable(where)) from None
-    except OSError as exc:
-        raise UsageError("yaml.unreadable", source=_printable(where), error=exc.strerror or type(exc).__name__) from None
+    """Read (files.py: bounded, never blocking, a regular file only) and load a file."""
     try:
-        if stat.S_ISDIR(os.fstat(fd).st_mode):
-            raise UsageError("yaml.unreadable", source=_printable(where), error="is a directory")
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UsageError("yaml.unreadable", source=_printable(where), error="not a regular file")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise UsageError("yaml.unreadable", source=_printable(where), error=exc.strerror or type(exc).__name__) from None
-    finally:
-        os.close(fd)
-    return load(data, source=where)
+        data = read_bounded(path, MAX_BYTES)
+    except Unreadable as exc:
+        raise refusal(exc, source or str(path)) from None
+    return load(data, source=source or str(path))
+
+
+def refusal(exc: Unreadable, source: str) -> UsageError:
+    """The one line for a file that could not be read: missing, too large, or why not (a FIFO, permissions…)."""
+    if exc.why == "missing":
+        return UsageError("yaml.not_found", source=_printable(source))
+    if exc.why == "too_large":
+        return UsageError("yaml.too_large", source=_printable(source), limit=MAX_BYTES)
+    return UsageError("yaml.unreadable", source=_printable(source), error=exc.reason)
 
 
 def load(text_or_bytes: str | bytes, *, source: str) -> Any:

@@ -51,6 +51,6 @@ class BlueGreenOptionsTest extends HarnessTestCase {
         harness.runStep('blueGreenRollback', [service: 'backend', monitor: '60s'])
 
         assertBuildFailed('blueGreenRollback: unknown option(s) monitor; the options are ' +
-            'service, reason, config, lang, report, useLock')
+            'service, reason, config, lang, report, useLock, label, runner, runnerImage')
     }
 }

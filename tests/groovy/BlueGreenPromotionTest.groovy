@@ -1,4 +1,5 @@
 import jenkins.model.CauseOfInterruption
+import org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
 import org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution
 import org.jenkinsci.plugins.workflow.support.steps.input.Rejection
 
@@ -344,5 +345,135 @@ class BlueGreenPromotionTest extends HarnessTestCase {
         assert harness.pipeline.statusOf('Smoke') == 'skipped (earlier failure)'
         assert harness.log.contains('not promoted') && !harness.log.contains('failed')
         assert cliRuns*.command == ['credentials', 'stage', 'abort']
+    }
+
+    // ---- where the question waits, and what ends it --------------------------------------------------------------
+
+    static final Map ON_LABEL = MANUAL + [label: 'docker-host']
+    static final String INSIDE_NODE = 'blueGreenDeploy: manual promotion called inside a node'
+
+    /** A manual deploy from a stage with `agent none`: the step takes its nodes from the label. */
+    Map deployFromAgentNone(Map options = ON_LABEL) {
+        return (Map) harness.runStepWithoutAgent('blueGreenDeploy', options, 'backend')
+    }
+
+    void 'test with a label the question waits on no agent: stage and promote each take a node of it'() {
+        fakeCli()
+        harness.answerInput(approve: 'ops')
+        Map report = deployFromAgentNone()
+
+        assertBuildSucceeded()
+        assert report.action == 'promote'
+        assert harness.callsOf('node')*.args*.getAt(0) == ['docker-host', 'docker-host']
+        assert theInput().env.NODE_NAME == null
+        assert cliRuns*.command == ['credentials', 'stage', 'promote']
+        assert cliRuns.every { it.env.NODE_NAME == harness.agentName }
+        assert harness.callsOf('libraryResource').size() == 2  // the CLI delivered on each node it takes
+        assert !harness.log.any { it.startsWith(INSIDE_NODE) }
+    }
+
+    void 'test inside a node it warns that the executor stays taken while the question waits'() {
+        fakeCli()
+        harness.answerInput(approve: 'ops')
+        deployManually()
+
+        assertBuildSucceeded()
+        assert harness.log.any { it.startsWith("${INSIDE_NODE} (${harness.agentName}): its executor stays taken") }
+        assert theInput().env.NODE_NAME == harness.agentName
+    }
+
+    void 'test every end of the question but an approval removes the staged color on a node, the question on none'() {
+        Map<String, List> ends = [
+            rejected: [[reject: 'ops'], 'ABORTED', 'rejected by ops'],
+            'timed out': [[noAnswer: true], 'ABORTED', 'timed out: nobody answered within 30m'],
+            'build aborted': [[abortBuild: 'bob'], 'ABORTED', 'the build was aborted by bob'],
+            'input failed': [[throws: new IOException('input: no such user ops')], 'FAILURE',
+                             'the question ended with java.io.IOException: input: no such user ops'],
+        ]
+        ends.each { String end, List expected ->
+            freshHarness()
+            fakeCli()
+            harness.answerInput((Map) expected[0])
+            deployFromAgentNone()
+
+            assert harness.currentBuild.result == expected[1]: end
+            assert cliRuns*.command == ['credentials', 'stage', 'abort']: end
+            assert cliRun('abort').NODE_NAME == harness.agentName && theInput().env.NODE_NAME == null
+            assert harness.log.contains("blueGreenDeploy: backend is not promoted: ${expected[2]}; ".toString() +
+                'removing the staged green (bluegreen abort)'): end
+        }
+        assert harness.failure.message == 'input: no such user ops'  // the last: rethrown as it came
+    }
+
+    void 'test when the sandbox forbids reading why, the staged color is removed all the same'() {
+        // A library loaded untrusted: FlowInterruptedException.getCauses and Rejection.getUser are not whitelisted.
+        [[reject: 'ops'], [noAnswer: true], [abortBuild: 'bob']].each { Map answer ->
+            freshHarness()
+            harness.untrustedLibrary = true
+            fakeCli()
+            harness.answerInput(answer)
+            deployFromAgentNone()
+            harness.untrustedLibrary = false
+
+            assert cliRuns*.command == ['credentials', 'stage', 'abort']: answer
+            assert harness.log.any { it.startsWith('blueGreenDeploy: backend is not promoted: why cannot be read ' +
+                'here (org.jenkinsci.plugins.scriptsecurity.sandbox.RejectedAccessException: Scripts not permitted') }
+            assert harness.currentBuild.result == 'ABORTED' && harness.failure instanceof FlowInterruptedException
+        }
+    }
+
+    void 'test a retry around a manual deploy stages and asks again after a timeout, not after a rejection'() {
+        // Jenkins marks the timeout's interruption not actual (TimeoutStepExecution.Callback.onFailure), and
+        // RetryStepExecution retries exactly those: the staged color is gone before the second stage.
+        fakeCli()
+        harness.answerInput(noAnswer: true)
+        harness.answerInput(approve: 'ops')
+        harness.runScript("""retry(2) { blueGreenDeploy('backend', promotion: 'manual', promotionTimeout: '30m',
+                                                        label: 'docker-host') }""")
+
+        assertBuildSucceeded()
+        assert cliRuns*.command == ['credentials', 'stage', 'abort', 'credentials', 'stage', 'promote']
+
+        freshHarness()
+        fakeCli()
+        harness.answerInput(reject: 'ops')
+        harness.runScript("retry(2) { blueGreenDeploy('backend', promotion: 'manual', label: 'docker-host') }")
+        assertBuildAborted(Rejection)
+        assert cliRuns*.command == ['credentials', 'stage', 'abort']
+    }
+
+    void 'test a catchError around a manual deploy ends the build ABORTED and goes on, the staged color removed'() {
+        fakeCli()
+        harness.answerInput(noAnswer: true)
+        harness.runScript("""catchError(buildResult: 'SUCCESS') {
+                                 blueGreenDeploy('backend', promotion: 'manual', promotionTimeout: '30m',
+                                                 label: 'docker-host')
+                             }
+                             echo 'after the deploy'""")
+
+        assert harness.currentBuild.result == 'ABORTED' && harness.log.contains('after the deploy')
+        assert cliRuns*.command == ['credentials', 'stage', 'abort']
+    }
+
+    void 'test in a declarative pipeline with agent none the Deploy stage holds no agent while it asks'() {
+        fakeCli()
+        harness.answerInput(approve: 'ops')
+        harness.runScript('''
+            pipeline {
+                agent none
+                stages {
+                    stage('Deploy') {
+                        steps {
+                            blueGreenDeploy('backend', promotion: 'manual', submitter: 'ops', label: 'docker-host')
+                        }
+                    }
+                }
+            }
+        ''')
+
+        assertBuildSucceeded()
+        assert theInput().env.NODE_NAME == null
+        assert harness.callsOf('node').size() == 2
+        assert !harness.log.any { it.startsWith(INSIDE_NODE) }
     }
 }

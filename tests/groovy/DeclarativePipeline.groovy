@@ -2,8 +2,10 @@ import org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
 
 /**
  * A minimal Declarative Pipeline interpreter: enough of `pipeline {}` to load and run this library's Jenkinsfiles.
- * It reads agent, options, parameters, environment, stages (stage, when { expression / not / allOf / anyOf },
- * steps, post) and post (always, aborted, failure, success, unstable, cleanup), then runs the stages in order like Jenkins:
+ * It reads agent (any, none, { label … }; at the top and per stage), options, parameters, environment, stages
+ * (stage, agent, when { expression / not / allOf / anyOf }, steps, post) and post (always, aborted, failure,
+ * success, unstable, cleanup), then runs the stages in order like Jenkins: an agent other than none runs its
+ * stages (or its stage) inside `node(label)` (any = no label; Declarative's LabelScript calls `node` the same way);
  * a `when` that does not hold skips its stage ("skipped due to when conditional"); after a failure the remaining
  * stages are skipped and post runs. A FlowInterruptedException (a rejected input, an expired timeout) aborts the
  * stage and the build instead of failing them. Steps blocks run against the script, so their steps reach the harness.
@@ -30,13 +32,31 @@ class DeclarativePipeline {
         withDelegate(body, new PipelineSection(this))
         harness.applyParameterDefaults(parameterDefaults())
         Throwable failure = null
-        for (StageDefinition stage in stages) {
-            failure = runStage(stage, failure)
+        onAgent(agent) {
+            for (StageDefinition stage in stages) {
+                failure = runStage(stage, failure)
+            }
+            runPost(post, failure)
         }
-        runPost(post, failure)
         if (failure != null) {
             throw failure
         }
+    }
+
+    /** Runs body in `node(label)` for an agent other than none (null: no agent directive, as none here). */
+    Object onAgent(Object agentDirective, Closure body) {
+        if (agentDirective == null || agentDirective == 'none') {
+            return body.call()
+        }
+        Object label = null
+        if (agentDirective instanceof Closure) {
+            AgentSection section = new AgentSection()
+            withDelegate((Closure) agentDirective, section)
+            label = section.label
+        } else {
+            assert agentDirective == 'any': "harness: agent ${agentDirective} is not supported"
+        }
+        return harness.invokeStep('node', [label, body] as Object[])
     }
 
     /** the names of the stages that ran their steps */
@@ -60,21 +80,23 @@ class DeclarativePipeline {
             return null
         }
         Throwable failure = null
-        try {
-            onScript(stage.steps)
-            stageResults << [name: stage.name, status: 'success']
-        } catch (AssertionError testFailure) {
-            throw testFailure
-        } catch (FlowInterruptedException interruption) {
-            harness.currentBuild.result = interruption.result
-            stageResults << [name: stage.name, status: 'aborted']
-            failure = interruption
-        } catch (Throwable stageFailure) {
-            harness.currentBuild.result = 'FAILURE'
-            stageResults << [name: stage.name, status: 'failed']
-            failure = stageFailure
+        onAgent(stage.agent) {
+            try {
+                onScript(stage.steps)
+                stageResults << [name: stage.name, status: 'success']
+            } catch (AssertionError testFailure) {
+                throw testFailure
+            } catch (FlowInterruptedException interruption) {
+                harness.currentBuild.result = interruption.result
+                stageResults << [name: stage.name, status: 'aborted']
+                failure = interruption
+            } catch (Throwable stageFailure) {
+                harness.currentBuild.result = 'FAILURE'
+                stageResults << [name: stage.name, status: 'failed']
+                failure = stageFailure
+            }
+            runPost(stage.post, failure)
         }
-        runPost(stage.post, failure)
         return failure
     }
 
@@ -142,19 +164,22 @@ abstract class DeclarativeSection {
     }
 }
 
-class PipelineSection extends DeclarativeSection {
-    final DeclarativePipeline pipeline
-
-    PipelineSection(DeclarativePipeline pipeline) {
-        this.pipeline = pipeline
-    }
-
+/** Where `agent` may be written (the pipeline, a stage): `any` and `none` read as their names. */
+abstract class AgentDirectives extends DeclarativeSection {
     String getAny() {
         return 'any'
     }
 
     String getNone() {
         return 'none'
+    }
+}
+
+class PipelineSection extends AgentDirectives {
+    final DeclarativePipeline pipeline
+
+    PipelineSection(DeclarativePipeline pipeline) {
+        this.pipeline = pipeline
     }
 
     void agent(Object agent) {
@@ -179,6 +204,15 @@ class PipelineSection extends DeclarativeSection {
 
     void post(Closure body) {
         DeclarativePipeline.withDelegate(body, new PostSection(pipeline.post))
+    }
+}
+
+/** agent { label … }: the label, evaluated when the agent is taken (so params and env are the build's). */
+class AgentSection extends DeclarativeSection {
+    Object label
+
+    void label(Object value) {
+        label = value
     }
 }
 
@@ -236,18 +270,23 @@ class StagesSection extends DeclarativeSection {
 
 class StageDefinition {
     String name
+    Object agent
     Closure steps
     final List<Closure> conditions = []
     final Map<String, Closure> post = [:]
 }
 
-class StageSection extends DeclarativeSection {
+class StageSection extends AgentDirectives {
     final StageDefinition stage
     final DeclarativePipeline pipeline
 
     StageSection(StageDefinition stage, DeclarativePipeline pipeline) {
         this.stage = stage
         this.pipeline = pipeline
+    }
+
+    void agent(Object agent) {
+        stage.agent = agent
     }
 
     void when(Closure body) {

@@ -16,9 +16,21 @@ abstract class HarnessTestCase extends GroovyTestCase {
     static final String STAGE_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" deploy --stage'
     static final String PROMOTE_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" promote'
     static final String ABORT_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; python3 -I "$BLUEGREEN_CLI" abort'
+    /** the same commands through the docker runner (runner: 'docker') */
+    static final String DOCKER_RUN = 'sh "$BLUEGREEN_RUNNER_SCRIPT"'
+    static final String DOCKER_CREDENTIALS_SCRIPT = DOCKER_RUN + ' credentials'
+    static final String DOCKER_DEPLOY_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; ' + DOCKER_RUN + ' deploy'
+    static final String DOCKER_ROLLBACK_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; ' + DOCKER_RUN + ' rollback'
+    static final String DOCKER_STAGE_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; ' + DOCKER_RUN + ' deploy --stage'
+    static final String DOCKER_PROMOTE_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; ' + DOCKER_RUN + ' promote'
+    static final String DOCKER_ABORT_SCRIPT = 'rm -f "$BLUEGREEN_REPORT"; ' + DOCKER_RUN + ' abort'
     /** the commands that write a report, by their script line */
     static final Map<String, String> REPORTING_COMMANDS = [(DEPLOY_SCRIPT): 'deploy', (ROLLBACK_SCRIPT): 'rollback',
-        (STAGE_SCRIPT): 'stage', (PROMOTE_SCRIPT): 'promote', (ABORT_SCRIPT): 'abort']
+        (STAGE_SCRIPT): 'stage', (PROMOTE_SCRIPT): 'promote', (ABORT_SCRIPT): 'abort',
+        (DOCKER_DEPLOY_SCRIPT): 'deploy', (DOCKER_ROLLBACK_SCRIPT): 'rollback', (DOCKER_STAGE_SCRIPT): 'stage',
+        (DOCKER_PROMOTE_SCRIPT): 'promote', (DOCKER_ABORT_SCRIPT): 'abort']
+    /** the state_dir `bluegreen credentials` names in these tests */
+    static final String STATE_DIR = '/var/lib/bluegreen'
     static final String PREVIEW_URL = 'http://127.0.0.1:8081'
 
     /** The bindings `bluegreen credentials backend` gives for examples/maice/bluegreen.yml (abridged). */
@@ -56,22 +68,25 @@ abstract class HarnessTestCase extends GroovyTestCase {
     }
 
     /**
-     * Scripts the CLI. `credentials` prints the bindings; deploy, rollback, stage (`deploy --stage`), promote and
-     * abort remove the stale report like the real script line does, then write `report` (merged over the command's
-     * success report; null = write none) and exit with `status`. `status` and `report` given under a command's
-     * name (fakeCli(promote: [status: 1, report: […]])) apply to that command only.
+     * Scripts the CLI, run by either runner. `credentials` prints the bindings and the state_dir; deploy, rollback,
+     * stage (`deploy --stage`), promote and abort remove the stale report like the real script line does, then write
+     * `report` (merged over the command's success report; null = write none) and exit with `status`. `status` and
+     * `report` given under a command's name (fakeCli(promote: [status: 1, report: […]])) apply to that command only.
+     * Each run is recorded with its script and whether it ran on an agent (env NODE_NAME).
      */
     void fakeCli(Map options = [:]) {
         List<Map> bindings = options.containsKey('bindings') ? (List<Map>) options.bindings : MAICE_BINDINGS
-        harness.onSh(CREDENTIALS_SCRIPT) { String script, Map env ->
-            cliRuns << [command: 'credentials', env: env]
-            [stdout: JsonOutput.toJson([service: env.BLUEGREEN_SERVICE, bindings: bindings]) + '\n']
+        Closure isCredentials = { String script, Map env -> script in [CREDENTIALS_SCRIPT, DOCKER_CREDENTIALS_SCRIPT] }
+        harness.onSh(isCredentials) { String script, Map env ->
+            cliRuns << [command: 'credentials', env: env, script: script]
+            [stdout: JsonOutput.toJson([service: env.BLUEGREEN_SERVICE, bindings: bindings,
+                                        state_dir: STATE_DIR]) + '\n']
         }
         Closure isCommand = { String script, Map env -> REPORTING_COMMANDS.containsKey(script) }
         harness.onSh(isCommand) { String script, Map env ->
             String command = REPORTING_COMMANDS[script]
             Map outcome = options.containsKey(command) ? (Map) options[command] : options
-            cliRuns << [command: command, env: env]
+            cliRuns << [command: command, env: env, script: script]
             File report = new File(env.BLUEGREEN_REPORT)
             report.delete()
             if (!outcome.containsKey('report') || outcome.report != null) {
@@ -138,7 +153,7 @@ abstract class HarnessTestCase extends GroovyTestCase {
     void assertBuildAborted(Class cause) {
         assert harness.currentBuild.result == 'ABORTED'
         assert harness.failure instanceof org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
-        assert harness.failure.causes*.getClass() == [cause]
+        assert harness.failure.causesUnchecked*.getClass() == [cause]
     }
 
     void assertBuildFailedWith(String part) {

@@ -154,6 +154,7 @@ class JenkinsfileTest extends HarnessTestCase {
 
         assertBuildSucceeded()
         Map env = cliRun('deploy')
+        assert env.NODE_NAME == harness.agentName
         assert env.BLUEGREEN_SERVICE == 'backend'
         assert env.BLUEGREEN_MONITOR == '60s'
         assert env.BLUEGREEN_CONFIG == 'bluegreen.yml'
@@ -165,6 +166,15 @@ class JenkinsfileTest extends HarnessTestCase {
         harness.shScripts().each { String script ->
             harness.boundSecrets.each { String secret -> assert !script.contains(secret) }
         }
+    }
+
+    void 'test the deploy pipeline runs on the label the example jenkins-yml gives the Rollback job'() {
+        mockLibrarySteps()
+        harness.runJenkinsfile(jenkinsfile)
+
+        String declared = (new File(REPO, 'examples/maice/jenkins.yml').getText('UTF-8') =~ /(?m)^  label: (\S+)$/)[0][1]
+        assert harness.callsOf('node')*.args*.getAt(0) == [declared]
+        assert declared == 'docker-host'
     }
 
     void 'test the Rollback pipeline declares no parameters or options: the job owns them'() {

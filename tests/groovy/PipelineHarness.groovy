@@ -8,6 +8,7 @@ import java.util.regex.Pattern
 import jenkins.model.CauseOfInterruption
 import org.codehaus.groovy.control.CompilerConfiguration
 import org.codehaus.groovy.control.customizers.ImportCustomizer
+import org.jenkinsci.plugins.scriptsecurity.sandbox.RejectedAccessException
 import org.jenkinsci.plugins.workflow.steps.FlowInterruptedException
 import org.jenkinsci.plugins.workflow.steps.TimeoutStepExecution
 import org.jenkinsci.plugins.workflow.support.steps.input.Rejection
@@ -23,9 +24,18 @@ import org.jenkinsci.plugins.workflow.support.steps.input.Rejection
  *   `fileExists`/`dir`/`pwd` work on a temporary workspace laid out like an agent's (<ws> and <ws>@tmp).
  * - `withEnv`/`withCredentials` keep an environment that `sh` rules see; withCredentials binds from `credentials`
  *   and throws the plugin's own error for a missing id. `error` throws AbortException and marks FAILURE.
- * - `input` answers from `answerInput` (approve, reject, the build's Abort button, or nobody, which only an
- *   enclosing `timeout` ends), throwing FlowInterruptedException with Jenkins' causes; an unscripted input fails
- *   the test. A FlowInterruptedException that ends the build gives its result (ABORTED), as in Jenkins.
+ * - `input` answers from `answerInput` (approve, reject, the build's Abort button, nobody, which only an
+ *   enclosing `timeout` ends, or an exception of the test's), throwing FlowInterruptedException with Jenkins'
+ *   causes; an unscripted input fails the test. A FlowInterruptedException that ends the build gives its result
+ *   (ABORTED), as in Jenkins. `timeout` marks its own expiry not an actual interruption as it leaves (Jenkins'
+ *   TimeoutStepExecution.Callback.onFailure); `retry` and `catchError` treat interruptions as RetryStepExecution
+ *   and CatchErrorStep do.
+ * - `node(label) {}` takes an agent (NODE_NAME, NODE_LABELS, WORKSPACE in env): the steps that need a workspace
+ *   (sh, writeFile, readFile, fileExists, dir, pwd, archiveArtifacts) fail the test outside one, as Jenkins fails
+ *   them ("Required context class hudson.FilePath is missing"). `runStep` calls a step inside a node, like a
+ *   Jenkinsfile stage with an agent; `runStepWithoutAgent` outside any, like a stage with `agent none`.
+ * - `untrustedLibrary = true`: the Groovy sandbox rejects FlowInterruptedException.getCauses and Rejection.getUser
+ *   (RejectedAccessException), as for a library loaded untrusted.
  * - The library's vars/*.groovy are steps too, run for real; `pipeline {}` runs through DeclarativePipeline.
  */
 class PipelineHarness {
@@ -50,6 +60,9 @@ class PipelineHarness {
     final List<String> libraries = []
     /** the answers `input` gives, in order (see answerInput) */
     final List<Map> inputAnswers = []
+    /** the name of the agent every `node` gets */
+    String agentName = 'docker-host-1'
+    int nodeDepth = 0
     Throwable failure
     DeclarativePipeline pipeline
 
@@ -57,6 +70,7 @@ class PipelineHarness {
     private final List<Map> shRules = []
     private final List<File> cwd = []
     private final List<Map> activeTimeouts = []
+    private int timeoutsStarted = 0
     private final Binding binding = new Binding()
     private final GroovyShell shell
     private final Map<String, Script> loadedVars = [:]
@@ -86,9 +100,16 @@ class PipelineHarness {
         registerDefaultSteps()
     }
 
-    /** Removes the temporary workspace. */
+    /** Removes the temporary workspace; the sandbox is trusting again. */
     void cleanup() {
+        untrustedLibrary = false
         root.deleteDir()
+    }
+
+    /** As for a library loaded untrusted: the sandbox rejects FlowInterruptedException.getCauses, Rejection.getUser. */
+    void setUntrustedLibrary(boolean untrusted) {
+        FlowInterruptedException.sandboxed = untrusted
+        Rejection.sandboxed = untrusted
     }
 
     // ---- what tests configure ------------------------------------------------------------------------------
@@ -116,7 +137,7 @@ class PipelineHarness {
      * Scripts the next `input`: [approve: 'ops'] (ops presses the ok button), [reject: 'alice'] (alice presses Abort;
      * [reject: null]: Jenkins does not know who), [abortBuild: 'bob'] (bob aborts the whole build while it waits) or
      * [noAnswer: true] (nobody answers: the enclosing `timeout` expires; with none, the build would wait forever
-     * and the test fails). Whoever approves must be allowed by the input's `submitter` (a comma-separated list of
+     * and the test fails) or [throws: exception] (the input step itself fails so). Whoever approves must be allowed by the input's `submitter` (a comma-separated list of
      * user ids here; Jenkins also takes groups and always lets administrators answer). Anyone may reject: in
      * Jenkins, users with Job/Cancel permission may always answer Abort.
      */
@@ -156,9 +177,30 @@ class PipelineHarness {
 
     // ---- running ----------------------------------------------------------------------------------------------
 
-    /** Calls a library step as a Jenkinsfile would; a build failure is recorded, not thrown. */
+    /** Calls a library step as a Jenkinsfile stage with an agent would; a build failure is recorded, not thrown. */
     Object runStep(String name, Object... args) {
+        return runBuild { onAgent(null) { invokeStep(name, args) } }
+    }
+
+    /** Calls a library step outside any node, as a stage with `agent none` would. */
+    Object runStepWithoutAgent(String name, Object... args) {
         return runBuild { invokeStep(name, args) }
+    }
+
+    /** Runs body on an agent, as the `node` step does (Declarative's agents call it). */
+    Object onAgent(Object label, Closure body) {
+        Map<String, String> values = [NODE_NAME: agentName, NODE_LABELS: "${agentName} ${label ?: ''}".trim(),
+                                      WORKSPACE: workspace.path]
+        return env.withOverlay(values) {
+            nodeDepth++
+            cwd << workspace
+            try {
+                return body.call()
+            } finally {
+                cwd.remove(cwd.size() - 1)
+                nodeDepth--
+            }
+        }
     }
 
     /** Loads and runs a Jenkinsfile (scripted or declarative) with these build parameters. */
@@ -180,8 +222,8 @@ class PipelineHarness {
             Object value = body.call()
             currentBuild.result = currentBuild.result ?: 'SUCCESS'
             return value
-        } catch (IOException | NoSuchMethodError buildFailure) {
-            // what fails a Jenkins build: error(), a failed sh, a missing credential or step
+        } catch (IOException | NoSuchMethodError | RejectedAccessException buildFailure) {
+            // what fails a Jenkins build: error(), a failed sh, a missing credential or step, the sandbox
             failure = buildFailure
             currentBuild.result = 'FAILURE'
             return null
@@ -279,13 +321,26 @@ class PipelineHarness {
         return script.contains(match.toString())
     }
 
+    /** Jenkins fails a step that needs a workspace outside a node; here it fails the test. */
+    private void requireNode(String step) {
+        if (nodeDepth == 0) {
+            throw new AssertionError((Object) ("harness: ${step} outside any node: Jenkins fails it with " +
+                '"Required context class hudson.FilePath is missing"'))
+        }
+    }
+
     private void registerDefaultSteps() {
         steps.echo = { Object message -> log << String.valueOf(message) }
+        steps.node = { Object[] args ->
+            Object label = args.length > 1 ? args[0] : null
+            return onAgent(label instanceof Map ? ((Map) label).label : label, (Closure) args[-1])
+        }
         steps.error = { Object message ->
             currentBuild.result = 'FAILURE'
             throw new AbortException(String.valueOf(message))
         }
         steps.sh = { Object arg ->
+            requireNode('sh')
             Map options = named(arg, 'script')
             Object script = options.script
             if (script instanceof GString) {
@@ -301,8 +356,12 @@ class PipelineHarness {
             }
             return options.returnStdout ? answer.stdout.toString() : null
         }
-        steps.pwd = { Map options = [:] -> options?.tmp ? getTmp().path : cwd[-1].path }
+        steps.pwd = { Map options = [:] ->
+            requireNode('pwd')
+            options?.tmp ? getTmp().path : cwd[-1].path
+        }
         steps.dir = { Object path, Closure body ->
+            requireNode('dir')
             File target = file(path.toString())
             target.mkdirs()
             cwd << target
@@ -324,6 +383,7 @@ class PipelineHarness {
                 resource.getText((options.encoding ?: 'UTF-8').toString())
         }
         steps.writeFile = { Map options ->
+            requireNode('writeFile')
             File target = file(options.file.toString())
             target.parentFile.mkdirs()
             if (options.encoding == 'Base64') {
@@ -334,6 +394,7 @@ class PipelineHarness {
             return null
         }
         steps.readFile = { Object arg ->
+            requireNode('readFile')
             Map options = named(arg, 'file')
             File source = file(options.file.toString())
             if (!source.file) {
@@ -341,12 +402,16 @@ class PipelineHarness {
             }
             return source.getText((options.encoding ?: 'UTF-8').toString())
         }
-        steps.fileExists = { Object arg -> file(named(arg, 'file').file.toString()).exists() }
+        steps.fileExists = { Object arg ->
+            requireNode('fileExists')
+            file(named(arg, 'file').file.toString()).exists()
+        }
         steps.readJSON = { Map options ->
             String text = options.containsKey('file') ? file(options.file.toString()).getText('UTF-8') : options.text
             return plain(new JsonSlurper().parseText(text))
         }
         steps.archiveArtifacts = { Object arg ->
+            requireNode('archiveArtifacts')
             Map options = named(arg, 'artifacts')
             options.artifacts.toString().split(',')*.trim().each { String path ->
                 File artifact = file(path)
@@ -383,17 +448,73 @@ class PipelineHarness {
                 "timeout(time:) must be a positive int, got ${options.time}"
             assert options.unit == null || options.unit.toString() in TimeUnit.values()*.name():
                 "timeout(unit:) must name a TimeUnit, got ${options.unit}"
-            activeTimeouts << options
+            String nodeId = "timeout-${++timeoutsStarted}".toString()
+            activeTimeouts << options + [nodeId: nodeId]
             try {
                 return body.call()
+            } catch (FlowInterruptedException interruption) {
+                // TimeoutStepExecution.Callback.onFailure: its own expiry, leaving it, is not an actual interruption
+                if (interruption.causesUnchecked.any { it instanceof TimeoutStepExecution.ExceededTimeout &&
+                        it.nodeId == nodeId }) {
+                    interruption.actualInterruption = false
+                }
+                throw interruption
             } finally {
                 activeTimeouts.remove(activeTimeouts.size() - 1)
             }
         }
+        steps.retry = { Object count, Closure body -> retry(count instanceof Map ? ((Map) count).count : count, body) }
+        steps.catchError = { Object[] args -> catchError(args.length > 1 ? (Map) args[0] : [:], (Closure) args[-1]) }
         steps.pipeline = { Closure body ->
             pipeline = new DeclarativePipeline(this, (Script) body.thisObject)
             pipeline.run(body)
         }
+    }
+
+    /**
+     * retry(n) { … } as RetryStepExecution runs it (no conditions): a failure runs the body again while tries are
+     * left, unless it is a FlowInterruptedException that is an actual interruption (a rejected input, the build's
+     * Abort button), which goes on at once. Test failures are never retried.
+     */
+    private Object retry(Object count, Closure body) {
+        int left = count as int
+        while (true) {
+            try {
+                return body.call()
+            } catch (AssertionError testFailure) {
+                throw testFailure
+            } catch (Throwable failure) {
+                left--
+                boolean actual = failure instanceof FlowInterruptedException &&
+                    ((FlowInterruptedException) failure).actualInterruption
+                if (left <= 0 || actual) {
+                    throw failure
+                }
+                log << "${failure.message}".toString() << 'Retrying'
+            }
+        }
+    }
+
+    /**
+     * catchError { … } as CatchErrorStep runs it: a failure is caught and the build continues. A
+     * FlowInterruptedException sets the build's result to its own (ABORTED), whatever buildResult says; with
+     * catchInterruptions: false an actual interruption goes on instead. Others set buildResult (FAILURE).
+     */
+    private Object catchError(Map options, Closure body) {
+        try {
+            body.call()
+        } catch (AssertionError testFailure) {
+            throw testFailure
+        } catch (FlowInterruptedException interruption) {
+            if (options.catchInterruptions == false && interruption.actualInterruption) {
+                throw interruption
+            }
+            currentBuild.result = interruption.result
+        } catch (Throwable failure) {
+            log << String.valueOf(failure.message)
+            currentBuild.result = (options.buildResult ?: 'FAILURE').toString()
+        }
+        return null
     }
 
     /** What Jenkins' input step does with the next scripted answer. */
@@ -418,12 +539,15 @@ class PipelineHarness {
             throw new FlowInterruptedException('ABORTED',
                 new CauseOfInterruption.UserInterruption(answer.abortBuild.toString()))
         }
+        if (answer.throws) {
+            throw (Throwable) answer.throws
+        }
         assert answer.noAnswer: "harness: unknown input answer ${answer}"
         if (activeTimeouts.empty) {
             throw new AssertionError((Object) ("input waits forever: nobody answers '${options.message}' " +
                 'and no timeout encloses it'))
         }
-        throw new FlowInterruptedException('ABORTED', new TimeoutStepExecution.ExceededTimeout())
+        throw new FlowInterruptedException('ABORTED', new TimeoutStepExecution.ExceededTimeout(activeTimeouts[-1].nodeId))
     }
 
     private static void mayApprove(String user, Object submitter) {

@@ -11,14 +11,14 @@ class PipelineHarnessTest extends HarnessTestCase {
 
     void 'test a GString sh script fails the test'() {
         String failure = shouldFail(AssertionError) {
-            harness.runScript('String image = "x"; sh(script: "docker pull ${image}")')
+            harness.runScript('node { String image = "x"; sh(script: "docker pull ${image}") }')
         }
         assert failure.contains('sh got a GString')
     }
 
     void 'test an unscripted sh fails the test'() {
         String failure = shouldFail(AssertionError) {
-            harness.runScript("sh 'make world'")
+            harness.runScript("node { sh 'make world' }")
         }
         assert failure.contains('unscripted sh: make world')
     }
@@ -27,10 +27,12 @@ class PipelineHarnessTest extends HarnessTestCase {
         harness.addStringCredential('token', 't0ken')
         harness.onSh('true', 0)
         harness.runScript('''
-            withEnv(['A=1']) {
-                withCredentials([string(credentialsId: 'token', variable: 'TOKEN')]) { sh 'true' }
+            node {
+                withEnv(['A=1']) {
+                    withCredentials([string(credentialsId: 'token', variable: 'TOKEN')]) { sh 'true' }
+                }
+                sh 'true'
             }
-            sh 'true'
         ''')
 
         assertBuildSucceeded()
@@ -144,5 +146,98 @@ class PipelineHarnessTest extends HarnessTestCase {
         assert harness.pipeline.statusOf('Ask') == 'aborted'
         assert harness.pipeline.statusOf('After') == 'skipped (earlier failure)'
         assert harness.log.contains('post: aborted') && !harness.log.contains('post: failure')
+    }
+
+    void 'test steps that need a workspace fail the test outside a node, and node gives one'() {
+        String failure = shouldFail(AssertionError) {
+            harness.runScript("writeFile(file: 'x', text: 'y')")
+        }
+        assert failure.contains('writeFile outside any node')
+
+        harness.onSh('true', 0)
+        harness.runScript('''node('docker-host') { sh 'true'; echo env.NODE_NAME }; echo "after: ${env.NODE_NAME}"''')
+        assertBuildSucceeded()
+        assert harness.callsOf('node')*.args*.getAt(0) == ['docker-host']
+        assert harness.callsOf('sh')[0].env.NODE_NAME == harness.agentName
+        assert harness.log == [harness.agentName, 'after: null']
+    }
+
+    void 'test declarative agents: any and a label take a node for the stages, none takes none'() {
+        harness.onSh('true', 0)
+        harness.runScript('''
+            pipeline {
+                agent none
+                stages {
+                    stage('Free') { steps { echo "free: ${env.NODE_NAME}" } }
+                    stage('Held') {
+                        agent { label params.WHERE ?: '' }
+                        steps { sh 'true' }
+                    }
+                    stage('Any') {
+                        agent any
+                        steps { sh 'true' }
+                    }
+                }
+            }
+        ''', 'inline', [WHERE: 'docker-host'])
+
+        assertBuildSucceeded()
+        assert harness.log.contains('free: null')
+        assert harness.callsOf('node')*.args*.getAt(0) == ['docker-host', null]
+    }
+
+    void 'test an expired timeout is not an actual interruption once it leaves the timeout step'() {
+        harness.answerInput(noAnswer: true)
+        harness.runScript("timeout(time: 1, unit: 'MINUTES') { input(message: 'Go?') }")
+
+        assert !harness.failure.actualInterruption
+        harness.answerInput(reject: 'alice')
+        harness.runScript("timeout(time: 1, unit: 'MINUTES') { input(message: 'Go?') }")
+        assert harness.failure.actualInterruption
+    }
+
+    void 'test retry runs the body again after a failure or an expired timeout, never after a rejection'() {
+        harness.answerInput(noAnswer: true)
+        harness.answerInput(approve: 'ops')
+        harness.runScript("retry(3) { timeout(time: 1, unit: 'MINUTES') { input(message: 'Go?') } }")
+        assertBuildSucceeded()
+        assert harness.callsOf('input').size() == 2 && harness.log.contains('Retrying')
+
+        freshHarness()
+        harness.answerInput(reject: 'alice')
+        harness.runScript("retry(3) { input(message: 'Go?') }")
+        assertBuildAborted(org.jenkinsci.plugins.workflow.support.steps.input.Rejection)
+        assert harness.callsOf('input').size() == 1
+    }
+
+    void 'test catchError catches an interruption, the build ABORTED, and goes on, but not with catchInterruptions false'() {
+        harness.answerInput(reject: 'alice')
+        harness.runScript("catchError(buildResult: 'SUCCESS') { input(message: 'Go?') }; echo 'went on'")
+        assert harness.currentBuild.result == 'ABORTED' && harness.log.contains('went on')
+
+        freshHarness()
+        harness.answerInput(reject: 'alice')
+        harness.runScript("catchError(catchInterruptions: false) { input(message: 'Go?') }; echo 'went on'")
+        assertBuildAborted(org.jenkinsci.plugins.workflow.support.steps.input.Rejection)
+        assert !harness.log.contains('went on')
+
+        freshHarness()
+        harness.answerInput(noAnswer: true)
+        harness.runScript("catchError(catchInterruptions: false) { timeout(time: 1, unit: 'MINUTES') { " +
+            "input(message: 'Go?') } }; echo 'went on'")
+        assert harness.currentBuild.result == 'ABORTED' && harness.log.contains('went on')
+    }
+
+    void 'test an input can fail with an exception of the test, and an untrusted library cannot read causes'() {
+        harness.answerInput(throws: new IOException('input step broke'))
+        harness.runScript("input(message: 'Go?')")
+        assertBuildFailed('input step broke')
+
+        harness.untrustedLibrary = true
+        harness.answerInput(reject: 'alice')
+        harness.runScript('''
+            try { input(message: 'Go?') } catch (e) { echo(e.causes.toString()) }
+        ''')
+        assert harness.failure instanceof org.jenkinsci.plugins.scriptsecurity.sandbox.RejectedAccessException
     }
 }

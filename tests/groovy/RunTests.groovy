@@ -10,8 +10,8 @@ import junit.framework.TestSuite
 File testDir = new File(getClass().protectionDomain.codeSource.location.path).parentFile
 GroovyClassLoader loader = new GroovyClassLoader(getClass().classLoader)
 loader.addClasspath(testDir.path)
-List<String> testNames = ['PipelineHarnessTest', 'BlueGreenOptionsTest', 'BlueGreenDeployTest', 'BlueGreenPromotionTest',
-                           'BlueGreenRollbackTest', 'JenkinsfileTest']
+List<String> testNames = ['PipelineHarnessTest', 'BlueGreenOptionsTest', 'BlueGreenDeployTest', 'BlueGreenAgentTest',
+                           'BlueGreenPromotionTest', 'BlueGreenRollbackTest', 'JenkinsfileTest']
 List<Class> testClasses = testNames.collect { String name ->
     loader.parseClass(new File(testDir, "${name}.groovy"))
 }

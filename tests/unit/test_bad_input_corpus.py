@@ -38,15 +38,10 @@ def cases(kind: str) -> list[str]:
 
 
 @pytest.fixture
-def site(tmp_path, monkeypatch):
+def site(project):
     """A valid config in a fresh directory (the current one), its state directory, a clean environment."""
-    for name in [n for n in os.environ if n.startswith("BLUEGREEN_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("BLUEGREEN_LANG", "en")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "bluegreen.yml").write_text(VALID)
-    (tmp_path / "state").mkdir(mode=0o755)
-    return tmp_path
+    (project / "bluegreen.yml").write_text(VALID)
+    return project
 
 
 def cli(argv: list[str], capsys) -> tuple[int, str, str]:

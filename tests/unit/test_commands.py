@@ -14,7 +14,8 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "maice" / "bluegree
 
 def test_bindings_group_username_password_credentials():
     """ADMIN_USERNAME/ADMIN_PASSWORD share one usernamePassword binding; literals get none."""
-    doc = credential_bindings(config.load(EXAMPLE).service("backend"))
+    cfg = config.load(EXAMPLE)
+    doc = credential_bindings(cfg.service("backend"), state_dir=cfg.state_dir)
     by_id = {b["credentialsId"]: b for b in doc["bindings"]}
     assert by_id["maice-admin"] == {"type": "usernamePassword", "credentialsId": "maice-admin",
                                     "usernameVariable": "ADMIN_USERNAME", "passwordVariable": "ADMIN_PASSWORD",
@@ -23,6 +24,16 @@ def test_bindings_group_username_password_credentials():
     assert by_id["maice-redis-url"]["optional"] is True
     assert "LOG_LEVEL" not in str(doc)
     assert len(doc["bindings"]) == 7  # five secret texts, one username/password pair, one optional
+
+
+def test_the_state_dir_comes_with_the_bindings_as_an_absolute_path(tmp_path: Path, monkeypatch):
+    """`credentials` names the state_dir (the docker runner mounts it), relative ones made absolute."""
+    config_file = tmp_path / "bluegreen.yml"
+    config_file.write_text(EXAMPLE.read_text(encoding="utf-8").replace("state_dir: /var/lib/bluegreen\n",
+                                                                       "state_dir: state\n"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    cfg = config.load("bluegreen.yml")
+    assert credential_bindings(cfg.service("backend"), state_dir=cfg.state_dir)["state_dir"] == str(tmp_path / "state")
 
 
 def test_reporter_masks_secret_values():

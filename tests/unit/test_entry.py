@@ -109,3 +109,44 @@ def test_the_quick_paths_file_is_the_one_a_render_gives(target):
     assert derived == rendered
     assert file_color(derived) == target and shape(derived) == shape(confirmed)
     assert recolor(confirmed, target, new_generation()) != derived  # a new generation each time
+
+
+class _Undone:
+    """A quick switch the CLI never took over, whose put-back fails as `error` says."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error, self.taken = error, False
+        self.source, self.target = "blue", "green"
+        self.state = mock.Mock(service="backend")
+
+    def undo(self) -> None:
+        raise self.error
+
+
+@pytest.mark.parametrize("error, code", [
+    (ProcessLookupError(3, "No such process"), 3),
+    (OSError(28, "No space left on device", "/var/lib/bluegreen/backend.state.json"), 3),
+    (RuntimeError("admin socket said 500"), 3),
+    (KeyboardInterrupt(), 130),
+])
+def test_a_failed_undo_of_the_quick_switch_is_one_line_and_its_exit_code(error, code, tmp_path, monkeypatch, capsys):
+    """The CLI refused the rollback after the quick path switched (here: the config has no such service), and
+    putting the previous color back fails (nginx gone, a full disk): one line naming what is left and where, its
+    exit code (3; 130 for Ctrl-C), never a traceback past cli.main."""
+    from bluegreen.operations import quick_rollback
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bluegreen.yml").write_text("version: 1\nnetwork: n\nnginx: {container: nginx, public_url: "
+                                            "'http://127.0.0.1'}\nservices:\n  web: {image: 'app:1'}\n")
+    monkeypatch.setattr(quick_rollback, "attempt", lambda config, service: _Undone(error))
+    with mock.patch.dict(os.environ, {**CLEAN, "BLUEGREEN_LANG": "en"}, clear=True), \
+            pytest.raises(SystemExit) as exited:
+        entry.main(["rollback", "backend"])
+    err = capsys.readouterr().err
+    assert exited.value.code == code, err
+    assert "Traceback" not in err and "internal error" not in err
+    if code == 3:
+        undo_line = err.splitlines()[-1]
+        assert "could not be put back on blue" in undo_line and "still be on green" in undo_line, err
+        assert ("No such process" if isinstance(error, ProcessLookupError) else
+                "backend.state.json" if isinstance(error, OSError) else "admin socket said 500") in undo_line

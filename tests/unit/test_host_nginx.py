@@ -27,6 +27,28 @@ def test_read_and_install_a_plain_file(tmp_path):
     assert oct(target.stat().st_mode & 0o777) == "0o644"
 
 
+@pytest.mark.parametrize("still", [True, False])
+def test_the_last_check_comes_after_the_writes_and_before_the_renames(tmp_path, still):
+    """`still` is asked when both files are written beside and nothing is renamed yet (the window in which an
+    operator's edit could still be overwritten is the renames alone); when it says no, the file and its backup are
+    as they were and nothing of ours is left."""
+    target = tmp_path / "up.conf"
+    target.write_bytes(b"theirs\n")
+    (tmp_path / "up.conf.backup").write_bytes(b"older\n")
+    seen = []
+
+    def check() -> bool:
+        seen.append((sorted(p.name for p in tmp_path.iterdir()), target.read_bytes()))
+        return still
+
+    assert host_nginx.install(ME, str(target), b"new\n", backup=b"old\n", still=check) is still
+    assert seen == [([".up.conf.backup.bluegreen-tmp", ".up.conf.bluegreen-tmp", "up.conf", "up.conf.backup"],
+                     b"theirs\n")]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["up.conf", "up.conf.backup"]
+    expected = (b"new\n", b"old\n") if still else (b"theirs\n", b"older\n")
+    assert (target.read_bytes(), (tmp_path / "up.conf.backup").read_bytes()) == expected
+
+
 @pytest.mark.parametrize("link_at", ["file", "directory"])
 def test_nothing_is_read_or_written_through_a_link(tmp_path, link_at):
     elsewhere = tmp_path / "elsewhere"

@@ -42,7 +42,8 @@ def test_each_reason(state, answer, config, reason):
 RELOAD_TEXT = "# bluegreen-generation: g1\nupstream up {\n    # green: active\n    server a-green:8000;\n}\n"
 RELOAD_TICKET = {"kind": "reload", "config": "c1", "master": 41, "path": "/etc/nginx/conf.d/up.upstream.conf",
                  "color": "green", "text": digest(RELOAD_TEXT), "workers": ["63", "64"], "rollback": "…",
-                 "probe": "10.0.0.5:8000", "health_path": "/health", "probe_timeout": 5.0, "reload_timeout": 10.0}
+                 "instance": "up-blue", "network": "net", "port": 8000, "health_path": "/health", "probe_timeout": 5.0,
+                 "reload_timeout": 10.0}
 RELOAD_STATE = ServiceState(loaded_config=RELOAD_TEXT, quick=RELOAD_TICKET)
 SEEN = {"master": True, "workers": ["64"], "disk": digest(RELOAD_TEXT)}
 
@@ -55,6 +56,11 @@ def test_reload_ready_when_the_host_sees_nginx_as_the_last_switch_left_it():
     ({**RELOAD_TICKET, "master": "41"}, SEEN, "no_ticket"),  # a state edited by hand: never signal a string
     ({**RELOAD_TICKET, "rollback": None}, SEEN, "no_ticket"),
     ({**RELOAD_TICKET, "color": "red"}, SEEN, "no_ticket"),
+    ({**RELOAD_TICKET, "port": "8000"}, SEEN, "no_ticket"),
+    ({**RELOAD_TICKET, "port": True}, SEEN, "no_ticket"),
+    ({k: v for k, v in RELOAD_TICKET.items() if k != "network"}, SEEN, "no_ticket"),
+    ({k: v for k, v in RELOAD_TICKET.items() if k not in ("instance", "network", "port")} | {"probe": "10.0.0.5:8000"},
+     SEEN, "no_ticket"),  # an older bluegreen's ticket (the recorded address): the next switch records a new one
     (RELOAD_TICKET, {"master": False}, "nginx_unseen"),  # another PID namespace, or nginx restarted
     (RELOAD_TICKET, {**SEEN, "disk": None}, "file_edited"),  # unreadable without following a link
     (RELOAD_TICKET, {**SEEN, "workers": ["64", "90"]}, "nginx_reloaded"),
@@ -72,8 +78,8 @@ def test_a_reload_ticket_for_an_nginx_not_seen_from_here_is_never_usable():
     from bluegreen.parts.quick_ticket import make_reload
 
     ticket = make_reload(RELOAD_TEXT, color="green", config_digest="c1", master=os.getpid(), path="/etc/hostname",
-                         workers=[], rollback="x", probe="127.0.0.1:1", health_path="/health", probe_timeout=1,
-                         reload_timeout=1)
+                         workers=[], rollback="x", instance="up-blue", network="net", port=8000,
+                         health_path="/health", probe_timeout=1, reload_timeout=1)
     state = replace(RELOAD_STATE, quick=ticket)
     assert why_not(state, {"master": False}, "c1") == "nginx_unseen"
     assert why_not(state, SEEN, "c1") == "nginx_reloaded"  # whatever it would see later

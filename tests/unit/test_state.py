@@ -13,7 +13,7 @@ import pytest
 
 import bluegreen
 from bluegreen.errors import LockHeld
-from bluegreen.parts.state import StateDir
+from bluegreen.parts.state import ServiceState, StateDir, recorded_config
 
 PACKAGE_ROOT = os.path.dirname(os.path.dirname(bluegreen.__file__))
 
@@ -74,3 +74,12 @@ def test_history_is_newest_first_and_skips_a_torn_line(tmp_path):
         f.write('{"n": 3, "trunc')
     assert [e["n"] for e in state.history()] == [2, 1]
     assert json.loads((tmp_path / "backend.history.jsonl").read_text().splitlines()[0]) == {"n": 1}
+
+
+def test_the_recorded_config_is_read_without_creating_the_state_directory(tmp_path):
+    """init's dry run asks what nginx loaded last: no state_dir → None, and none is made; then the saved text."""
+    root = tmp_path / "state"
+    assert recorded_config(root, "backend") is None and not root.exists()
+    StateDir(root, "backend").save(ServiceState(loaded_config="upstream x { server a:1; }\n"))
+    assert recorded_config(root, "backend") == "upstream x { server a:1; }\n"
+    assert recorded_config(root, "other") is None

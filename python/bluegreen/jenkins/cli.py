@@ -1,8 +1,8 @@
 """`bluegreen jenkins plan | sync | check`. Thin: options → Settings → bluegreen.jenkins.commands.
 
 Errors are raised, not printed: the main CLI's `main` maps them to exit codes (2 bad declaration, credentials,
-missing variables, or a declared name taken by an item that is not ours · 3 drift found by `check` · 6 Jenkins
-unreachable · 1 Jenkins refused or failed).
+missing variables, a file that cannot be read, plain http without --insecure-http, or a declared name taken by an
+item that is not ours · 3 drift found by `check` · 6 Jenkins unreachable · 1 Jenkins refused or failed).
 python-jenkins is imported only once a command runs, so `bluegreen --help` works without it.
 """
 
@@ -18,6 +18,10 @@ from bluegreen.messages import detect_language
 
 
 def _connection_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    command = click.option(
+        "--insecure-http", is_flag=True, envvar="BLUEGREEN_JENKINS_INSECURE_HTTP", show_envvar=True,
+        help="Send the API token over plain http to another machine (or through a proxy) anyway. Without it such a "
+             "JENKINS_URL is refused (exit 2); http to this machine's loopback needs no flag.")(command)
     command = click.option(
         "--timeout", type=click.FloatRange(1, 600), default=30.0, show_default=True,
         envvar="BLUEGREEN_JENKINS_TIMEOUT", show_envvar=True, help="Seconds to wait for each Jenkins request.")(command)
@@ -55,12 +59,12 @@ def jenkins() -> None:
 @PRUNE
 @ADOPT
 @click.pass_context
-def plan(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float, prune: bool,
-         adopt: tuple[str, ...]) -> None:
+def plan(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float,
+         insecure_http: bool, prune: bool, adopt: tuple[str, ...]) -> None:
     """Show what `sync` would change, as a diff per item (secrets redacted), and each deletion. Changes nothing."""
     from bluegreen.jenkins.commands import run_plan
 
-    run_plan(_settings(ctx, declaration, credentials_file, timeout, adopt), prune=prune)
+    run_plan(_settings(ctx, declaration, credentials_file, timeout, insecure_http, adopt), prune=prune)
 
 
 @jenkins.command()
@@ -68,30 +72,34 @@ def plan(ctx: click.Context, declaration: str, credentials_file: str | None, tim
 @PRUNE
 @ADOPT
 @click.pass_context
-def sync(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float, prune: bool,
-         adopt: tuple[str, ...]) -> None:
+def sync(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float,
+         insecure_http: bool, prune: bool, adopt: tuple[str, ...]) -> None:
     """Create what is missing, update what differs, leave what matches untouched."""
     from bluegreen.jenkins.commands import run_sync
 
-    run_sync(_settings(ctx, declaration, credentials_file, timeout, adopt), prune=prune)
+    run_sync(_settings(ctx, declaration, credentials_file, timeout, insecure_http, adopt), prune=prune)
 
 
 @jenkins.command()
 @_connection_options
 @click.pass_context
-def check(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float) -> None:
+def check(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float,
+          insecure_http: bool) -> None:
     """Exit 3 when Jenkins differs from the declaration (for a scheduled drift check). Changes nothing."""
     from bluegreen.jenkins.commands import run_check
 
-    run_check(_settings(ctx, declaration, credentials_file, timeout))
+    run_check(_settings(ctx, declaration, credentials_file, timeout, insecure_http))
 
 
 def _settings(ctx: click.Context, declaration: str, credentials_file: str | None, timeout: float,  # noqa: ANN202
-              adopt: tuple[str, ...] = ()):
+              insecure_http: bool, adopt: tuple[str, ...] = ()):
     from bluegreen.jenkins.commands import Settings
+    from bluegreen.output import Reporter
 
-    # The main CLI's options object carries --lang and --config; run on its own, this group has neither.
+    # The main CLI's options object carries --lang, --config and the run's Reporter (which the CLI's refusals are
+    # masked with too); run on its own, this group has none of them.
     main = ctx.find_root().obj
+    lang = getattr(main, "lang", None) or detect_language()
     return Settings(declaration=Path(declaration), credentials_file=credentials_file, timeout=timeout,
-                    config_path=getattr(main, "config_path", None),
-                    lang=getattr(main, "lang", None) or detect_language(), adopt=tuple(adopt))
+                    config_path=getattr(main, "config_path", None), lang=lang, adopt=tuple(adopt),
+                    insecure_http=insecure_http, out=getattr(main, "out", None) or Reporter(lang))

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen import config as bluegreen_config
+from bluegreen.config_file import DEFAULT_PATH as CONFIG_DEFAULT_PATH
 from bluegreen.errors import Inconsistent, UsageError
+from bluegreen.files import Unreadable, read_bounded
 from bluegreen.jenkins import connection, declaration, desired, values
 from bluegreen.jenkins.xmltext import printable, unsafe_char
 from bluegreen.jenkins.compare import DELETE, KEEP, ORPHAN, Plan, Scope, make_plan
 from bluegreen.output import Reporter
+from bluegreen.safe_yaml import MAX_BYTES
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class Settings:
     config_path: str | None  # the main --config / BLUEGREEN_CONFIG, when the declaration names none
     lang: str
     adopt: tuple[str, ...] = ()  # declared names to take over although another owner's marker (or none) is there
+    insecure_http: bool = False  # send the token over plain http that leaves this machine anyway
+    out: Reporter | None = None  # the run's Reporter (cli.main masks its refusals with it); a new one if None
 
 
 def run_plan(settings: Settings, *, prune: bool) -> None:
@@ -80,8 +85,11 @@ def _read(settings: Settings, *, prune: bool) -> _Run:
     creds, key, missing_values = values.read_values(decl.credentials)
     values.require(missing_conn + missing_values)
     assert conn is not None  # require() raised otherwise
-    out = Reporter(settings.lang, secrets=_maskable(creds) + [conn.token])
-    if conn.plain_http_remote:
+    out = settings.out or Reporter(settings.lang)
+    out.add_secrets(_maskable(creds) + [conn.token])
+    if conn.plain_http_remote:  # before the first request: the token goes with every one
+        if not settings.insecure_http:
+            raise UsageError("jenkins.plain_http_refused", url=conn.url)
         out.say("jenkins.plain_http", url=conn.url)
     client = _make_client(conn, settings.timeout, out)
     wanted = desired.build(decl, values=creds, key=key, services=services, scripts=scripts)
@@ -125,14 +133,17 @@ def _rollback_inputs(decl: declaration.Declaration, settings: Settings) -> tuple
     if not decl.rollback_jobs:
         return (), {}
     path = decl.bluegreen_config or (Path(settings.config_path) if settings.config_path
-                                     else decl.source.parent / bluegreen_config.DEFAULT_PATH)
+                                     else decl.source.parent / CONFIG_DEFAULT_PATH)
     services = tuple(bluegreen_config.load(path).services)
     scripts = {}
     for job in decl.rollback_jobs:
         try:
-            text = job.script.read_bytes().decode("utf-8")
-        except (FileNotFoundError, IsADirectoryError, PermissionError):
-            raise UsageError("jenkins.script_missing", job=job.name, path=str(job.script)) from None
+            text = read_bounded(job.script, MAX_BYTES).decode("utf-8")
+        except Unreadable as exc:
+            if exc.why == "missing":
+                raise UsageError("jenkins.script_missing", job=job.name, path=str(job.script)) from None
+            raise UsageError("jenkins.script_unreadable", job=job.name, path=str(job.script),
+                             error=exc.reason) from None
         except UnicodeDecodeError as exc:
             raise UsageError("jenkins.script_not_text", job=job.name, path=str(job.script),
                              char=f"byte {exc.start}") from None
@@ -141,6 +152,9 @@ def _rollback_inputs(decl: declaration.Declaration, settings: Settings) -> tuple
         char = unsafe_char(text)
         if char is not None:
             raise UsageError("jenkins.script_not_text", job=job.name, path=str(job.script), char=char)
+        if decl.agent_label is not None and "AGENT_LABEL" not in text:
+            # The label would reach the job as a parameter nothing reads: the rollback would run on any agent.
+            raise UsageError("jenkins.script_ignores_label", job=job.name, path=str(job.script))
         scripts[job.name] = text
     return services, scripts
 

@@ -7,14 +7,16 @@ an API token there is as good as leaked.
 
 from __future__ import annotations
 
+import ipaddress
 import os
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
+from urllib.request import getproxies_environment, proxy_bypass_environment
 
 from bluegreen.errors import UsageError
+from bluegreen.files import Unreadable, read_bounded
 
 NAMES = ("JENKINS_URL", "JENKINS_USER", "JENKINS_API_TOKEN")
 
@@ -27,9 +29,16 @@ class Connection:
 
     @property
     def plain_http_remote(self) -> bool:
-        """http:// to another machine: the token would cross the network unencrypted."""
+        """http:// that leaves this machine: the token would cross the network unencrypted. To the loopback it does
+        not (whoever can read loopback traffic is root here, and can read the token where it is kept) — unless a
+        proxy from the environment carries it (requests honours HTTP_PROXY/ALL_PROXY for loopback too)."""
         parts = urlsplit(self.url)
-        return parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1")
+        if parts.scheme != "http":
+            return False
+        host = parts.hostname or ""
+        proxies = getproxies_environment()
+        proxied = bool(proxies.get("http") or proxies.get("all")) and not proxy_bypass_environment(host, proxies)
+        return proxied or not _loopback(host)
 
 
 def resolve(credentials_file: str | None, environ: Mapping[str, str] = os.environ,
@@ -65,22 +74,16 @@ CREDENTIALS_FILE_LIMIT = 64 * 1024  # three variables; anything this size is not
 
 
 def _read_file(path: Path) -> dict[str, str]:
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        raise UsageError("jenkins.credentials_file_missing", path=str(path)) from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise UsageError("jenkins.credentials_file_mode", path=str(path), mode=oct(stat.S_IMODE(mode)))
-    if not stat.S_ISREG(mode):  # a FIFO would block the run forever, a device never ends
-        raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error="not a regular file")
-    try:
-        with path.open("rb") as handle:
-            text = handle.read(CREDENTIALS_FILE_LIMIT + 1).decode("utf-8")
-        if len(text) > CREDENTIALS_FILE_LIMIT:
-            raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error="larger than 64 KiB")
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
-        reason = "not UTF-8" if isinstance(exc, UnicodeDecodeError) else (exc.strerror or type(exc).__name__)
-        raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error=reason) from None
+    try:  # the mode checked is the file read (files.py: fstat of the open descriptor), not a path looked at before
+        text = read_bounded(path, CREDENTIALS_FILE_LIMIT, private=True).decode("utf-8")
+    except Unreadable as exc:
+        if exc.why == "missing":
+            raise UsageError("jenkins.credentials_file_missing", path=str(path)) from None
+        if exc.why == "mode":
+            raise UsageError("jenkins.credentials_file_mode", path=str(path), mode=exc.detail) from None
+        raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error=exc.reason) from None
+    except UnicodeDecodeError:
+        raise UsageError("jenkins.credentials_file_unreadable", path=str(path), error="not UTF-8") from None
     values = {}
     for line in text.splitlines():
         line = line.strip()
@@ -88,6 +91,17 @@ def _read_file(path: Path) -> dict[str, str]:
             name, _, value = line.partition("=")
             values[name.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
     return values
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":  # RFC 6761: always the loopback
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)  # ::ffff:127.0.0.1
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
 
 
 def _valid_port(parts) -> bool:  # noqa: ANN001 - a urllib SplitResult

@@ -4,6 +4,7 @@
     id: app                           # this file's name in Jenkins: marks what it owns (ownership.py)
     folder: team/app                  # everything lives here; created as needed
     bluegreen_config: bluegreen.yml   # its services are the Rollback job's SERVICE choices
+    agent: {label: docker-host}       # where the Rollback job runs (its AGENT_LABEL); default: any agent
     jobs:
       - {name: deploy, type: deploy, repo: https://…/app.git, branch: "*/main",
          checkout_credentials: app-git, script_path: Jenkinsfile}
@@ -32,6 +33,7 @@ from typing import Any
 
 from bluegreen import safe_yaml
 from bluegreen.errors import UsageError
+from bluegreen.jenkins.label import is_label_expression
 from bluegreen.jenkins.xmltext import unsafe_char
 
 DEFAULT_PATH = "jenkins.yml"
@@ -83,6 +85,7 @@ class Declaration:
     id: str  # marks the items this file owns (ownership.py)
     folder: str
     bluegreen_config: Path | None
+    agent_label: str | None  # a Jenkins label expression: the Rollback jobs run there; None = any agent
     jobs: tuple[DeployJob | RollbackJob, ...]
     credentials: tuple[CredentialSpec, ...]
     source: Path
@@ -99,7 +102,7 @@ def load(path: str | os.PathLike[str]) -> Declaration:
 
 def parse(raw: Any, *, source: Path) -> Declaration:
     where = _printable(str(source))
-    top = _mapping(raw, "", {"version", "id", "folder", "bluegreen_config", "jobs", "credentials"}, where)
+    top = _mapping(raw, "", {"version", "id", "folder", "bluegreen_config", "agent", "jobs", "credentials"}, where)
     if top.get("version", 1) != 1 or isinstance(top.get("version", 1), bool):
         _bad(where, "version", top.get("version"))
     if "id" not in top:
@@ -113,13 +116,24 @@ def parse(raw: Any, *, source: Path) -> Declaration:
     bg = top.get("bluegreen_config")
     if bg is not None:
         _path(bg, "bluegreen_config", where)
+    agent_label = _agent_label(top.get("agent"), where)
     jobs = tuple(_job(j, f"jobs[{i}]", base, where) for i, j in enumerate(_list(top.get("jobs"), "jobs", where)))
     creds = tuple(_credential(c, f"credentials[{i}]", base, where)
                   for i, c in enumerate(_list(top.get("credentials"), "credentials", where)))
     _unique([j.name for j in jobs], "jobs", where)
     _unique([c.id for c in creds], "credentials", where)
     return Declaration(id=decl_id, folder=folder, bluegreen_config=base / _path(bg, "bluegreen_config", where)
-                       if bg else None, jobs=jobs, credentials=creds, source=source)
+                       if bg else None, agent_label=agent_label, jobs=jobs, credentials=creds, source=source)
+
+
+def _agent_label(raw: Any, where: str) -> str | None:
+    """`agent: {label: …}`: the nodes on the Docker host, as a Jenkins label expression (label.py). Absent = any."""
+    if raw is None:
+        return None
+    label = _mapping(raw, "agent", {"label"}, where).get("label")
+    if not isinstance(label, str) or not is_label_expression(label):
+        _bad(where, "agent.label", label)
+    return label
 
 
 def _job(raw: Any, key: str, base: Path, where: str) -> DeployJob | RollbackJob:

@@ -50,7 +50,8 @@ def build(decl: Declaration, *, values: Sequence[CredentialValue], key: Secret |
         if isinstance(job, DeployJob):
             xml = render.deploy_job(job, mark)
         elif isinstance(job, RollbackJob):
-            xml = render.rollback_job(job, mark, services=services, script=scripts[job.name])
+            xml = render.rollback_job(job, mark, services=services, script=scripts[job.name],
+                                      agent_label=decl.agent_label)
         else:  # pragma: no cover - declaration.py makes only these two
             continue
         items.append(Wanted("job", full, job.name, xml, _merged_into_server(xml, full)))

@@ -30,9 +30,11 @@ def deploy_job(job: DeployJob, mark: Mark) -> str:
                                                                                                    mark))
 
 
-def rollback_job(job: RollbackJob, mark: Mark, *, services: Iterable[str], script: str) -> str:
+def rollback_job(job: RollbackJob, mark: Mark, *, services: Iterable[str], script: str,
+                 agent_label: str | None) -> str:
     return _environment().get_template("job-rollback.xml.j2").render(
-        description=describe(job.description, mark), services=list(services), script=script)
+        description=describe(job.description, mark), services=list(services), script=script,
+        agent_label=agent_label)
 
 
 def credential(value: CredentialValue, mark: Mark, *, reveal: bool = False) -> str:

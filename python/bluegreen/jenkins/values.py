@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from bluegreen.errors import MissingVariables, UsageError
+from bluegreen.files import Unreadable, read_bounded
 from bluegreen.jenkins.declaration import CredentialSpec
 from bluegreen.jenkins.xmltext import unsafe_char
 
 KEY_VAR = "BLUEGREEN_FINGERPRINT_KEY"
 MIN_KEY_LENGTH = 16  # a short key would be as guessable as the secrets it protects
 FINGERPRINT_CHARS = 16
+VALUE_FILE_LIMIT = 256 * 1024  # a key, a token, a service-account file: kilobytes
 
 
 @dataclass(frozen=True)
@@ -96,10 +98,12 @@ def require(missing: list[str]) -> None:
 
 def _from_file(spec: CredentialSpec, missing: list[str]) -> Secret | None:
     try:
-        data = spec.from_file.read_bytes()  # type: ignore[union-attr]
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        missing.append(str(spec.from_file))
-        return None
+        data = read_bounded(spec.from_file, VALUE_FILE_LIMIT)  # type: ignore[arg-type]
+    except Unreadable as exc:
+        if exc.why == "missing":
+            missing.append(str(spec.from_file))
+            return None
+        raise UsageError("jenkins.value_file_unreadable", path=str(exc.path), id=spec.id, error=exc.reason) from None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -10,6 +10,7 @@ A failed deploy costs nothing: the idle color's previous version, the rollback t
 
 from __future__ import annotations
 
+import shlex
 import uuid
 
 from bluegreen import failpoints
@@ -17,7 +18,7 @@ from bluegreen.errors import DeployFailed
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import one_color
 from bluegreen.parts import health
-from bluegreen.parts.hooks import run_hook
+from bluegreen.parts.hooks import argv as hook_argv, run_hook
 from bluegreen.parts.instance import RELEASE_LABEL, ContainerInfo
 from bluegreen.parts.state import now_iso
 from bluegreen.parts.upstream import parse_upstream
@@ -236,9 +237,14 @@ def service_hook(scene: Scene, frame: Frame, name: str, *, values: dict[str, str
         return True
     out.say("hook.running", hook=name, timeout=format_seconds(hook.timeout))
     with frame.timed(f"hook_{name}"):
-        result = run_hook(hook, name=name, environ=scene.environ, base_dir=svc.base_dir, values=values)
-    out.log_tail(result.output, name=f"hook {name}")
-    out.say("hook.passed" if result.ok else "hook.failed", hook=name, detail=result.detail)
+        result = run_hook(hook, name=name, environ=scene.environ, base_dir=svc.base_dir, values=values,
+                          keep=out.keep_bytes())
+    out.log_tail(result.output, withheld="output.hook_withheld", hook=name,
+                 command=shlex.join(hook_argv(hook, svc.base_dir)))
+    if result.leftovers:
+        out.say("hook.leftovers_killed", hook=name, count=result.leftovers, timeout=format_seconds(hook.timeout))
+    params = {k: format_seconds(v) if k == "timeout" else v for k, v in result.params.items()}
+    out.say("hook.passed" if result.ok else "hook.failed", hook=name, detail=out.text(result.detail, **params))
     return result.ok
 
 

@@ -15,7 +15,7 @@ from typing import Mapping
 
 from bluegreen import failpoints
 from bluegreen.config import expand
-from bluegreen.config_values import IMAGE, check
+from bluegreen.config_values import IMAGE
 from bluegreen.errors import BlueGreenError, DeployFailed, MissingVariables, ServiceBusy, UsageError
 from bluegreen.operations.candidate import Candidate
 from bluegreen.operations.frame import Frame, Scene
@@ -53,7 +53,8 @@ def release_of(service: Service, environ: Mapping[str, str], image_override: str
             missing.extend(n for n in str(exc.params["names"]).split(", ") if n not in missing)
     if missing:
         raise MissingVariables("env.missing", names=", ".join(missing), key=f"services.{service.name}")
-    check(image, IMAGE, "--image")
+    if not IMAGE.fullmatch(image):  # quoted whole, not cut: the Reporter masks what a ${VAR} put there, then cuts
+        raise UsageError("config.bad_value", key="--image", value=repr(image))
     env.update(BLUEGREEN_SERVICE=service.name)
     return Release(image, env, build_of(image, environ))
 

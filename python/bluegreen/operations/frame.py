@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Protocol
 
 from bluegreen import failpoints
@@ -127,6 +128,17 @@ class Frame:
         current.loaded_config, current.workers, current.pending = text, sorted(generation.workers), None
         current.quick = self.scene.switch.ticket(text)  # what the next rollback's quick path will check
         state.save(current)
+
+    def took_over(self, text: str, generation: Generation, *, color: str, instance: str, image: str) -> None:
+        """`bluegreen init` moved the upstream into bluegreen's file and nginx confirmed it (`generation`): remembered
+        as a switch to `color` is, its container as the release that serves, so the first deploy knows what nginx
+        serves and goes to the other color."""
+        self._confirm(self.scene.state.load(), text, lambda: generation)
+        self.promote(color, instance, image)
+
+    def back_up(self, files: Mapping[str, str]) -> Path:
+        """Copies of files another program reads, before bluegreen changes them (init: nginx's), in state_dir."""
+        return self.scene.state.keep_copies(files)
 
     def promote(self, color: str, instance_id: str, image: str) -> None:
         """`color` now serves: its instance is a rollback target from now on; nothing is staged any more."""
@@ -261,7 +273,7 @@ class Frame:
                 report.fail(error, out.text(error.key, **error.params))
             raise
         except BaseException as error:
-            report.crash(error)
+            report.crash(error, out.mask)
             raise
         finally:
             report.duration = round(self.scene.clock.monotonic() - started, 3)

@@ -6,11 +6,12 @@
 
 `switch: shared-dict` asks nginx on its admin socket, probes the target through nginx itself (`/probe/<color>`) and
 moves traffic with one PUT. `switch: reload` sees nginx from the host through /proc (parts/host_nginx.py: the
-master's workers, its file as nginx reads it), probes the target's instance at the address the last switch
-recorded (as the full path's gate does, over the Docker network), writes the file the last switch rendered for
-this rollback and reloads nginx with a signal, confirmed by its new workers — no Docker API round trip, no
-`nginx -t`: the file differs from the one nginx loaded last only in which color is primary (both colors' servers
-were in it), and a file nginx refused leaves the old workers serving, which the confirmation sees.
+master's workers, its file as nginx reads it), probes the target's instance at the address its container has now
+(one request to the Docker Engine, parts/engine_address.py: the reload makes nginx resolve the name again),
+looks at nginx once more immediately before it writes the file the last switch rendered for this rollback, and
+reloads nginx with a signal, confirmed by its new workers — no Docker SDK, no `nginx -t`: the file differs from
+the one nginx loaded last only in which color is primary (both colors' servers were in it), and a file nginx
+refused leaves the old workers serving, which the confirmation sees.
 
 It acts only when nginx confirms that nothing changed since bluegreen's last confirmed switch: the same config
 file, no process started since (no reload), the file on disk as bluegreen wrote it, the color as recorded,
@@ -39,9 +40,10 @@ from bluegreen import config_file, failpoints
 from bluegreen.colors import COLORS, NAME, other
 from bluegreen.errors import BlueGreenError
 from bluegreen.operations.frame import lock_ahead
-from bluegreen.parts import admin_socket, host_nginx
+from bluegreen.parts import admin_socket, engine_address, host_nginx
 from bluegreen.parts.dict_file import digest, new_generation, recolor, regenerate
-from bluegreen.parts.quick_ticket import RELOAD, not_recorded, reload_answer, source_color, why_not
+from bluegreen.parts.quick_ticket import (RELOAD, not_recorded, reload_answer, reload_unchanged, source_color,
+                                         why_not)
 from bluegreen.parts.state import StateDir
 
 
@@ -77,17 +79,23 @@ class _SharedDict:
         return False
 
     def put_back(self, color: str, previous: str) -> None:
-        """`color` serves again and nothing is pending: as before the quick path's request."""
+        """`color` serves again and nothing is pending: as before the quick path's request. Only nginx's answer
+        naming `color` says so: without it (lost, or another color) the new file stays pending, as a killed run's
+        would — nginx may have applied the switch whose answer was lost, and a target served with nothing pending
+        would look like an operator's switch to adopt and roll back from. The next look sees which color the
+        dictionary holds and repairs."""
         try:
-            admin_socket.call(self.socket, "PUT", color)
+            answer = admin_socket.call(self.socket, "PUT", color)
         except admin_socket.AdminUnreachable:
-            pass  # best effort: the next run's look sees which color the dictionary holds and repairs
-        _clear_pending(self.state_dir)
+            return
+        if answer.get("color") == color:
+            _clear_pending(self.state_dir)
 
 
 class _Reload:
     """nginx seen from the host (parts/host_nginx.py): its workers and file through /proc, a probe of the target's
-    instance where the last switch found it, the file swapped and nginx reloaded with a signal."""
+    instance where nginx will find it, the file swapped (nginx looked at again just before) and nginx reloaded with
+    a signal."""
 
     def __init__(self, state_dir: StateDir, ticket: dict) -> None:
         self.state_dir, self.ticket = state_dir, ticket
@@ -97,17 +105,27 @@ class _Reload:
         return reload_answer(self.ticket)
 
     def probe(self, target: str) -> bool:
+        """The target's health path where nginx's reload will find it: the address Docker gives its container's
+        name now (parts/engine_address.py), not the one the last switch saw."""
+        ip = engine_address.address(self.ticket["instance"], self.ticket["network"])
+        if ip is None:
+            return False  # not running, not on the network, or Docker not reachable this way: the full path looks
         timeout = float(self.ticket.get("probe_timeout") or 5)
-        return admin_socket.probe_address(self.ticket["probe"], self.ticket["health_path"], timeout=timeout)[0]
+        return admin_socket.probe_address(f"{ip}:{self.ticket['port']}", self.ticket["health_path"],
+                                          timeout=timeout)[0]
 
     def text_for(self, previous: str, target: str) -> str:
         return regenerate(self.ticket["rollback"], new_generation())
 
     def move(self, source: str, target: str, text: str, previous: str, answer: dict) -> bool:
         try:
-            host_nginx.install(self.master, self.path, text.encode("utf-8"), backup=previous.encode("utf-8"))
+            installed = host_nginx.install(self.master, self.path, text.encode("utf-8"),
+                                           backup=previous.encode("utf-8"),
+                                           still=lambda: reload_unchanged(previous, self.ticket))
         except OSError:
-            _clear_pending(self.state_dir)  # the rename is the last step: the file is still the previous one
+            installed = False  # not renamed: the file is still the previous one
+        if not installed:  # or nginx changed since the look (an operator's edit or reload): theirs stays
+            _clear_pending(self.state_dir)
             return False
         failpoints.reach("rollback.quick_installed")
         if host_nginx.reload(self.master, answer["workers"], float(self.ticket.get("reload_timeout") or 10)):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 MAX_ANSWER = 64 << 10  # the color answer is ~150 bytes; a probe's body is the app's, read no further than this
 
@@ -26,19 +27,23 @@ class AdminUnreachable(Exception):
 
 
 def request(socket_path: str | tuple[str, int], method: str, path: str = "/color", body: str | None = None, *,
-            timeout: float = 2.0) -> tuple[int, bytes]:
+            timeout: float = 2.0, limit: int = MAX_ANSWER) -> tuple[int, bytes]:
     """One request, answered and closed by the peer: (status, body). `socket_path`: a unix socket, or (host, port)
-    for the reload switch's quick probe of a container over the Docker network (probe_address)."""
+    for the reload switch's quick probe of a container over the Docker network (probe_address). `timeout` bounds
+    the whole exchange — connect, send, every read — not each step: a peer that trickles its answer a byte at a
+    time cannot hold the quick path longer. An answer longer than `limit` is cut there."""
     payload = (body or "").encode("utf-8")
     host = "bluegreen" if isinstance(socket_path, str) else f"{socket_path[0]}:{socket_path[1]}"
     head = f"{method} {path} HTTP/1.0\r\nHost: {host}\r\nContent-Length: {len(payload)}\r\n\r\n"
     family = socket.AF_UNIX if isinstance(socket_path, str) else socket.AF_INET
+    deadline = time.monotonic() + timeout
     try:
         with socket.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(timeout)
             sock.connect(socket_path)
+            sock.settimeout(_left(deadline))  # sendall: one bound for all of it
             sock.sendall(head.encode("ascii") + payload)
-            answer = _read_all(sock)
+            answer = _read_all(sock, deadline, limit)
     except OSError as exc:
         raise AdminUnreachable(f"{type(exc).__name__}: {_short(exc)}") from None
     status_line, _, rest = answer.partition(b"\r\n")
@@ -48,10 +53,19 @@ def request(socket_path: str | tuple[str, int], method: str, path: str = "/color
     return int(parts[1]), rest.partition(b"\r\n\r\n")[2]
 
 
-def _read_all(sock: socket.socket) -> bytes:
+def _left(deadline: float) -> float:
+    """What remains of the exchange's time; TimeoutError when nothing does (a zero timeout would not block)."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("timed out")
+    return left
+
+
+def _read_all(sock: socket.socket, deadline: float, limit: int) -> bytes:
     chunks, size = [], 0
-    while size <= MAX_ANSWER:
-        chunk = sock.recv(MAX_ANSWER + 1 - size)
+    while size <= limit:
+        sock.settimeout(_left(deadline))
+        chunk = sock.recv(limit + 1 - size)
         if not chunk:
             break
         chunks.append(chunk)

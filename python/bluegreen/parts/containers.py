@@ -54,6 +54,8 @@ class ContainerFacts:
     env_names: tuple[str, ...]  # names only: the values may be secrets
     labels: Mapping[str, str]
     pid_host: bool = False  # runs in the host's PID namespace (--pid=host)
+    pid: int = 0  # its main process (PID 1 inside it) as this host sees it; 0 when it does not run
+    volumes: tuple[str, ...] = ()  # its mounts as `docker run -v` takes them: `source:target[:ro]`, a volume by name
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,21 @@ class Docker:
             mounts=tuple((m.get("Type", ""), m.get("Source", ""), m.get("Destination", ""))
                          for m in attrs.get("Mounts") or []),
             env_names=tuple(e.partition("=")[0] for e in config.get("Env") or []),
-            labels=config.get("Labels") or {}, pid_host=host.get("PidMode") == "host")
+            labels=config.get("Labels") or {}, pid_host=host.get("PidMode") == "host",
+            pid=int((attrs.get("State") or {}).get("Pid") or 0),
+            volumes=tuple(f"{m.get('Name') if m.get('Type') == 'volume' else m.get('Source', '')}:"
+                          f"{m.get('Destination', '')}{'' if m.get('RW', True) else ':ro'}"
+                          for m in attrs.get("Mounts") or [] if m.get("Type") in ("bind", "volume")))
+
+    def image_env_names(self, ref: str) -> tuple[str, ...]:
+        """The names of the variables an image sets itself (its ENV lines): a container shows them among its own."""
+        try:
+            config = self._client.images.get(ref).attrs.get("Config") or {}
+        except ImageNotFound:
+            return ()
+        except DockerException as exc:
+            raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
+        return tuple(e.partition("=")[0] for e in config.get("Env") or [])
 
     def names(self) -> list[str]:
         """Every container's name (running or not)."""

@@ -1,6 +1,6 @@
 """Changing what nginx serves, safely: keep the previous file, swap atomically, `nginx -t`, reload, confirm.
 
-Why each step (design notes 1-7):
+Why each step (docs/facts.md 1-7):
 - nginx reads its files only at test/reload, and we hold the service lock, so the new file may sit on disk
   for the instant between the swap and `nginx -t`; on a failed test the previous file goes straight back.
 - the swap is a rename inside the container (`mv -f`), so nginx never reads a half-written file;
@@ -156,6 +156,13 @@ class NginxGate:
             self._put_back(previous, reload=True)
             raise
 
+    def test(self) -> tuple[bool, str]:
+        """`nginx -t` of what is on disk now: (ok, its output); a name Docker's DNS missed is tested again."""
+        code, out = self.docker.exec(self.container, ["nginx", "-t"])
+        if code != 0 and _UNRESOLVED in out:
+            return self._test_again()
+        return code == 0, out.strip()
+
     def _test_again(self) -> tuple[bool, str]:
         """`nginx -t` again, every 0.5 s for up to `_DNS_RETRY` seconds, while it fails only on a name it could not resolve.
 
@@ -196,3 +203,6 @@ def _last_line(output: str) -> str:
     lines = [line for line in output.strip().splitlines() if line.strip()]
     emerg = [line for line in lines if "[emerg]" in line or "[error]" in line]
     return (emerg or lines or ["(no output)"])[-1][:300]
+
+
+last_line = _last_line  # nginx_files.py says nginx's errors the same way

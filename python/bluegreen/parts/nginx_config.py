@@ -18,6 +18,8 @@ quotes (with backslash escapes) make one word, and `${` inside a word is a varia
 
 from __future__ import annotations
 
+import fnmatch
+import posixpath
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator
@@ -37,6 +39,10 @@ class Directive:
     line: int  # 1-based line of its name
     children: tuple["Directive", ...] | None = None  # a block's directives; None for a simple directive
     end_line: int = 0  # line of its `;` or of its block's closing `}`
+    # Character offsets in its file's text: its name's first character, and just after its `;` or closing `}`
+    # (what an edit of the file cuts or replaces: parts/site_edit.py).
+    start: int = field(default=0, compare=False)
+    end: int = field(default=0, compare=False)
 
     @property
     def where(self) -> str:
@@ -70,6 +76,8 @@ class UpstreamBlock:
     line: int
     end_line: int
     servers: tuple[ServerEntry, ...]
+    context: tuple[str, ...] = ()  # the blocks around it, across includes: ("http",) or ("stream",)
+    directive: Directive | None = field(default=None, compare=False)  # the block as parsed (offsets for an edit)
 
     @property
     def where(self) -> str:
@@ -111,11 +119,41 @@ class Dump:
         for f in self.files:
             yield from _walk(f.directives, ())
 
-    def upstreams(self, name: str) -> list[UpstreamBlock]:
-        """Every `upstream <name> { … }` block, wherever it is (nginx refuses two of one name: a dump of a
-        configuration that loads has at most one, but files on disk may hold more)."""
-        return [_upstream(d) for d, _ in self.walk() if d.name == "upstream" and d.args == (name,)
+    def upstreams(self, name: str | None = None) -> list[UpstreamBlock]:
+        """Every `upstream <name> { … }` block (every upstream block without a name), wherever it is, with the
+        blocks around it (nginx refuses two of one name in one context: a dump of a configuration that loads has
+        at most one in `http`, but `stream` may have its own)."""
+        return [_upstream(d, (*self.context(d.path), *(p.name for p in parents))) for d, parents in self.walk()
+                if d.name == "upstream" and len(d.args) == 1 and (name is None or d.args == (name,))
                 and d.children is not None]
+
+    # --- includes: which file is read where ----------------------------------------------------------------
+    @property
+    def prefix(self) -> str:
+        """nginx's configuration prefix (the main file's directory): relative `include` paths start there."""
+        return posixpath.dirname(self.files[0].path) if self.files else "/etc/nginx"
+
+    def including(self, path: str, *, context: tuple[str, ...] = ("http",)) -> Directive | None:
+        """The `include` whose pattern reads `path` in `context` (nginx's glob: `*` stops at `/` and does not
+        match a leading dot), None when no include would read a file there."""
+        for d, parents in self.walk():
+            if d.name == "include" and len(d.args) == 1 and includes(self._absolute(d.args[0]), path) \
+                    and (*self.context(d.path), *(p.name for p in parents)) == context:
+                return d
+        return None
+
+    def context(self, path: str, _seen: frozenset[str] = frozenset()) -> tuple[str, ...]:
+        """The block names around a file's text: () for the main file, ("http",) for a file `http { include …; }`
+        reads. A file no include reads (or one read from two places) has the context of the first reading."""
+        if not self.files or path == self.files[0].path or path in _seen:
+            return ()
+        for d, parents in self.walk():
+            if d.name == "include" and len(d.args) == 1 and includes(self._absolute(d.args[0]), path):
+                return (*self.context(d.path, _seen | {path}), *(p.name for p in parents))
+        return ()
+
+    def _absolute(self, pattern: str) -> str:
+        return pattern if pattern.startswith("/") else posixpath.join(self.prefix, pattern)
 
     def mentions(self, hosts: Iterable[str]) -> list[Mention]:
         """Every directive naming one of `hosts` as a whole host name (`maice-back-blue` in
@@ -162,7 +200,7 @@ def parse_dump(text: str) -> Dump:
 
 def parse(text: str, path: str = "-") -> tuple[Directive, ...]:
     """One file's directives (blocks nested), with line numbers."""
-    directives, _ = _directives(list(_tokens(text)), 0, path, top=True)
+    directives, _ = _directives(list(tokens(text)), 0, path, top=True)
     return tuple(directives)
 
 
@@ -170,8 +208,17 @@ def parse(text: str, path: str = "-") -> tuple[Directive, ...]:
 _SPECIAL = ";{}"
 
 
-def _tokens(text: str) -> Iterator[tuple[str, int, bool]]:
-    """(word, line, quoted) for each word, and the specials `;`, `{`, `}` as words of their own (unquoted)."""
+@dataclass(frozen=True)
+class Token:
+    word: str  # unquoted, escapes resolved in quotes
+    line: int
+    quoted: bool
+    start: int  # offsets of the word in the text, quotes included
+    end: int
+
+
+def tokens(text: str) -> Iterator[Token]:
+    """Each word, and the specials `;`, `{`, `}` as words of their own (unquoted), with where they are."""
     i, line, n = 0, 1, len(text)
     while i < n:
         ch = text[i]
@@ -184,10 +231,11 @@ def _tokens(text: str) -> Iterator[tuple[str, int, bool]]:
             while i < n and text[i] != "\n":
                 i += 1
         elif ch in _SPECIAL:
-            yield ch, line, False
+            yield Token(ch, line, False, i, i + 1)
             i += 1
         elif ch in "\"'":
-            start_line, quote, i, word = line, ch, i + 1, []
+            start, start_line, quote, word = i, line, ch, []
+            i += 1
             while i < n and text[i] != quote:
                 if text[i] == "\\" and i + 1 < n:
                     word.append(text[i + 1] if text[i + 1] in "\"'\\" else text[i:i + 2])
@@ -198,45 +246,45 @@ def _tokens(text: str) -> Iterator[tuple[str, int, bool]]:
                 word.append(text[i])
                 i += 1
             i += 1  # the closing quote
-            yield "".join(word), start_line, True
+            yield Token("".join(word), start_line, True, start, min(i, n))
         else:
             start, start_line = i, line
             while i < n and text[i] not in " \t\r\n;" and not (text[i] == "{" and not _variable_brace(text, i)):
                 if text[i] == "\\" and i + 1 < n:
                     i += 1
                 i += 1
-            yield text[start:i], start_line, False
+            yield Token(text[start:i], start_line, False, start, i)
 
 
 def _variable_brace(text: str, i: int) -> bool:
     return i > 0 and text[i - 1] == "$"
 
 
-def _directives(tokens: list[tuple[str, int, bool]], i: int, path: str, *, top: bool) -> tuple[list[Directive], int]:
+def _directives(found_tokens: list[Token], i: int, path: str, *, top: bool) -> tuple[list[Directive], int]:
     found: list[Directive] = []
-    words: list[tuple[str, int, bool]] = []
-    while i < len(tokens):
-        word, line, quoted = tokens[i]
-        if not quoted and word == ";":
+    words: list[Token] = []
+    while i < len(found_tokens):
+        token = found_tokens[i]
+        if not token.quoted and token.word == ";":
             if words:
-                found.append(Directive(words[0][0], tuple(w for w, _, _ in words[1:]), path, words[0][1],
-                                       None, line))
+                found.append(Directive(words[0].word, tuple(w.word for w in words[1:]), path, words[0].line,
+                                       None, token.line, words[0].start, token.end))
             words = []
-        elif not quoted and word == "{":
+        elif not token.quoted and token.word == "{":
             if not words:
-                raise DumpUnreadable(f"{path}:{line}: a block without a name")
-            children, i = _directives(tokens, i + 1, path, top=False)
-            end = tokens[i - 1][1] if i - 1 < len(tokens) else line
-            found.append(Directive(words[0][0], tuple(w for w, _, _ in words[1:]), path, words[0][1],
-                                   tuple(children), end))
+                raise DumpUnreadable(f"{path}:{token.line}: a block without a name")
+            children, i = _directives(found_tokens, i + 1, path, top=False)
+            close = found_tokens[i - 1]
+            found.append(Directive(words[0].word, tuple(w.word for w in words[1:]), path, words[0].line,
+                                   tuple(children), close.line, words[0].start, close.end))
             words = []
             continue
-        elif not quoted and word == "}":
+        elif not token.quoted and token.word == "}":
             if top:
-                raise DumpUnreadable(f"{path}:{line}: unexpected '}}'")
+                raise DumpUnreadable(f"{path}:{token.line}: unexpected '}}'")
             return found, i + 1
         else:
-            words.append((word, line, quoted))
+            words.append(token)
         i += 1
     if not top:
         raise DumpUnreadable(f"{path}: a block is not closed")
@@ -251,7 +299,21 @@ def _walk(directives: tuple[Directive, ...], parents: tuple[Directive, ...]
             yield from _walk(d.children, (*parents, d))
 
 
-def _upstream(block: Directive) -> UpstreamBlock:
+def includes(pattern: str, path: str) -> bool:
+    """An absolute `include` pattern reads `path` (glob(3) as nginx calls it: per path component, a wildcard
+    never matches `/` nor a leading dot)."""
+    want, have = pattern.split("/"), path.split("/")
+    if len(want) != len(have):
+        return False
+    for p, h in zip(want, have):
+        if h.startswith(".") and not p.startswith("."):
+            return False
+        if not fnmatch.fnmatchcase(h, p):
+            return False
+    return True
+
+
+def _upstream(block: Directive, context: tuple[str, ...] = ()) -> UpstreamBlock:
     servers = []
     for d in block.children or ():
         if d.name != "server" or not d.args:
@@ -259,7 +321,7 @@ def _upstream(block: Directive) -> UpstreamBlock:
         address = d.args[0]
         host = address if address.startswith("unix:") else _host(address)
         servers.append(ServerEntry(address, host, d.args[1:], "backup" in d.args[1:], d.path, d.line))
-    return UpstreamBlock(block.args[0], block.path, block.line, block.end_line, tuple(servers))
+    return UpstreamBlock(block.args[0], block.path, block.line, block.end_line, tuple(servers), context, block)
 
 
 def _host(address: str) -> str:

@@ -38,16 +38,18 @@ def make(text: str, answer: dict, *, config_digest: str, socket: str, probe_time
 
 
 def make_reload(text: str, *, color: str, config_digest: str, master: int, path: str, workers: list[str],
-                rollback: str, probe: str, health_path: str, probe_timeout: float,
+                rollback: str, instance: str, network: str, port: int, health_path: str, probe_timeout: float,
                 reload_timeout: float) -> dict | None:
     """The ticket for `text` (serving `color`) just confirmed by a reload: nginx's master and its workers, the file's
     path in the container, the text a rollback installs (`rollback`, rendered now: the other color primary) and
-    where its instance answers (`probe`, "ip:port"). None when nginx does not agree with `text`. Kept when nginx
-    cannot be seen from here (another PID namespace): never usable then (no workers recorded), but status says why."""
+    its instance (the container's name, the network where nginx reaches it, the port: its address is asked of
+    Docker at the rollback, as nginx's reload resolves the name then). None when nginx does not agree with `text`.
+    Kept when nginx cannot be seen from here (another PID namespace): never usable then (no workers recorded), but
+    status says why."""
     ticket = {"kind": RELOAD, "config": config_digest, "master": master, "path": path, "color": color,
               "text": digest(text), "workers": sorted(str(w) for w in workers), "rollback": rollback,
-              "probe": probe, "health_path": health_path, "probe_timeout": probe_timeout,
-              "reload_timeout": reload_timeout}
+              "instance": instance, "network": network, "port": port, "health_path": health_path,
+              "probe_timeout": probe_timeout, "reload_timeout": reload_timeout}
     return None if _changed_since(text, ticket, reload_answer(ticket)) not in (None, "nginx_unseen") else ticket
 
 
@@ -61,6 +63,14 @@ def reload_answer(ticket: dict) -> dict:
     return {"master": True, "workers": host_nginx.workers(master), "disk": digest(host_nginx.read_file(master, path))}
 
 
+def reload_unchanged(text: str | None, ticket: dict) -> bool:
+    """nginx, seen from the host now, is still as `ticket` recorded it for `text` (the same master, no process
+    started since, the file on disk as bluegreen wrote it): the reload quick path's last look, taken again
+    immediately before it installs — an operator's edit or reload while the target was probed is never
+    overwritten."""
+    return _changed_since(text, ticket, reload_answer(ticket)) is None
+
+
 def source_color(state: Any) -> str | None:
     """The color the confirmed text serves (the recorded ticket's, with `switch: reload`)."""
     ticket = state.quick or {}
@@ -69,8 +79,11 @@ def source_color(state: Any) -> str | None:
 
 def _complete(ticket: dict, text: str | None) -> bool:
     if ticket.get("kind") == RELOAD:
+        port = ticket.get("port")
         return (ticket.get("color") in COLORS and isinstance(ticket.get("master"), int)
-                and all(isinstance(ticket.get(k), str) for k in ("path", "rollback", "probe", "health_path")))
+                and type(port) is int and 0 < port < 65536
+                and all(isinstance(ticket.get(k), str) for k in ("path", "rollback", "instance", "network",
+                                                                "health_path")))
     return file_color(text) in COLORS and isinstance(ticket.get("socket"), str)
 
 

@@ -8,7 +8,9 @@ stay plain; StrictUndefined turns a missing value into an error instead of an em
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Callable, Sequence
+import json
+import re
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from bluegreen.parts.dict_file import new_generation
 from bluegreen.parts.instance import Server
@@ -24,10 +26,12 @@ def _env() -> "jinja2.Environment":
     # imports cost ~50 ms of every command's start on 2 cores.
     import jinja2
 
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("bluegreen", "templates"),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False,
     )
+    env.filters.update(q=_yaml_scalar, col=lambda text, width: f"{text:<{width}}" if len(text) < width else f"{text} ")
+    return env
 
 Servers = Callable[[str], Sequence[Server]]  # a color → the hosts its `server` lines name
 
@@ -78,6 +82,25 @@ def render_shared_dict(service: Service, *, primary: str, backup: str | None, ge
         preview={"color": preview, "upstream": service.preview_upstream, "hosts": list(hosts(preview)),
                  "listen": entry.listen, "server_name": entry.server_name} if entry and preview else None,
     )
+
+
+def render_config(values: Mapping[str, Any]) -> str:
+    """A commented bluegreen.yml (`bluegreen init`): examples/maice/bluegreen.yml's comments, with the values it
+    read of the system (operations/init_plan.Values)."""
+    return _env().get_template("bluegreen.yml.j2").render(**values)
+
+
+_PLAIN = re.compile(r"[A-Za-z0-9_./$](?:[A-Za-z0-9_./:${}@= -]*[A-Za-z0-9_./${}@=-])?")
+
+
+def _yaml_scalar(value: object) -> str:
+    """A value as YAML reads it back unchanged: plain when nothing in it means something to YAML, else a JSON
+    string (YAML reads JSON strings as they are)."""
+    text = str(value)
+    if _PLAIN.fullmatch(text) and not re.search(r":(\s|$)|\s#|\s\s|^(true|false|yes|no|on|off|null|~|[0-9.]+)$",
+                                                text, re.I):
+        return text
+    return json.dumps(text, ensure_ascii=False)
 
 
 def render_module(service: Service) -> str:

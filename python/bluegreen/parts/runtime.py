@@ -79,11 +79,12 @@ def _quiet(key: str, params: Mapping[str, str]) -> None:
 
 class ContainerRuntime:
     kind = "containers"
-    resolver = None  # nginx resolves container names when it loads the file (design notes 4)
+    resolver = None  # nginx resolves container names when it loads the file (docs/facts.md 4)
     renders_addresses = False
 
     def __init__(self, docker: Docker, service: Service) -> None:
         self.docker, self.service = docker, service
+        self.network = docker.network  # where nginx and the health gate reach the containers
         self.replicas = service.scale.replicas
         # Every container of the service, whatever `replicas` was when it started: `<prefix>-<color>`,
         # `<prefix>-<color>-<n>`, each possibly kept aside as `…-replaced`.
@@ -133,7 +134,7 @@ class ContainerRuntime:
 
     def servers(self, color: str) -> tuple[Server, ...]:
         """What nginx names for the color: the container(s) by name, resolved by nginx when it loads the file.
-        With replicas, only those that run (a name that does not resolve fails `nginx -t`: design notes 4)."""
+        With replicas, only those that run (a name that does not resolve fails `nginx -t`: docs/facts.md 4)."""
         if self.replicas == 1:
             return (Server(self.name(color)),)
         return self.servers_of(self.instances(color))

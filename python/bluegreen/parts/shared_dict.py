@@ -102,6 +102,10 @@ class SharedDictSwitch(ReloadSwitch):
                                   keepalive_min_timeout=self.nginx.keepalive_min_timeout,
                                   servers=hosts.servers if hosts else None, resolver=hosts.resolver if hosts else None)
 
+    def setup_files(self) -> dict[str, str]:
+        """The njs module the file imports (written beside it by the first switch, or by `bluegreen init`)."""
+        return {self.module: render_module(self.service)}
+
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text`. A new shape (containers named, preview, first set-up): the file is installed with
         `nginx -t` and a reload, then the color is set on the socket. A color alone: set on the socket first (traffic
@@ -109,7 +113,7 @@ class SharedDictSwitch(ReloadSwitch):
         serves again, file and color."""
         color = file_color(text)
         if shape(text) != shape(previous) or file_color(previous) is None:
-            self.gate.install_module(self.module, render_module(self.service))
+            self.gate.install_module(self.module, self.setup_files()[self.module])
             generation = self.gate.apply(text, previous)
             self._set_color(color, previous, reloaded=True)
             return generation

@@ -23,15 +23,17 @@ import fcntl
 import json
 import math
 import os
+import posixpath
 import socket
 import time
 import types
 import typing
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from bluegreen.errors import LockHeld, StateCorrupt
+from bluegreen.files import write_all
 from bluegreen.parts.state_files import (atomic_write, check_kind, cut_torn_tail, naming, open_regular, prepare_dir,
                                          read_bounded)
 
@@ -89,8 +91,14 @@ class StateDir:
             os.close(fd)
             raise
         holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": now_iso(), "command": command}
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(holder).encode(), 0)
+        try:
+            with naming(path):  # a full disk: one line naming the lock file, and the lock is not held
+                os.ftruncate(fd, 0)
+                write_all(fd, json.dumps(holder).encode(), 0)
+        except OSError:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            raise
         self._lock_fd = fd
 
     @property
@@ -140,6 +148,29 @@ class StateDir:
     def save(self, state: ServiceState) -> None:
         atomic_write(self._path("state.json"), json.dumps(asdict(state), indent=2))
 
+    # --- copies of other programs' files ------------------------------------------------------------------------
+    def keep_copies(self, files: Mapping[str, str]) -> Path:
+        """Copies of files bluegreen is about to change elsewhere (nginx's, by `init`), each under
+        `<service>.init-backup/<time>/<its path>`: here, nginx's include globs never read them (a
+        `default.conf.bak` in sites-enabled/ would be loaded). The folder (0700): its name is said to the operator."""
+        base = self._path("init-backup")
+        check_kind(base, directory=True)
+        with naming(base):
+            base.mkdir(mode=0o700, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        folder, n = base / stamp, 1
+        while folder.exists() or folder.is_symlink():
+            n += 1
+            folder = base / f"{stamp}-{n}"
+        with naming(folder):
+            folder.mkdir(mode=0o700)
+        for path, text in files.items():
+            target = folder / posixpath.normpath("/" + path).lstrip("/")  # `..` cannot climb out of the folder
+            with naming(target):
+                target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write(target, text)
+        return folder
+
     # --- history ---------------------------------------------------------------------------------------------
     def record(self, entry: dict[str, Any]) -> None:
         """Append one line; a torn last line (a run killed mid-write) is cut off first, so it never ends up in
@@ -150,7 +181,7 @@ class StateDir:
             fcntl.flock(fd, fcntl.LOCK_EX)  # the monitor records without the service lock
             with naming(path):
                 cut_torn_tail(fd)
-                os.write(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
+                write_all(fd, (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8"))
                 os.fsync(fd)
         finally:
             os.close(fd)
@@ -184,6 +215,14 @@ class StateDir:
             except StateCorrupt:
                 pass  # torn by a killed run: the next record() cuts it off
         yield from reversed(entries)
+
+
+def recorded_config(root: Path, service: str) -> str | None:
+    """The upstream file nginx last confirmed loaded, as the service's state remembers it; None without a state
+    directory (read only: `init`'s dry run creates nothing)."""
+    if not root.is_dir():
+        return None
+    return StateDir(root, service).load().loaded_config
 
 
 def checked_state(raw: Any, path: Path) -> dict[str, Any]:

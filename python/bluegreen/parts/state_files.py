@@ -2,6 +2,9 @@
 
 - state_dir must be a real directory (not a symlink), owned by this user or root, not writable by group or
   others: whoever can write there can forge the lock, the state or the history.
+- In the docker runner's throwaway container (BLUEGREEN_RUNNER=docker, set by the library's docker-runner.sh)
+  state_dir must be mounted from the host (mounts.py): on the container's own filesystem the lock, the state and
+  the history would vanish after every run, and two runs would never see each other's lock.
 - Files are opened with O_NOFOLLOW and O_NONBLOCK and must be regular files (a symlink could send writes
   anywhere; a FIFO would hang the run); reads are bounded; writes go through a new file renamed into place.
 Problems are StateCorrupt (exit 3) naming the path; a directory that cannot be created or written is a UsageError
@@ -17,14 +20,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from bluegreen.errors import StateCorrupt, UsageError
+from bluegreen.errors import StateCorrupt, UsageError, WriteFailed
+from bluegreen.files import kind_of, write_all
+from bluegreen.parts import mounts
 
 _FLAGS = os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+RUNNER = "BLUEGREEN_RUNNER"  # "docker" inside the docker runner's container (resources/bluegreen/docker-runner.sh)
 
 
 def prepare_dir(root: Path) -> None:
     """state_dir exists, is a directory of its own (not a link), belongs to this user or root and no one else
-    may write in it."""
+    may write in it; in the docker runner, a directory of the host's."""
+    if os.environ.get(RUNNER) == "docker" and mounts.on_own_filesystem(os.path.abspath(root)):
+        raise UsageError("state.runner_not_shared", path=str(root))
     try:
         root.mkdir(mode=0o755, parents=True, exist_ok=True)
     except FileExistsError:
@@ -45,8 +53,8 @@ def prepare_dir(root: Path) -> None:
         raise StateCorrupt("state.dir_unsafe", path=str(root), mode=oct(stat.S_IMODE(st.st_mode)))
 
 
-def check_kind(path: Path) -> None:
-    """Nothing at `path`, or a regular file (not a symlink, directory, FIFO…)."""
+def check_kind(path: Path, *, directory: bool = False) -> None:
+    """Nothing at `path`, or a regular file (not a symlink, directory, FIFO…); with `directory`, a directory."""
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -55,15 +63,20 @@ def check_kind(path: Path) -> None:
         raise UsageError("state.unwritable", path=str(path), error=exc.strerror or str(exc)) from None
     if stat.S_ISLNK(st.st_mode):
         raise StateCorrupt("state.symlink", path=str(path))
-    if not stat.S_ISREG(st.st_mode):
+    if directory and not stat.S_ISDIR(st.st_mode):
+        raise StateCorrupt("state.dir_not_dir", path=str(path), kind=kind_of(st.st_mode))
+    if not directory and not stat.S_ISREG(st.st_mode):
         raise StateCorrupt("state.not_regular", path=str(path), kind=kind_of(st.st_mode))
 
 
 def open_regular(path: Path, flags: int) -> int:
-    """A regular file in state_dir, never through a symlink, never blocking; FileNotFoundError passes."""
+    """A regular file in state_dir, never through a symlink, never blocking; FileNotFoundError passes (a
+    WriteFailed when creating it: state_dir was removed under the run)."""
     try:
         fd = os.open(path, flags | _FLAGS, 0o644)
-    except FileNotFoundError:
+    except FileNotFoundError as exc:
+        if flags & os.O_CREAT:
+            raise WriteFailed(exc.errno, exc.strerror, str(path)) from None
         raise
     except OSError as exc:
         if exc.errno == errno.ELOOP:
@@ -119,7 +132,7 @@ def atomic_write(path: Path, text: str) -> None:
     with naming(path):
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
         try:
-            os.write(fd, text.encode("utf-8"))
+            write_all(fd, text.encode("utf-8"))  # a short write retried: never a truncated state.json fsynced
             os.fsync(fd)
         except OSError:
             os.unlink(tmp)  # a full disk leaves no half-written temporary behind
@@ -135,15 +148,7 @@ def naming(path: Path) -> Iterator[None]:
     not, and the operator's one line must say where space or permission is missing (the CLI maps it)."""
     try:
         yield
-    except OSError as exc:
-        if exc.filename is None:
-            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    except WriteFailed:
         raise
-
-
-def kind_of(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-                       (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket"), (stat.S_ISLNK, "symbolic link")):
-        if test(mode):
-            return name
-    return "special file"
+    except OSError as exc:  # the file's own name, not the temporary's or a descriptor's (none)
+        raise WriteFailed(exc.errno, exc.strerror or str(exc), str(path)) from exc

@@ -34,7 +34,7 @@ from bluegreen.settings import COLORS, Nginx, Service
 from bluegreen.units import format_seconds
 
 RESOLVER = "127.0.0.11 valid=2s"  # Docker's embedded DNS; tasks come and go, so answers are kept briefly
-RESOLVE_SINCE = (1, 27, 3)  # open-source nginx has `server … resolve` from 1.27.3 (design notes 4)
+RESOLVE_SINCE = (1, 27, 3)  # open-source nginx has `server … resolve` from 1.27.3 (docs/facts.md 4)
 CURRENT = {"new", "pending", "assigned", "accepted", "ready", "preparing", "starting", "running"}
 FAILED = {"failed", "rejected", "orphaned"}
 WAIT_EVERY = 0.25  # seconds between looks while tasks start

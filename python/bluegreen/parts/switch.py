@@ -124,6 +124,8 @@ class Switch(Protocol):
 
     def render(self, *, primary: str, backup: str | None, preview: str | None = None) -> str: ...
 
+    def setup_files(self) -> dict[str, str]: ...
+
     def apply(self, text: str, previous: str | None) -> Generation: ...
 
     def settle(self, text: str, previous: str | None) -> Generation: ...
@@ -201,6 +203,10 @@ class ReloadSwitch:
                                preview=preview, servers=hosts.servers if hosts else None,
                                resolver=hosts.resolver if hosts else None)
 
+    def setup_files(self) -> dict[str, str]:
+        """Files nginx must have besides the upstream file before this switch works (path → text): none here."""
+        return {}
+
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text` (swap, `nginx -t`, reload, confirm); on failure `previous` serves again."""
         return self.gate.apply(text, previous)
@@ -219,7 +225,8 @@ class ReloadSwitch:
 
     def ticket(self, text: str) -> dict | None:
         """What the next rollback's quick path needs to switch away from `text` (parts/quick_ticket.py): nginx's
-        master and workers, the file a rollback installs (rendered now) and where the target's instance answers.
+        master and workers, the file a rollback installs (rendered now) and the target's instance (its address is
+        asked of Docker at the rollback).
         None where it does not apply: replicas and Swarm tasks are checked one by one by the runtime; no other
         color runs; nginx not visible from here."""
         scale, runtime = self.service.scale, self.hosts
@@ -232,15 +239,14 @@ class ReloadSwitch:
         color = colors.pop()
         target = other(color)
         found = runtime.instances(target)
-        address = runtime.address(found[0]) if found and found[0].running else None
-        if address is None:
+        if not found or not found[0].running:
             return None
         health = self.service.health
         return quick_ticket.make_reload(
             text, color=color, config_digest=self.config_digest, master=master, path=self.path,
             workers=host_nginx.workers(master) or [], rollback=self.render(primary=target, backup=color),
-            probe=address, health_path=health.path, probe_timeout=health.request_timeout,
-            reload_timeout=self.gate.settings.reload_timeout)
+            instance=found[0].name, network=runtime.network, port=self.service.port, health_path=health.path,
+            probe_timeout=health.request_timeout, reload_timeout=self.gate.settings.reload_timeout)
 
     def quick_readiness(self, state: ServiceState) -> str:
         """`ready` when the next rollback may take the quick path, from what the host sees of nginx now; else why
