@@ -288,7 +288,7 @@ MESSAGES = {
     # detection from what nginx loaded (look.py, detect.py) and the guard (guard.py)
     "active.current_at": "ℹ️  Current active environment: {color} (nginx serves it from {where})",
     "status.problem.block_outside": "❌ nginx serves `upstream {upstream}` from {where} (active: {color}), not from bluegreen's file {path}: `bluegreen init` shows the change, `bluegreen init --apply` moves the block into {path} with one reload (traffic stays on {color}); deploy, rollback and promote refuse until then",
-    "status.problem.unmanaged": "❌ nginx names {name} at {where} ({directive}) but has no `upstream {upstream}` block: what serves cannot be told; `bluegreen init` shows how to put it behind the upstream",
+    "status.problem.unmanaged": "❌ nginx names {name} at {where} ({directive}) but has no `upstream {upstream}` block: what serves cannot be told; put the container behind an `upstream {upstream}` block (proxy_pass http://{upstream}), reload nginx, then run `bluegreen init`",
     "status.problem.named_elsewhere": "⚠️  nginx also names {name} at {where} ({directive}), outside bluegreen's file: a container nginx names is never stopped, replaced or set aside, so a deploy into its color refuses until that directive goes through `upstream {upstream}`",
     "status.problem.edited_elsewhere": "❌ {path} was edited after nginx last loaded it: what nginx serves from it is not known; apply it (docker exec {nginx} nginx -t && docker exec {nginx} nginx -s reload) or undo the edit",
     "status.problem.unreadable": "❌ nginx cannot read its own configuration (docker exec {nginx} nginx -T): {error}",

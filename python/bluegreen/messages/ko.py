@@ -288,7 +288,7 @@ MESSAGES = {
     # detection from what nginx loaded (look.py, detect.py) and the guard (guard.py)
     "active.current_at": "ℹ️  현재 활성 환경: {color} (Nginx 설정 위치: {where})",
     "status.problem.block_outside": "❌ Nginx가 `upstream {upstream}`을(를) bluegreen 파일 {path}이(가) 아닌 {where}에서 읽고 있습니다 (활성: {color}): `bluegreen init`으로 변경 내용을 확인하고, `bluegreen init --apply`로 블록을 {path}(으)로 옮기세요 (reload 한 번, 트래픽은 {color} 유지); 그때까지 배포·롤백·promote는 거부됩니다",
-    "status.problem.unmanaged": "❌ Nginx가 {where}에서 {name}을(를) 가리키지만 ({directive}) `upstream {upstream}` 블록이 없습니다: 무엇이 서비스 중인지 판단할 수 없습니다; `bluegreen init`으로 upstream 뒤로 옮기는 방법을 확인하세요",
+    "status.problem.unmanaged": "❌ Nginx가 {where}에서 {name}을(를) 가리키지만 ({directive}) `upstream {upstream}` 블록이 없습니다: 무엇이 서비스 중인지 판단할 수 없습니다; 그 컨테이너를 `upstream {upstream}` 블록 뒤로 옮기고 (proxy_pass http://{upstream}) Nginx를 reload한 뒤 `bluegreen init`을 실행하세요",
     "status.problem.named_elsewhere": "⚠️  Nginx가 bluegreen 파일 밖 {where}에서도 {name}을(를) 가리킵니다 ({directive}): Nginx가 가리키는 컨테이너는 중지·교체·보관하지 않으므로, 그 지시어가 `upstream {upstream}`을(를) 거치기 전까지 그 색상으로의 배포는 거부됩니다",
     "status.problem.edited_elsewhere": "❌ {path}이(가) Nginx가 마지막으로 로드한 뒤에 수정되었습니다: 그 파일로 무엇을 서비스 중인지 알 수 없습니다; 적용하거나(docker exec {nginx} nginx -t && docker exec {nginx} nginx -s reload) 수정을 되돌리세요",
     "status.problem.unreadable": "❌ Nginx가 자기 설정을 읽지 못합니다 (docker exec {nginx} nginx -T): {error}",
