@@ -2,6 +2,7 @@
 the zero-downtime bench's open-loop load, in both switch modes. `make chaos` runs it (hold the heavy lock).
 
     .venv/bin/python bench/chaos_bench.py [--rows 1,2,8d] [--modes reload,shared-dict] [--out bench/results]
+    .venv/bin/python bench/chaos_bench.py --own-engine bgc-engine --dockerd --rows 11   # the engine rows, safely
 
 Per row and mode: a fresh stack (`bgc-<id>…`), v1 then v2 deployed, the load started, the fault injected through a
 failpoint (`BLUEGREEN_FAILPOINT=<point>` kills the run there, `<point>:pause` holds it while the fault goes in),
@@ -17,6 +18,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import docker  # noqa: E402
 
-from chaos import report, rows  # noqa: E402
+from chaos import engine, report, rows  # noqa: E402
 from provenance import measured_on  # noqa: E402
 from chaos.run import CLASSES, run_row  # noqa: E402
 from chaos.stack import Result  # noqa: E402
@@ -47,6 +49,10 @@ def main() -> int:
     parser.add_argument("--dockerd", action="store_true",
                         help="also row 11: restart dockerd (stops every container without live-restore; only "
                              "inside /tmp/bluegreen-heavy.lock, which `make chaos` takes)")
+    parser.add_argument("--own-engine", metavar="NAME",
+                        help="run every row against a Docker engine of its own, in network namespace NAME "
+                             "(chaos/engine.py: made, loaded with the test images, removed afterwards); row 11 then "
+                             "restarts that engine only")
     parser.add_argument("--budget", type=float, default=22 * 60,
                         help="seconds after which the remaining rows are reported as not run (default 22 min)")
     parser.add_argument("--stem", default=None, help="file name stem (default faults-<date>)")
@@ -63,6 +69,8 @@ def main() -> int:
         js, md = report.write(args.render_only.parent, args.render_only.stem, doc["meta"], doc["rows"])
         log(f"wrote {js} and {md}")
         return 0
+    if args.own_engine:
+        return in_own_engine(args.own_engine)
     client = docker.from_env()
     started, epoch = time.monotonic(), dt.datetime.now(dt.timezone.utc)
     workdir = Path(tempfile.mkdtemp(prefix="bgc-"))
@@ -88,11 +96,27 @@ def main() -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     meta = {"date": epoch.strftime("%Y-%m-%d"), "started": epoch.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "commit": measured_on(), "cpus": os.cpu_count(), "docker": "Docker " + client.version().get("Version", "?"),
+            "commit": measured_on(), "cpus": os.cpu_count(), "docker": "Docker " + client.version().get("Version", "?")
+            + (f" (own engine {own.name}, its own network namespace)" if (own := engine.of_docker_host()) else ""),
             "classes": [c.__dict__ for c in CLASSES], "seconds": time.monotonic() - started}
     js, md = report.write(args.out, args.stem or f"faults-{meta['date']}", meta, results)
     log(f"wrote {js} and {md} ({meta['seconds']:.0f} s)")
     return 1 if any("harness_error" in d and not d.get("not_run") for d in results) else 0
+
+
+def in_own_engine(name: str) -> int:
+    """This bench again, inside namespace `name` against its own engine (DOCKER_HOST), which is removed after."""
+    own = engine.OwnEngine(name)
+    argv = [a for i, a in enumerate(sys.argv[1:]) if a != "--own-engine" and sys.argv[i] != "--own-engine"
+            and not a.startswith("--own-engine=")]
+    try:
+        log(f"own engine {name}: {own.host} in /run/netns/{name}")
+        own.up()
+        return subprocess.run([*own.enter(), sys.executable, __file__, *argv],
+                              env={**os.environ, "DOCKER_HOST": own.host}).returncode
+    finally:
+        problems = own.down()
+        log(f"own engine {name} removed" + (f"; not removed: {problems}" if problems else ""))
 
 
 if __name__ == "__main__":

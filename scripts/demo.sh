@@ -23,7 +23,9 @@ fi
 say "Network $NET and nginx 1.30 with njs ($NGINX, only it publishes a port: 127.0.0.1:$PORT)"
 docker network create "$NET" >/dev/null
 install -d -m 0700 "$ADMIN"
-docker run -d --name "$NGINX" --network "$NET" -p "127.0.0.1:$PORT:80" -v "$ADMIN:$ADMIN" \
+# --restart always: nginx comes back with the engine after a reboot, whatever was sent to it through Docker
+# (README, Reboot); the apps get `restart: unless-stopped` from bluegreen.yml.
+docker run -d --name "$NGINX" --restart always --network "$NET" -p "127.0.0.1:$PORT:80" -v "$ADMIN:$ADMIN" \
     bluegreen-test/nginx:1.30 >/dev/null
 # switch: shared-dict. The site proxies to the variable $demo_backend, which bluegreen's file defines (a map over
 # the color in nginx's shared dictionary); before the first deploy a placeholder defines it.

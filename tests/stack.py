@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import posixpath
 import secrets
+import socket
 import tarfile
 import time
 from dataclasses import dataclass
@@ -44,12 +45,14 @@ class Stack:
     """A user-defined network, an nginx container on it published on 127.0.0.1, and apps."""
 
     def __init__(self, client: docker.DockerClient, images: TestImages, *, driver: str = "bridge",
-                 nginx_image: str | None = None, admin_dir: str | None = None) -> None:
+                 nginx_image: str | None = None, admin_dir: str | None = None,
+                 nginx_restart: str | None = None) -> None:
         self.client = client
         self.images = images
         self.driver = driver  # "overlay": an attachable Swarm overlay (the node must be a Swarm manager)
         self.nginx_image = nginx_image or images.nginx
         self.admin_dir = admin_dir  # mounted into nginx at the same path (switch: shared-dict)
+        self.nginx_restart = nginx_restart  # nginx's restart policy (None: none, as `docker run` gives)
         self.id = secrets.token_hex(4)
         self.name = f"bgt-{self.id}"
         self.network = self.name
@@ -72,6 +75,7 @@ class Stack:
             # docker picks free host ports; 8081 is where bluegreen opens a staged color's preview
             ports={"80/tcp": ("127.0.0.1", None), f"{PREVIEW_PORT}/tcp": ("127.0.0.1", None)},
             labels={STACK_LABEL: self.id},
+            restart_policy={"Name": self.nginx_restart} if self.nginx_restart else None,
             detach=True,
         )
         nginx.reload()
@@ -230,6 +234,21 @@ class Stack:
             if extracted is None:
                 raise FileNotFoundError(path)
             return extracted.read().decode()
+
+    def nginx_that_restarts(self, policy: str) -> None:
+        """nginx created again (before any file is wired into it) with restart policy `policy` and a fixed host
+        port: a restart would draw a random one again, and Docker 20.10 honours a policy given by `docker update`
+        to a running container only after it was started again."""
+        with socket.socket() as probe:  # a free port now; nginx takes it at once
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.nginx.remove(force=True)
+        self.client.containers.run(self.nginx_image, name=self.nginx_name, network=self.network,
+                                   ports={"80/tcp": ("127.0.0.1", port)}, labels={STACK_LABEL: self.id},
+                                   restart_policy={"Name": policy}, detach=True)
+        self.public_url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: httpx.get(self.public_url, timeout=2).status_code, 15,
+                   f"nginx {self.nginx_name} to answer on {self.public_url}")
 
     def restart_nginx(self) -> None:
         """`docker restart` of nginx; random host ports may change, so the URLs are read again."""

@@ -1,6 +1,9 @@
 """The Docker engine itself, for row 11: stopped and started again exactly the way scripts/ensure-docker.sh starts
 it (the only module that touches dockerd). Only ever called inside /tmp/bluegreen-heavy.lock (`make chaos` takes
 it): a restart without live-restore stops every container on the machine, not only this bench's.
+
+When DOCKER_HOST names an engine of the bench's own (engine.py: `chaos_bench.py --own-engine NAME`), that engine
+is the one restarted, by its own pidfile, and the machine's engine is never touched.
 """
 
 from __future__ import annotations
@@ -13,15 +16,21 @@ from pathlib import Path
 
 import docker
 
+from chaos import engine
+
 ENSURE = Path(__file__).resolve().parents[2] / "scripts" / "ensure-docker.sh"
 
 
 def pid() -> int | None:
+    if (own := engine.of_docker_host()) is not None:
+        return own.pid()
     out = subprocess.run(["pidof", "-s", "dockerd"], capture_output=True, text=True).stdout.strip()
     return int(out) if out else None
 
 
 def live_restore() -> bool | None:
+    if (own := engine.of_docker_host()) is not None:
+        return own.live_restore()
     try:
         return bool(docker.from_env(timeout=10).info().get("LiveRestoreEnabled"))
     except Exception:  # noqa: BLE001 - not answering
@@ -30,6 +39,8 @@ def live_restore() -> bool | None:
 
 def stop(timeout: float = 60) -> float:
     """SIGTERM dockerd and wait until it has exited; seconds it took."""
+    if (own := engine.of_docker_host()) is not None:
+        return own.stop(timeout)
     start, p = time.monotonic(), pid()
     if p is None:
         return 0.0
@@ -45,6 +56,8 @@ def stop(timeout: float = 60) -> float:
 def start(*, live: bool) -> float:
     """scripts/ensure-docker.sh, with BLUEGREEN_DOCKERD_ARGS=--live-restore or with none (as `make env` starts it);
     seconds until `docker info` answers."""
+    if (own := engine.of_docker_host()) is not None:
+        return own.start(live=live)
     t0 = time.monotonic()
     env = {**os.environ, "BLUEGREEN_DOCKERD_ARGS": "--live-restore" if live else ""}
     subprocess.run(["bash", str(ENSURE)], env=env, check=True, capture_output=True, text=True, timeout=120)

@@ -93,14 +93,26 @@ def restart_nginx(stack: ChaosStack) -> float:
     return time.monotonic() - start
 
 
-def nginx_answers_within(stack: ChaosStack, timeout: float) -> float | None:
-    """Seconds until nginx answers on its port again, or None when it does not within `timeout`."""
+def serving_within(stack: ChaosStack, timeout: float) -> tuple[float | None, float | None, str | None]:
+    """(seconds until nginx serves a 2xx through its port again, that moment (monotonic), the color that answered);
+    (None, None, None) when it does not within `timeout`. A 502 is an answer, not service."""
     start = time.monotonic()
     try:
-        wait(lambda: _answers(stack.url), timeout, "nginx", 0.05)
+        color = wait(lambda: _served_color(stack.url), timeout, "nginx to serve", 0.02)
     except TimeoutError:
+        return None, None, None
+    now = time.monotonic()
+    return round(now - start, 2), now, color
+
+
+def _served_color(url: str) -> str | None:
+    try:
+        answer = httpx.get(url + "/", timeout=1)
+    except httpx.HTTPError:
         return None
-    return round(time.monotonic() - start, 2)
+    if not answer.is_success:
+        return None
+    return next((w.partition("=")[2] for w in answer.text.split() if w.startswith("color=")), "?")
 
 
 # --- the host: a tiny tmpfs for the state directory ---------------------------------------------------------

@@ -22,6 +22,7 @@ def verdict(doc: dict) -> tuple[str, list[str]]:
     strict = failed(doc, "load_total")
     if strict and re.match(r"\d+", doc["row"]).group() not in OUTAGE_ROWS:
         why.append(f"{strict} failed requests")
+    why += _engine_restart(doc)
     nxt = doc.get("next") or {}
     if nxt.get("exit_code") != 0:
         why.append(f"next {doc['next_command']} exited {nxt.get('exit_code')}")
@@ -33,6 +34,28 @@ def verdict(doc: dict) -> tuple[str, list[str]]:
     if state.get("state_json") != "ok" or state.get("history_bad_lines"):
         why.append(f"state {state.get('state_json')}, bad history lines {state.get('history_bad_lines')}")
     return ("red" if why else "green"), why
+
+
+SERVING_WITHIN = 5.0  # seconds after the engine answers (issue 21: a reboot brings the site back by itself)
+
+
+def _engine_restart(doc: dict) -> list[str]:
+    """Row 11 without live-restore (a reboot): nginx serves again within SERVING_WITHIN s of the engine answering,
+    no request started after that fails, and it serves the color status reports."""
+    extra = doc.get("extra") or {}
+    if "nginx_serving_after_s" not in extra or extra.get("live_restore"):
+        return []
+    seconds = extra["nginx_serving_after_s"]
+    if seconds is None or seconds > SERVING_WITHIN:
+        return [f"nginx not serving {SERVING_WITHIN:.0f} s after the engine answered"
+                + (f" ({seconds} s)" if seconds is not None else "")]
+    why = []
+    if after := failed(doc, "load_after_serving"):
+        why.append(f"{after} failed requests after nginx served again")
+    active = extra.get("status_active_when_serving", (doc.get("status_after_fault") or {}).get("active"))
+    if active != extra.get("served_color"):
+        why.append(f"served {extra.get('served_color')}, status says {active}")
+    return why
 
 
 def _status(s: dict | None) -> str:
@@ -78,7 +101,11 @@ def markdown(meta: dict, rows: list[dict]) -> str:
         if "nginx_down_s" in extra:
             gap = f" (nginx down {extra['nginx_down_s']} s; longest GET gap {doc['load_total']['get']['gap_s']} s)"
         if "dockerd_gap_s" in extra:
-            gap = f" (dockerd gap {extra['dockerd_gap_s']} s; longest GET gap {doc['load_total']['get']['gap_s']} s)"
+            gap = f" (dockerd gap {extra['dockerd_gap_s']} s; longest GET gap {doc['load_total']['get']['gap_s']} s"
+            if "nginx_serving_after_s" in extra:
+                gap += (f"; serving {extra['nginx_serving_after_s']} s after the engine answered, "
+                        f"{extra.get('served_color')}")
+            gap += ")"
         nxt = doc.get("next") or {}
         lost = doc["history"]["lost"]
         state = doc["state"]

@@ -164,13 +164,23 @@ def _dockerd_setup(live: bool) -> Callable[[ChaosStack], None]:
 
 
 def _dockerd_restart(live: bool) -> Callable[[ChaosStack], dict]:
+    """Restart the engine; then how long until nginx *serves* (a 2xx) again, counted from the moment the engine
+    answers (what a reboot's operator waits for), which color answered, and which one status reported then."""
     def inject(stack: ChaosStack) -> dict:
         times = dockerd.restart(live=live)
         stack.refresh_client()
-        up = faults.nginx_answers_within(stack, 20)
+        seconds, at, color = faults.serving_within(stack, 30)
+        # What status reports at that moment (a deploy in flight switches later: compared with the color then).
+        active = stack.status()[1].get("active") if seconds is not None else None
         return {"dockerd_gap_s": round(times["stop_s"] + times["start_s"], 2), **times, "live_restore": live,
-                "nginx_answers_after_s": up}
+                "nginx_serving_after_s": seconds, "serving_at": at, "served_color": color,
+                "status_active_when_serving": active}
     return inject
+
+
+def _reboot(stack: ChaosStack) -> Outcome:
+    """A plain reboot: no command runs; the engine stops every container and starts those its policies say."""
+    return Outcome(None, ["no command in flight: the engine restarted between deploys"], _dockerd_restart(False)(stack))
 
 
 def _dockerd_restore(stack: ChaosStack) -> None:
@@ -233,7 +243,9 @@ def all_rows() -> list[Row]:
             teardown=lambda s: faults.umount(s.config_host_dir)),
         Row("11a", "dockerd restarted mid-deploy, no live-restore (SIGTERM, then ensure-docker.sh)",
             paused(DEPLOY, "deploy.candidate_started", _dockerd_restart(False)),
-            setup=_dockerd_setup(False), teardown=_dockerd_restore, modes=("reload",), heavy=True),
+            setup=_dockerd_setup(False), teardown=_dockerd_restore, heavy=True),
+        Row("11c", "dockerd restarted between deploys, no live-restore (a plain reboot)", _reboot,
+            setup=_dockerd_setup(False), teardown=_dockerd_restore, heavy=True),
         Row("11b", "dockerd restarted mid-deploy, live-restore on",
             paused(DEPLOY, "deploy.candidate_started", _dockerd_restart(True)),
             setup=_dockerd_setup(True), teardown=_dockerd_restore, modes=("reload",), heavy=True),

@@ -60,6 +60,8 @@ def run_row(client: docker.DockerClient, workdir: Path, row: Row, mode: str, log
         doc["load_fault"] = observe.load_failures(records, t0, t1)
         doc["load_next"] = observe.load_failures(records, t1, t2)
         doc["load_total"] = observe.load_failures(records, 0, t2 + SETTLE)
+        if outcome.extra.get("serving_at"):  # an engine restart: what users saw once nginx served again
+            doc["load_after_serving"] = observe.load_failures(records, outcome.extra["serving_at"], t2 + SETTLE)
         doc["lag_max_s"] = round(max(records["lag_max"]), 3)
         doc["status_after_next"] = observe.status(stack)
         after = observe.history_keys(stack)

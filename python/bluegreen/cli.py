@@ -171,6 +171,16 @@ def status(opts: Options, service: str, json_mode: bool) -> None:
 
 @cli.command()
 @SERVICE
+@JSON
+@click.pass_obj
+def doctor(opts: Options, service: str, json_mode: bool) -> None:
+    """Check the system around SERVICE (nginx, Docker, this host), one line and one fix each; exit 1 when a check
+    fails, 0 when none does (warnings are listed)."""
+    commands.doctor(_with(opts, json_mode), service)
+
+
+@cli.command()
+@SERVICE
 @click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True, help="How many entries.")
 @JSON
 @click.pass_obj

@@ -1,7 +1,7 @@
 """The command layer: what each CLI command does, composed from operations. Click stays in cli.py.
 
-    deploy  = the Deploy operation, then (with --monitor) the Monitor operation
-    rollback, monitor = one operation each; status, history, credentials = read-only queries
+    deploy  = the Deploy operation (the system's cheap checks first), then (with --monitor) the Monitor operation
+    rollback, monitor = one operation each; status, doctor, history, credentials = read-only queries
 
 Each command builds the parts it needs for one service (the scene) from the config and the environment.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -43,15 +44,16 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     service = config.service(service_name)
     env = dict(os.environ if environ is None else environ)
     out.add_secrets(secrets_of(service, env))
-    runtime, switch = parts_for(config, service)
+    docker, runtime, switch = parts_for(config, service)
     state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
     # Operations and the frame get the runtime only guarded: nothing nginx serves can be stopped (guard.py).
     guard = Guard(service, runtime, switch, state)
-    return Scene(service, config.nginx, Guarded(runtime, guard), switch, state, out, REAL, env, guard)
+    return Scene(service, config.nginx, Guarded(runtime, guard), switch, state, out, REAL, env, guard, docker)
 
 
 def parts_for(config: Config, service: Service):
-    """The runtime and the nginx switch of one service (no state: `init`'s dry run must not create state_dir)."""
+    """The Docker client, the runtime and the nginx switch of one service (no state: `init`'s dry run must not
+    create state_dir)."""
     from bluegreen.parts.containers import Docker
     from bluegreen.parts.nginx import NginxGate
     from bluegreen.parts.shared_dict import SharedDictSwitch
@@ -62,7 +64,7 @@ def parts_for(config: Config, service: Service):
     gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
     switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest) \
         if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
-    return runtime, switch
+    return docker, runtime, switch
 
 
 def secrets_of(service: Service, environ: Mapping[str, str]) -> list[str]:
@@ -92,10 +94,14 @@ def deploy(opts: Options, service: str, *, image: str | None, monitor: str | Non
     from bluegreen.operations.deploy import Deploy
     from bluegreen.operations.frame import run
     from bluegreen.operations.monitor import parse_duration_option
+    from bluegreen.parts.system import gather
 
     duration = parse_duration_option(monitor, "--monitor")  # a bad value is refused before anything changes
-    scene = _scene(opts, service)
-    return _then_monitor(scene, run(scene, Deploy(scene, image=image, stage=stage)), None if stage else duration)
+    config = config_mod.load(opts.config_path)
+    scene = scene_for(config, service, opts.out)
+    system = partial(gather, config, scene.service, scene.switch, complete=False)
+    return _then_monitor(scene, run(scene, Deploy(scene, image=image, stage=stage, system=system)),
+                         None if stage else duration)
 
 
 def promote(opts: Options, service: str, *, monitor: str | None) -> Report:
@@ -176,6 +182,18 @@ def status(opts: Options, service: str) -> dict[str, Any]:
     return doc
 
 
+def doctor(opts: Options, service: str) -> dict[str, Any]:
+    """Every check of the system around the service, each with its fix; read-only (checks/, parts/system.py)."""
+    from bluegreen.operations.doctor import run_doctor
+    from bluegreen.parts.system import gather
+
+    config = config_mod.load(opts.config_path)
+    svc = config.service(service)
+    opts.out.add_secrets(secrets_of(svc, os.environ))  # as every command masks them
+    _, _, switch = parts_for(config, svc)
+    return run_doctor(opts.out, gather(config, svc, switch, complete=True))
+
+
 def images(opts: Options, service: str) -> list[dict[str, Any]]:
     """What `retain:` keeps of the service's local images, and why; removes nothing."""
     from bluegreen.operations.retention import verdicts
@@ -224,7 +242,7 @@ def init(opts: Options, service: str, *, apply: bool, **options: str | None) -> 
     tools = runbook.Tools(
         survey=SiteSurvey(Docker(existing.network if existing else "")), render_config=render_config,
         parse_config=lambda text, where: config_mod.loads(text.encode("utf-8"), Path(where)),
-        parts=lambda cfg, name: parts_for(cfg, cfg.service(name)),
+        parts=lambda cfg, name: parts_for(cfg, cfg.service(name))[1:],
         write_config=config_file.write_new, remove_config=config_file.remove_new,
         loaded_config=lambda cfg, name: recorded_config(cfg.state_dir, name))
     runbook.run_init(request, tools, opts.out,

@@ -54,8 +54,8 @@ def parse(raw: Any, *, source: Path | None = None) -> Config:
     if type(version) is not int or version != 1:  # `true` and `1.0` compare equal to 1
         raise bad("version", version)
     network = check(top.get("network"), CONTAINER, "network")
-    state_dir = config_file.state_dir(one_line(top.get("state_dir", config_file.DEFAULT_STATE_DIR), "state_dir",
-                                               limit=4096), source)
+    declared = one_line(top.get("state_dir", config_file.DEFAULT_STATE_DIR), "state_dir", limit=4096)
+    state_dir = config_file.state_dir(declared, source)
     nginx = _parse_nginx(top.get("nginx"))
     services_raw = top.get("services")
     if not isinstance(services_raw, dict) or not services_raw:
@@ -65,7 +65,8 @@ def parse(raw: Any, *, source: Path | None = None) -> Config:
     _reject_nginx_as_color(nginx, services)
     if source is not None:
         services = {n: replace(svc, base_dir=source.resolve().parent) for n, svc in services.items()}
-    return Config(network=network, state_dir=Path(state_dir), nginx=nginx, services=services, source=source)
+    return Config(network=network, state_dir=Path(state_dir), nginx=nginx, services=services, source=source,
+                  declared_state_dir=declared)
 
 
 def _parse_nginx(raw: Any) -> Nginx:

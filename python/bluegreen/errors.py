@@ -3,6 +3,7 @@
     BlueGreenError                   exit 1  an operation failed (after its automatic rollback)
     ├── DeployFailed                 exit 1  the candidate or the switch failed; traffic was kept/restored
     ├── RollbackUnavailable          exit 1  the rollback target does not run or is unhealthy; nothing changed
+    ├── ToFix                        exit 1  `doctor`: at least one check failed (each with its fix); read-only
     ├── UsageError                   exit 2  bad input: config, names, options; nothing changed
     │   └── MissingVariables         exit 2  required environment variables are unset (all listed)
     ├── Inconsistent                 exit 3  `status`/`jenkins check`: the live state differs from what it should be
@@ -48,6 +49,10 @@ class DeployFailed(BlueGreenError):
 
 
 class RollbackUnavailable(BlueGreenError):
+    exit_code = 1
+
+
+class ToFix(BlueGreenError):
     exit_code = 1
 
 

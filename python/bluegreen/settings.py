@@ -181,6 +181,7 @@ class Config:
     services: Mapping[str, Service] = field(default_factory=dict)
     source: Path | None = None
     digest: str | None = None  # SHA-256 of the file's bytes (the rollback's quick path checks it is still this one)
+    declared_state_dir: str = ""  # `state_dir` as the file writes it (`state_dir` is it, resolved)
 
     def service(self, name: str) -> Service:
         if name not in self.services:

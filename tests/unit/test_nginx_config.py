@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bluegreen.parts.nginx_config import Directive, DumpUnreadable, parse, parse_dump
+from bluegreen.parts.nginx_config import Directive, DumpUnreadable, parse, parse_dump, version_of
 
 # The guide's own layout: the upstream inline in default.conf (its monitoring page's sample, blue active).
 GUIDE_DEFAULT_CONF = """upstream maice_backend {
@@ -132,3 +132,60 @@ def test_generated_files_read_back_exactly_with_their_lines(items, final_newline
     f = dump.file("/etc/nginx/conf.d/x.conf")
     assert f is not None and f.text == text
     assert _shape(f.directives) == _expected(expected)
+
+
+# --- what doctor asks of the dump ---------------------------------------------------------------------------------
+MAIN = """load_module modules/ngx_http_js_module.so;
+http {
+    log_format bluegreen escape=json 'status=$status '
+                                     'rt=$request_time';
+    proxy_set_header X-From http;
+    include conf.d/*.conf;
+}
+"""
+
+
+def test_names_resolved_at_load_are_servers_without_resolve_and_literal_pass_hosts_not_upstreams():
+    """`server` without `resolve`, a proxy_pass to a container: resolved when nginx loads; an upstream's name, a
+    variable, a unix socket and a `resolve` server are not."""
+    site = ("upstream up { zone up 64k; server a:80; server b:80 resolve; server unix:/tmp/s; }\n"
+            "server { location / { proxy_pass http://up; }\n location /x { proxy_pass http://c:8000/x; }\n"
+            " location /y { proxy_pass http://$d; }\n location /z { fastcgi_pass e:9000; } }\n")
+    dump = parse_dump(dump_of(("/etc/nginx/conf.d/default.conf", site)))
+    assert [(m.host, m.directive, m.line) for m in dump.resolved_at_load()] == [
+        ("a", "server", 1), ("c", "proxy_pass", 3), ("e", "fastcgi_pass", 5)]
+
+
+def test_directives_in_force_follow_nginxs_inheritance_includes_and_the_main_http_block():
+    """A location without proxy_set_header takes its server's, then the file's top, then http's; one of its own
+    replaces them all; an include at a level counts as that level's."""
+    site = ("server {\n proxy_set_header A 1;\n location /own { proxy_set_header B 2; proxy_pass http://x; }\n"
+            " location /inherit { proxy_pass http://x; }\n"
+            " location /snip { include snippets/h.conf; proxy_pass http://x; }\n}\n"
+            "server { location / { proxy_pass http://x; } }\n")
+    dump = parse_dump(dump_of(("/etc/nginx/nginx.conf", MAIN), ("/etc/nginx/conf.d/default.conf", site),
+                              ("/etc/nginx/snippets/h.conf", "proxy_set_header C 3;\n")))
+    found = {}
+    for d, parents in dump.walk():
+        if d.name == "proxy_pass":
+            location = parents[-1].args[0]
+            found[location] = [h.args[0] for h in dump.in_force("proxy_set_header", d.path, parents)]
+    assert found == {"/own": ["B"], "/inherit": ["A"], "/snip": ["C"], "/": ["X-From"]}
+
+
+def test_included_matches_an_include_glob_relative_to_the_main_file():
+    dump = parse_dump(dump_of(("/etc/nginx/nginx.conf", MAIN)))
+    assert dump.included("/etc/nginx/conf.d/app.upstream.conf")
+    assert not dump.included("/etc/nginx/conf.d/sub/app.conf") and not dump.included("/etc/nginx/other/app.conf")
+
+
+def test_log_formats_join_their_pieces_as_nginx_does():
+    dump = parse_dump(dump_of(("/etc/nginx/nginx.conf", MAIN)))
+    text, directive = dump.log_formats()["bluegreen"]
+    assert text == "status=$status rt=$request_time" and directive.line == 3
+
+
+def test_the_version_nginx_v_prints():
+    assert version_of("nginx version: nginx/1.22.1\nbuilt with OpenSSL") == (1, 22, 1)
+    assert version_of("nginx version: openresty/1.25.3 (Ubuntu)") == (1, 25, 3)
+    assert version_of("sh: nginx: not found") == ()

@@ -31,12 +31,10 @@ class _Docker:
             return self.swap if "nginx -t" in cmd[2] else (0, "")
         if cmd == ["nginx", "-t"]:
             return self.tests.pop(0) if len(self.tests) > 1 else self.tests[0]
+        if cmd == ["nginx", "-s", "reload"]:  # no master visible from here: the reload goes through an exec
+            self.generation += 1
+            return 0, ""
         raise AssertionError(cmd)
-
-    def signal(self, container: str, name: str) -> None:
-        assert name == "SIGHUP"
-        self.execs.append(["kill", "-HUP"])  # the default `reload: signal`
-        self.generation += 1
 
     def processes(self, container: str) -> list[Process]:
         return [Process(str(100 + self.generation), 1, "nginx: worker process")]
@@ -51,7 +49,7 @@ def test_a_dns_miss_is_tested_again_and_the_switch_goes_on():
     docker, clock = _Docker(UNRESOLVED, UNRESOLVED, OK), ManualClock()
     _apply(docker, clock)
     assert docker.execs.count(["nginx", "-t"]) == 2
-    assert ["kill", "-HUP"] in docker.execs
+    assert ["nginx", "-s", "reload"] in docker.execs
     assert sum(clock.slept[:2]) == pytest.approx(1.0)  # two pauses of 0.5 s before the two tests
 
 
@@ -60,7 +58,7 @@ def test_a_name_that_never_resolves_fails_at_the_bound_with_the_previous_file_ba
     with pytest.raises(DeployFailed) as failed:
         _apply(docker, clock)
     assert "host not found" in str(failed.value.params)
-    assert ["kill", "-HUP"] not in docker.execs
+    assert ["nginx", "-s", "reload"] not in docker.execs
     assert docker.execs[-1][:2] == ["sh", "-c"] and "nginx -t" not in docker.execs[-1][2]  # previous file back
     assert 5 <= docker.execs.count(["nginx", "-t"]) <= 7  # every 0.5 s for 3 s, never past the bound
     assert sum(clock.slept) <= 3.0 + 1e-9

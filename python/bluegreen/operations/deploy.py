@@ -1,6 +1,7 @@
 """`bluegreen deploy`: the guide's runbook, one intent-named step at a time, each with its undo (candidate.py).
 
-    check variables → (frame: lock, look, repair) → detect active → pre_deploy hook → make room in the idle
+    check variables → the system's first checks (operations/doctor.py: refuse what would break, warn about what
+    a reboot would) → (frame: lock, look, repair) → detect active → pre_deploy hook → make room in the idle
     color → start the candidate → health-gate it → [preview] → post_gate hook → switch traffic → verify through
     nginx → post_switch hook → keep it (promoted; the replaced version discarded)
 
@@ -11,7 +12,7 @@ failure after the switch puts the previous nginx file back before the candidate 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Callable, Mapping
 
 from bluegreen import failpoints
 from bluegreen.config import expand
@@ -23,6 +24,9 @@ from bluegreen.operations.look import Live
 from bluegreen.operations.retention import retain_images
 from bluegreen.report import Report
 from bluegreen.settings import Service, other
+
+if TYPE_CHECKING:
+    from bluegreen.checks.facts import Facts
 
 
 @dataclass(frozen=True)
@@ -71,9 +75,11 @@ class Deploy:
 
     action, holds_lock, repairs = "deploy", True, True
 
-    def __init__(self, scene: Scene, *, image: str | None, stage: bool = False) -> None:
+    def __init__(self, scene: Scene, *, image: str | None, stage: bool = False,
+                 system: Callable[[], Facts] | None = None) -> None:
         self.scene, self.image_override, self.stage = scene, image, stage
         self.out, self.svc = scene.out, scene.service
+        self.system = system  # reads the facts the first checks judge (parts/system.py); None: no checks
 
     # --- the frame's hooks -----------------------------------------------------------------------------------
     def begin(self, report: Report) -> None:
@@ -83,6 +89,10 @@ class Deploy:
         self.release = release_of(self.svc, self.scene.environ, self.image_override)
         self.out.say("env.ok")
         report.image = self.release.image
+        if self.system is not None:
+            from bluegreen.operations.doctor import preflight
+
+            preflight(self.out, self.system())
 
     def plan(self, live: Live, frame: Frame) -> None:
         """Detect: the idle color is the one nginx does not serve."""

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Protocol
 
 from bluegreen import failpoints
-from bluegreen.errors import BlueGreenError, Inconsistent, LockHeld
+from bluegreen.errors import BlueGreenError, Inconsistent, LockHeld, Unreachable
 from bluegreen.parts.state import ServiceState, StateDir, now_iso
 
 if TYPE_CHECKING:  # the rollback's quick path locks through this module: it imports no more than it needs then
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the rollback's quick path locks through this module: it imp
     from bluegreen.operations.guard import Guard
     from bluegreen.operations.look import Live
     from bluegreen.output import Reporter
+    from bluegreen.parts.readiness import Engine
     from bluegreen.parts.runtime import Runtime
     from bluegreen.parts.switch import Generation, Switch  # Generation: nginx.py's, through the seam
     from bluegreen.report import Report
@@ -47,11 +48,37 @@ class Scene:
     clock: Clock
     environ: Mapping[str, str]
     guard: Guard  # asks nginx before any instance stops (the runtime above is guarded by it: guard.py)
+    docker: Engine | None = None  # the engine, asked, when nginx or a serving color is down, whether it is restarting
 
     def look(self) -> Live:
-        from bluegreen.operations.look import look
+        """One look at the live system; when it finds nginx or a serving color down because the engine is still
+        restarting it (the engine has just started again: a reboot), it looks again until it is not, up to
+        readiness.WITHIN seconds, rather than failing (exit 6) or naming a container that is a moment from running."""
+        from bluegreen.operations.look import DOWN, look
+        from bluegreen.parts import readiness
 
-        return look(self.service, self.runtime, self.switch, self.state)
+        deadline, told = None, False
+        while True:
+            try:
+                live, failed = look(self.service, self.runtime, self.switch, self.state), None
+                down = [p.params["name"] for p in live.problems if p.key in DOWN]
+            except Unreachable as error:
+                if error.key != "nginx.not_running":
+                    raise
+                live, failed, down = None, error, [self.nginx.container]
+            waiting = readiness.restarting(self.docker, down) if down and self.docker else []
+            deadline = deadline or self.clock.deadline(readiness.WITHIN)
+            if waiting and not deadline.expired:
+                if not told:
+                    self.out.say("readiness.waiting", names=", ".join(waiting), seconds=f"{readiness.WITHIN:.0f}")
+                    told = True
+                deadline.pause(readiness.POLL)
+                continue
+            if waiting:
+                self.out.say("readiness.gave_up", names=", ".join(waiting), seconds=f"{readiness.WITHIN:.0f}")
+            if failed is not None:
+                raise failed
+            return live
 
 
 class Operation(Protocol):

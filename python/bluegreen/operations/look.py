@@ -27,6 +27,9 @@ from bluegreen.parts.upstream import UpstreamView
 from bluegreen.settings import Service
 
 
+DOWN = ("status.problem.not_running", "status.problem.instance_down")  # a serving instance, by name, not running
+
+
 @dataclass(frozen=True)
 class Live:
     service: Service

@@ -288,7 +288,7 @@ class Docker:
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
-            if "is not running" in str(exc):
+            if _not_running(exc):
                 raise Unreachable("nginx.not_running", name=container) from None
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         return code, (out or b"").decode("utf-8", "replace")
@@ -302,7 +302,7 @@ class Docker:
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
-            if "is not running" in str(exc):
+            if _not_running(exc):
                 raise Unreachable("nginx.not_running", name=container) from None
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         return code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
@@ -353,7 +353,7 @@ class Docker:
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
-            if "is not running" in str(exc):
+            if _not_running(exc):
                 raise Unreachable("nginx.not_running", name=container) from None
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         found = []
@@ -361,9 +361,6 @@ class Docker:
             age = row[1] if len(row) >= 3 else ""
             found.append(Process(row[0], float(age) if age.isdigit() else 0.0, row[-1]))
         return found
-
-    def signal(self, container: str, sig: str) -> None:
-        self._client.containers.get(container).kill(signal=sig)
 
     # --- nginx's access log, read incrementally by post-deploy monitoring -------------------------------------
     def read_from(self, container: str, path: str, offset: int, limit: int) -> tuple[int, bytes] | None:
@@ -375,6 +372,8 @@ class Docker:
         except NotFound:
             raise Unreachable("nginx.not_running", name=container) from None
         except APIError as exc:
+            if _not_running(exc):
+                raise Unreachable("nginx.not_running", name=container) from None
             raise Unreachable("docker.unreachable", error=_one_line(exc)) from None
         head, _, data = (out or b"").partition(b"\n")
         if code != 0 or not head.strip().isdigit():
@@ -525,6 +524,12 @@ def each(call: Callable[[T], R], items: list[T]) -> list[R]:
         return [call(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(len(items), 8)) as pool:
         return list(pool.map(call, items))
+
+
+def _not_running(exc: APIError) -> bool:
+    """The engine refused because the container does not run — stopped, or between two tries of its restart
+    policy ("is restarting, wait until the container is running": after a reboot, parts/readiness.py)."""
+    return "is not running" in str(exc) or "is restarting" in str(exc)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -139,13 +139,24 @@ def _unlink(directory: int, name: str) -> None:
         pass
 
 
+def hup(pid: int) -> bool:
+    """SIGHUP the nginx master `pid` (what `nginx -s reload` sends) from this host; False when it is not one this
+    process can see and signal (another PID namespace, another user)."""
+    if not is_master(pid):
+        return False
+    try:
+        os.kill(int(pid), signal.SIGHUP)
+    except OSError:  # PermissionError: nginx runs as another user than this process
+        return False
+    return True
+
+
 def reload(pid: int, before: list[str], timeout: float) -> list[str] | None:
     """SIGHUP the master and wait (polling, up to `timeout`) until it runs a new generation of workers and none of
     `before` still accepts: nginx applied the file. The new workers; None when not confirmed in time (a file nginx
     refused leaves the old workers serving: the full path tests it and says why)."""
-    if not is_master(pid):
+    if not hup(pid):
         return None
-    os.kill(int(pid), signal.SIGHUP)
     old, deadline = set(before), time.monotonic() + timeout
     while True:
         now = workers(pid)

@@ -11,17 +11,29 @@ Why each step (docs/facts.md 1-7):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from bluegreen import failpoints
 from bluegreen.clock import REAL, Clock
 from bluegreen.errors import DeployFailed, Inconsistent
+from bluegreen.parts import host_nginx
 from bluegreen.parts.access_log import LogSource, open_source
-from bluegreen.parts.containers import Docker, FileRead
+from bluegreen.parts.containers import Docker, FileRead, Process
 from bluegreen.parts.host_nginx import MASTER, SHUTTING_DOWN, WORKER
-from bluegreen.parts.nginx_config import Dump, DumpUnreadable, parse_dump
+from bluegreen.parts.nginx_config import Dump, DumpUnreadable, parse_dump, version_of
 from bluegreen.settings import Nginx
 
+
+
+@dataclass(frozen=True)
+class Checked:
+    """nginx as `nginx -V` and `nginx -T` describe it now (NginxGate.check)."""
+
+    version: str  # "1.22.1"; "" when `nginx -V` printed no version
+    configure: str  # `nginx -V`'s configure arguments (modules compiled in)
+    dump: Dump | None  # the configuration nginx would load now, None when `nginx -T` fails
+    error: str = ""  # nginx's error line when `nginx -T` fails
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,39 @@ class NginxGate:
                 mtimes[path] = float(stamp)
         return dump.with_mtimes(mtimes)
 
+    def check(self) -> Checked:
+        """nginx's version and modules (`nginx -V`) and whether its files load now (`nginx -T`: a test, and the
+        configuration when it passes), in one exec; no modification times (`dump` adds them). A failure only on a
+        name Docker's DNS did not answer is tried again, as a switch's test is (`_test_again`)."""
+        deadline = self.clock.deadline(_DNS_RETRY)
+        while True:
+            code, out, err = self.docker.exec_split(self.container, ["sh", "-c", _CHECK])
+            about, _, dumped = out.partition(_CHECK_MARK + "\n")
+            version = version_of(about)
+            configure = next((line for line in about.splitlines() if line.startswith("configure arguments:")), "")
+            if code == 0 or _UNRESOLVED not in err or deadline.expired:
+                break
+            deadline.pause(0.5)
+        found = ".".join(map(str, version))
+        if code != 0:  # nginx's line without the time and pid its error_log adds when it logs to stderr
+            return Checked(found, configure, None, _LOGGED.sub(r"\1 ", _last_line(err or dumped)))
+        try:
+            return Checked(found, configure, parse_dump(dumped))
+        except DumpUnreadable as exc:
+            return Checked(found, configure, None, str(exc))
+
+    def links(self, paths: list[str]) -> dict[str, str]:
+        """What each path that is a symbolic link inside the container points to (one step: the official image's
+        access log is a link to /dev/stdout, which is itself a link to a pipe). Other paths are left out."""
+        if not paths:
+            return {}
+        code, out, _ = self.docker.exec_split(self.container, ["sh", "-c", _LINKS, "bluegreen", *paths])
+        found = {}
+        for path, target in zip(paths, out.split("\n")):
+            if target:
+                found[path] = target
+        return found
+
     def install(self, text: str, *, keep_backup: bool = False, test: bool = False) -> tuple[bool, str]:
         """Replace the file atomically inside the container: write a temporary file beside it, rename it over
         the target and, with `test`, run `nginx -t`, all in one exec fed `text` on stdin (each Docker round trip
@@ -96,17 +141,17 @@ class NginxGate:
             raise DeployFailed("nginx.swap_failed", path=path, error=_last_line(out))
 
     def generation(self) -> Generation:
+        return self._generation(self.docker.processes(self.container))
+
+    def _generation(self, processes: list[Process]) -> Generation:
         now = self.clock.now()
-        current = [p for p in self.docker.processes(self.container) if WORKER in p.args and SHUTTING_DOWN not in p.args]
+        current = [p for p in processes if WORKER in p.args and SHUTTING_DOWN not in p.args]
         started = now - max(p.age for p in current) if current else None
         return Generation(frozenset(p.pid for p in current), started)
 
     def master(self) -> int | None:
         """The master process's pid on this host (what `docker top` lists), None when none is found."""
-        for p in self.docker.processes(self.container):
-            if p.args.startswith(MASTER) and p.pid.isdigit():
-                return int(p.pid)
-        return None
+        return _master(self.docker.processes(self.container))
 
     def workers(self) -> set[str]:
         return set(self.generation().workers)
@@ -122,12 +167,18 @@ class NginxGate:
         return True
 
     def reload(self) -> Generation:
-        """Graceful reload, confirmed by new workers within `reload_timeout`; raises when not confirmed."""
-        before = self.workers()
+        """Graceful reload, confirmed by new workers within `reload_timeout`; raises when not confirmed.
+
+        `reload: signal` sends SIGHUP to nginx's master from this host, never through the Docker API: Docker marks
+        a container that was sent any signal through its API as stopped by hand, and `restart: unless-stopped` then
+        leaves nginx down after the next engine restart — a reboot (moby/moby#41302; measured on Docker 20.10).
+        Where the master cannot be signalled from here (bluegreen in another PID namespace, or another user than
+        nginx's), `nginx -s reload` inside the container does it (~50 ms more)."""
+        processes = self.docker.processes(self.container)
+        before = self._generation(processes).workers
         deadline = self.clock.deadline(self.settings.reload_timeout)
-        if self.settings.reload == "signal":
-            self.docker.signal(self.container, "SIGHUP")
-        else:
+        master = _master(processes) if self.settings.reload == "signal" else None
+        if master is None or not host_nginx.hup(master):
             code, out = self.docker.exec(self.container, ["nginx", "-s", "reload"])
             if code != 0:
                 raise DeployFailed("nginx.reload_failed", error=_last_line(out))
@@ -196,7 +247,20 @@ _SWAP = 'cat > "$1" && mv -f "$1" "$2" || exit 97'
 _TEST = '; exec nginx -t'
 _SWAP_FAILED = 97
 _UNRESOLVED = "host not found in upstream"
+# `nginx -V` (its answer on stderr, sent to stdout here), a mark, then `nginx -T` (the dump on stdout, the verdict on
+# stderr): one round trip.
+_CHECK_MARK = "# bluegreen: nginx -T follows"
+_CHECK = f'nginx -V 2>&1; echo "{_CHECK_MARK}"; exec nginx -T'
+_LOGGED = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d (\[\w+\]) \d+#\d+: ")
+_LINKS = 'for p in "$@"; do readlink -- "$p" || echo; done'  # one line per path, empty when it is not a link
 _DNS_RETRY = 3.0  # seconds of `nginx -t` retries for a name Docker's DNS did not answer
+
+
+def _master(processes: list[Process]) -> int | None:
+    for p in processes:
+        if p.args.startswith(MASTER) and p.pid.isdigit():
+            return int(p.pid)
+    return None
 
 
 def _last_line(output: str) -> str:

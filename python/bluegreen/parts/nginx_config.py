@@ -22,9 +22,18 @@ import fnmatch
 import posixpath
 import re
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Iterable, Iterator
 
 _HEADER = re.compile(r"^# configuration file (/[^\n]*):$", re.M)
+_VERSION = re.compile(r"nginx version: [^/\s]+/(\d+)\.(\d+)\.(\d+)")
+RESOLVE_SINCE = (1, 27, 3)  # open-source nginx has `server … resolve` from 1.27.3 (docs/facts.md 4)
+
+
+def version_of(text: str) -> tuple[int, ...]:
+    """nginx's version from what `nginx -v` (or `-V`) prints, as (1, 22, 1); () when it names none."""
+    match = _VERSION.search(text)
+    return tuple(int(g) for g in match.groups()) if match else ()
 
 
 class DumpUnreadable(ValueError):
@@ -170,6 +179,79 @@ class Dump:
                 for m in pattern.finditer(arg):
                     found.append(Mention(m.group(1), d.name, d.path, d.line, upstream))
         return found
+
+    def resolved_at_load(self) -> list[Mention]:
+        """Every host nginx resolves once, when it loads its configuration (docs/facts.md 4): an upstream's `server`
+        without `resolve`, and the host of a `proxy_pass` (or `grpc_pass`, `fastcgi_pass`…) written without a
+        variable that names no upstream block. A name that does not resolve then stops nginx from starting or
+        reloading ("host not found in upstream"); one with `resolve` (nginx >= 1.27.3) or behind a variable is
+        looked up while nginx runs."""
+        upstreams = {d.args[0] for d, _ in self.walk() if d.name == "upstream" and d.args and d.children is not None}
+        found = []
+        for d, parents in self.walk():
+            if not d.args or d.children is not None:
+                continue
+            if d.name == "server" and parents and parents[-1].name == "upstream":
+                if "resolve" not in d.args[1:] and not d.args[0].startswith("unix:"):
+                    found.append(Mention(_host(d.args[0]), d.name, d.path, d.line, parents[-1].args[0]))
+            elif d.name in _PASSES and "$" not in d.args[0]:
+                host = _url_host(d.args[0])
+                if host and host not in upstreams:
+                    found.append(Mention(host, d.name, d.path, d.line))
+        return found
+
+    def in_force(self, name: str, path: str, parents: tuple[Directive, ...]) -> tuple[Directive, ...]:
+        """The `name` directives that apply inside the innermost of `parents` (a location of the file `path`), as
+        nginx inherits them: from the innermost level that sets any (a location with one `proxy_set_header` of its
+        own inherits none of its server's), up to the file's top level, then the main file's `http` block. An
+        `include` at a level counts as that level's (Debian's `include proxy_params;`); a file's top level is taken
+        as http's (what conf.d/*.conf is)."""
+        for block in reversed(parents):
+            found = self._named(block.children or (), name)
+            if found:
+                return found
+        if parents and parents[0].name == "http":
+            return ()
+        own = self.file(path)
+        found = self._named(own.directives if own else (), name)
+        if found:
+            return found
+        http = next((d for f in self.files[:1] for d in f.directives if d.name == "http"), None)
+        return self._named(http.children or (), name) if http else ()
+
+    def included(self, path: str) -> bool:
+        """Some `include` of the configuration names `path` (a glob such as conf.d/*.conf matches it), so nginx
+        reads that file once it exists."""
+        wanted = PurePosixPath(path)
+        return any(wanted.match(self._absolute(d.args[0])) for d, _ in self.walk() if d.name == "include" and d.args)
+
+    def log_formats(self) -> dict[str, tuple[str, Directive]]:
+        """Every `log_format NAME [escape=…] 'text' …;` as NAME → (its text, the pieces joined as nginx does, and
+        the directive)."""
+        found = {}
+        for d, _ in self.walk():
+            if d.name == "log_format" and len(d.args) >= 2:
+                pieces = d.args[2:] if d.args[1].startswith("escape=") else d.args[1:]
+                found.setdefault(d.args[0], ("".join(pieces), d))
+        return found
+
+    def _named(self, directives: Iterable[Directive], name: str, depth: int = 0) -> tuple[Directive, ...]:
+        found: list[Directive] = []
+        for d in directives:
+            if d.name == name:
+                found.append(d)
+            elif d.name == "include" and d.args and depth < 8:
+                pattern = self._absolute(d.args[0])
+                for f in self.files:
+                    if PurePosixPath(f.path).match(pattern):
+                        found.extend(self._named(f.directives, name, depth + 1))
+        return tuple(found)
+
+    def _absolute(self, pattern: str) -> str:
+        """An include's path as nginx resolves it: relative to the main file's directory (its conf prefix)."""
+        if pattern.startswith("/") or not self.files:
+            return pattern
+        return posixpath.join(posixpath.dirname(self.files[0].path), pattern)
 
     def edited_since(self, epoch: float, resolution: float = 1.0) -> list[str]:
         """Files changed after `epoch` (when nginx last loaded its configuration): what nginx serves from them is
@@ -322,6 +404,17 @@ def _upstream(block: Directive, context: tuple[str, ...] = ()) -> UpstreamBlock:
         host = address if address.startswith("unix:") else _host(address)
         servers.append(ServerEntry(address, host, d.args[1:], "backup" in d.args[1:], d.path, d.line))
     return UpstreamBlock(block.args[0], block.path, block.line, block.end_line, tuple(servers), context, block)
+
+
+_PASSES = {"proxy_pass", "grpc_pass", "fastcgi_pass", "uwsgi_pass", "scgi_pass", "memcached_pass"}
+
+
+def _url_host(target: str) -> str | None:
+    """The host a `*_pass` names (`http://maice-back-blue:8000/x` → `maice-back-blue`), None for a unix socket."""
+    rest = target.split("://", 1)[1] if "://" in target else target
+    if rest.startswith("unix:"):
+        return None
+    return _host(rest.split("/", 1)[0]) or None
 
 
 def _host(address: str) -> str:

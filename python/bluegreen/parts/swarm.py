@@ -20,7 +20,6 @@ config's attachable overlay network (the nginx container is attached to it too).
 
 from __future__ import annotations
 
-import re
 from typing import Mapping, Sequence
 
 from bluegreen.clock import Clock
@@ -28,13 +27,13 @@ from bluegreen.errors import DeployFailed, UsageError
 from bluegreen.parts.containers import Docker
 from bluegreen.parts.health import Probe
 from bluegreen.parts.instance import ContainerInfo, Server
+from bluegreen.parts.nginx_config import RESOLVE_SINCE, version_of
 from bluegreen.parts.overlay_probe import probe_in
 from bluegreen.parts.runtime import KEPT_SUFFIX, Progress, Survey, _quiet
 from bluegreen.settings import COLORS, Nginx, Service
 from bluegreen.units import format_seconds
 
 RESOLVER = "127.0.0.11 valid=2s"  # Docker's embedded DNS; tasks come and go, so answers are kept briefly
-RESOLVE_SINCE = (1, 27, 3)  # open-source nginx has `server … resolve` from 1.27.3 (docs/facts.md 4)
 CURRENT = {"new", "pending", "assigned", "accepted", "ready", "preparing", "starting", "running"}
 FAILED = {"failed", "rejected", "orphaned"}
 WAIT_EVERY = 0.25  # seconds between looks while tasks start
@@ -332,8 +331,7 @@ class SwarmRuntime:
 def nginx_version(docker: Docker, nginx: Nginx) -> tuple[int, ...]:
     """nginx's version, from `nginx -v` in its container; (0,) when it cannot be read."""
     _, out = docker.exec(nginx.container, ["nginx", "-v"])
-    match = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", out)
-    return tuple(int(g) for g in match.groups()) if match else (0,)
+    return version_of(out) or (0,)
 
 
 def _mount(volume: str) -> dict:
