@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 import httpx
 import yaml
@@ -103,6 +104,32 @@ class Site:
     def running_names(self) -> set[str]:
         containers = self.stack.client.containers.list(filters={"name": self.stack.prefix}, ignore_removed=True)
         return {c.name for c in containers}
+
+
+def run_paused(site: Site, point: str, meanwhile: Callable[[], None], *args: str,
+               **env: str) -> subprocess.CompletedProcess:
+    """Run the CLI paused at failpoint `point`, run `meanwhile` (what someone does at that instant), then let it
+    finish."""
+    marker = site.dir / f"{point.split('#')[0]}.paused"
+    proc = site.spawn(*args, BLUEGREEN_FAILPOINT=f"{point}:pause", BLUEGREEN_FAILPOINT_DIR=str(site.dir), **env)
+    try:
+        wait_until(marker.exists, 60, f"the run paused at {point}")
+        meanwhile()
+    finally:
+        marker.unlink(missing_ok=True)
+    stdout, stderr = proc.communicate(timeout=180)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+
+ELSEWHERE = "conf.d/zz-elsewhere.conf"
+
+
+def name_elsewhere(site: Site, host: str) -> None:
+    """Another site nginx serves proxies straight to `host` (a color's container), outside bluegreen's file; nginx
+    loads it (a hand reload)."""
+    site.stack.write_nginx_file(ELSEWHERE, "server {\n    listen 8082;\n    location / {\n"
+                                           f"        proxy_pass http://{host}:8000;\n    }}\n}}\n")
+    hand_reload(site)
 
 
 def socket_call(site: Site, method: str, body: str | None = None) -> dict:

@@ -209,8 +209,9 @@ class Stack:
         code, output = self.nginx.exec_run(list(cmd))
         return code, output.decode(errors="replace")
 
-    def write_nginx_file(self, path: str, text: str) -> None:
-        """Write a file into the nginx container (relative paths are under /etc/nginx)."""
+    def write_nginx_file(self, path: str, text: str, *, mtime: float | None = None) -> None:
+        """Write a file into the nginx container (relative paths are under /etc/nginx), with its modification time
+        now or `mtime` (epoch seconds)."""
         path = posixpath.join(NGINX_CONF_DIR, path)
         data = text.encode()
         buf = io.BytesIO()
@@ -218,7 +219,7 @@ class Stack:
             info = tarfile.TarInfo(posixpath.basename(path))
             info.size = len(data)
             info.mode = 0o644
-            info.mtime = int(time.time())
+            info.mtime = int(time.time() if mtime is None else mtime)
             tar.addfile(info, io.BytesIO(data))
         if not self.nginx.put_archive(posixpath.dirname(path), buf.getvalue()):
             raise RuntimeError(f"put_archive to {path} failed")

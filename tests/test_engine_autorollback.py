@@ -3,13 +3,12 @@ is removed, nginx serves the previous file again, and status is consistent after
 
 from __future__ import annotations
 
-import threading
 from contextlib import contextmanager
+from typing import Callable
 
 import pytest
 
-from helpers import wait_until
-from site_under_test import Site, UPSTREAM
+from site_under_test import Site, UPSTREAM, run_paused
 
 
 @pytest.fixture
@@ -20,11 +19,14 @@ def site(stack, tmp_path):
     return s
 
 
-def failed_deploy_keeps_v1(site, request_loop, version="v2", loop_path="/", switched=False, **env):
-    """Deploy that must fail; returns its output after checking everything the rules promise."""
+def failed_deploy_keeps_v1(site, request_loop, version="v2", loop_path="/", switched=False,
+                           meanwhile: Callable[[], None] | None = None, **env):
+    """Deploy that must fail; returns its output after checking everything the rules promise. `meanwhile` breaks
+    something once the candidate started (a deploy refuses to start on an nginx that is broken already)."""
     before = site.upstream_text()
     loop = request_loop(site.stack.public_url + loop_path, interval=0.02)
-    result = site.deploy(version, **env)
+    result = run_paused(site, "deploy.candidate_started", meanwhile, "deploy", "backend", APP_TAG=version, **env) \
+        if meanwhile else site.deploy(version, **env)
     traffic = loop.stop()
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
@@ -39,18 +41,18 @@ def failed_deploy_keeps_v1(site, request_loop, version="v2", loop_path="/", swit
     assert site.upstream_text() == before
     assert site.container("green") not in site.running_names()
     code, doc = site.status()
-    assert code == 0 and doc["consistent"] and doc["active"] == "blue", doc
+    assert code == 0 and doc["consistent"] and doc["active"] == "blue", doc["problems"]
     entry = site.history()[0]
     assert entry["action"] == "deploy" and entry["result"] == "failed" and entry["reason"]
     return output
 
 
 @contextmanager
-def extra_nginx_file(site, name: str, text: str):
-    """Another file in nginx's conf.d for the duration of the block (what breaks nginx besides bluegreen)."""
-    site.stack.write_nginx_file(f"conf.d/{name}", text)
+def appearing_nginx_file(site, name: str, text: str):
+    """`meanwhile` for failed_deploy_keeps_v1: another file appears in nginx's conf.d while the deploy runs (gone
+    after the block)."""
     try:
-        yield
+        yield lambda: site.stack.write_nginx_file(f"conf.d/{name}", text)
     finally:
         site.stack.nginx_exec("rm", "-f", f"/etc/nginx/conf.d/{name}")
 
@@ -80,24 +82,12 @@ def test_image_that_cannot_start(site, request_loop):
     assert "Cannot pull image" in output
 
 
-def test_nginx_test_fails(site, request_loop, tmp_path):
-    """`nginx -t` failing puts the previous file back without a reload. The broken file appears while the candidate
-    starts: one there before the deploy is refused by its first checks, nothing started (tests/test_doctor.py)."""
-    marker = tmp_path / "deploy.candidate_started.paused"
-
-    def break_nginx_meanwhile() -> None:
-        wait_until(marker.exists, 60, "the deploy to pause with its candidate started")
-        site.stack.write_nginx_file("conf.d/zz-broken.conf", "this is not nginx config;\n")
-        marker.unlink()
-
-    meanwhile = threading.Thread(target=break_nginx_meanwhile)
-    meanwhile.start()
-    try:
-        output = failed_deploy_keeps_v1(site, request_loop, BLUEGREEN_FAILPOINT="deploy.candidate_started:pause",
-                                        BLUEGREEN_FAILPOINT_DIR=str(tmp_path))
-    finally:
-        meanwhile.join()
-        site.stack.nginx_exec("rm", "-f", "/etc/nginx/conf.d/zz-broken.conf")
+def test_nginx_test_fails(site, request_loop):
+    """`nginx -t` failing (a broken file appeared during the deploy) puts the previous file back without a reload;
+    the candidate is removed though nginx cannot print its configuration any more (the guard knows what nginx
+    serves from its reading before: nginx loaded nothing since)."""
+    with appearing_nginx_file(site, "zz-broken.conf", "this is not nginx config;\n") as appear:
+        output = failed_deploy_keeps_v1(site, request_loop, meanwhile=appear)
     assert "nginx -t" in output
 
 
@@ -107,8 +97,8 @@ def test_reload_that_nginx_does_not_apply(site, request_loop):
     # So: something else in the nginx container holds 127.0.0.1:8081, and a server listens there too.
     code, out = site.stack.nginx_exec("busybox", "httpd", "-p", "127.0.0.1:8081", "-h", "/tmp")
     assert code == 0, out
-    with extra_nginx_file(site, "zz-bind.conf", "server { listen 127.0.0.1:8081; return 204; }\n"):
-        output = failed_deploy_keeps_v1(site, request_loop)
+    with appearing_nginx_file(site, "zz-bind.conf", "server { listen 127.0.0.1:8081; return 204; }\n") as appear:
+        output = failed_deploy_keeps_v1(site, request_loop, meanwhile=appear)
     assert "did not confirm the reload" in output
 
 

@@ -44,9 +44,12 @@ def test_ambiguous_upstreams(site, servers, expected):
 
 
 def test_no_upstream_block(site):
-    """A file without the upstream block is reported as such."""
-    code, problems, _ = problems_for(site, "upstream something_else { server 127.0.0.1:9 down; }\n")
-    assert code == 3 and problems == {"no_block"}
+    """A file without the upstream block is reported as such; nginx itself cannot read that configuration (the
+    site proxies to the block), which status says too, with nginx's own error."""
+    code, problems, doc = problems_for(site, "upstream something_else { server 127.0.0.1:9 down; }\n")
+    assert code == 3 and problems == {"no_block", "unreadable"}
+    unreadable = next(p for p in doc["problems"] if p["id"] == "unreadable")
+    assert f'host not found in upstream "{UPSTREAM}"' in unreadable["message"] and unreadable["refuses"]
 
 
 def test_consistent_after_deploy_and_text_output(site):

@@ -11,7 +11,7 @@ import threading
 import pytest
 
 from helpers import wait_until
-from site_under_test import SITE, UPSTREAM, Site
+from site_under_test import ELSEWHERE, SITE, UPSTREAM, Site, name_elsewhere, run_paused
 
 FAST_MONITOR = {"interval": "0.5s", "min_requests": 1000, "failures": 3}
 
@@ -173,3 +173,22 @@ def test_growing_from_one_container_to_three_keeps_the_rollback_target(site, req
     assert code == 0, doc["problems"]
     assert sorted(c["name"] for c in doc["containers"] if c["color"] == "blue") == \
         [f"{site.container('blue')}-{i}" for i in (1, 2, 3)]
+
+
+def test_a_replica_nginx_names_elsewhere_is_never_set_aside(stack, tmp_path, request_loop):
+    """Another site starts proxying straight to blue's second replica while a deploy into blue runs: the set aside
+    stops before any replica stops, everything is put back (exit 1), and every blue replica runs untouched."""
+    site = make_site(stack, tmp_path, replicas=2)
+    ok(site.deploy("v1"))
+    ok(site.deploy("v2"))
+    blue = [f"{site.container('blue')}-{i}" for i in (1, 2)]
+    before = {name: site.stack.client.containers.get(name).attrs["State"]["StartedAt"] for name in blue}
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    result = run_paused(site, "deploy.room_made", lambda: name_elsewhere(site, blue[1]), "deploy", "backend",
+                        APP_TAG="v3")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"nginx names {blue[1]} at /etc/nginx/{ELSEWHERE}:4 (proxy_pass)" in result.stderr
+    traffic = loop.stop()
+    assert traffic.failures == [] and set(traffic.versions) == {"v2"}, traffic.summary()
+    assert {name: site.stack.client.containers.get(name).attrs["State"]["StartedAt"] for name in blue} == before
+    assert servers(site) == ([f"{site.container('green')}-{i}" for i in (1, 2)], blue)

@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from helpers import wait_until
-from site_under_test import SITE, UPSTREAM, Site
+from site_under_test import ELSEWHERE, SITE, UPSTREAM, Site, name_elsewhere, run_paused
 
 SWARM = {"runtime": "swarm", "replicas": 3, "endpoint_mode": "dnsrr"}
 POOL = ipaddress.ip_network("10.213.0.0/16")  # the tests' swarm address pool (conftest.py)
@@ -256,3 +256,28 @@ def test_status_has_a_row_per_task_in_every_state(swarm_stack, tmp_path):
     problems = [p["message"] for p in doc["problems"]]
     assert any(f"{green}.2 (green) is not running (failed): 2 of 3" in m for m in problems), problems
     assert any(f"{blue}.3 (blue) is not running (absent): 2 of 3" in m for m in problems), problems
+
+
+def test_a_service_nginx_names_elsewhere_is_never_replaced(swarm_stack, tmp_path, request_loop):
+    """Another site starts proxying to blue's tasks by name (`tasks.<service>`) while a deploy into blue runs: the
+    service is neither set aside nor updated in place; everything is put back (exit 1), blue's tasks run on."""
+    site = make_site(swarm_stack(), tmp_path, replicas=2)
+    ok(site.deploy("v1"))
+    ok(site.deploy("v2"))
+    blue = site.container("blue")
+
+    def tasks() -> set[str]:
+        return {t["ID"] for t in site.stack.client.api.tasks(filters={"service": blue, "desired-state": "running"})}
+
+    before = tasks()
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    result = run_paused(site, "deploy.room_made", lambda: name_elsewhere(site, f"tasks.{blue}"), "deploy", "backend",
+                        APP_TAG="v3")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"nginx names tasks.{blue} at /etc/nginx/{ELSEWHERE}:4 (proxy_pass)" in result.stderr
+    traffic = loop.stop()
+    assert traffic.failures == [] and set(traffic.versions) == {"v2"}, traffic.summary()
+    assert tasks() == before and len(before) == 2
+    assert services(site) == {blue, site.container("green")}
+    code, doc = site.status()
+    assert code == 0 and doc["active"] == "green", doc["problems"]

@@ -35,9 +35,10 @@ class Options:
 
 def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping[str, str] | None = None,
               state=None):
-    """The parts of one service: the runtime its config names (containers on this host, or Swarm services), the
-    nginx switch (naming the runtime's servers), state, output (secrets registered first)."""
+    """The parts of one service: the runtime its config names (containers on this host, or Swarm services) behind
+    the guard, the nginx switch (naming the runtime's servers), state, output (secrets registered first)."""
     from bluegreen.operations.frame import Scene
+    from bluegreen.operations.guard import Guard, Guarded
     from bluegreen.parts.state import StateDir
 
     service = config.service(service_name)
@@ -45,7 +46,9 @@ def scene_for(config: Config, service_name: str, out: Reporter, environ: Mapping
     out.add_secrets(secrets_of(service, env))
     docker, runtime, switch = parts_for(config, service)
     state = state or StateDir(config.state_dir, service.name)  # the quick rollback's: it holds the lock already
-    return Scene(service, config.nginx, runtime, switch, state, out, REAL, env, docker)
+    # Operations and the frame get the runtime only guarded: nothing nginx serves can be stopped (guard.py).
+    guard = Guard(service, runtime, switch, state)
+    return Scene(service, config.nginx, Guarded(runtime, guard), switch, state, out, REAL, env, guard, docker)
 
 
 def parts_for(config: Config, service: Service):

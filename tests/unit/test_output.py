@@ -91,7 +91,7 @@ def test_generated_secrets_never_appear(secret, before, after):
 def test_values_from_outside_cannot_forge_lines_or_colours():
     """A server name read from a hand-edited nginx file, or an app's log line, is printed escaped."""
     out, buf = reporter()
-    out.say("status.problem.foreign", name="evil\x1b[31m\n✅ Consistent")
+    out.say("status.problem.foreign", name="evil\x1b[31m\n✅ Consistent", where="/etc/nginx/x.conf:1")
     out.log_tail(["\x1b[2Jcleared"], name="app")
     printed = buf.getvalue()
     assert "\x1b" not in printed and "\\x1b[31m\\n✅ Consistent" in printed and printed.count("\n") == 2

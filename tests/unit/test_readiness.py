@@ -41,7 +41,7 @@ class Engine:
 
 def scene_on(engine: Engine | None, clock: ManualClock, stream: io.StringIO) -> Scene:
     return Scene(service=None, nginx=SimpleNamespace(container=NGINX), runtime=None, switch=None, state=None,
-                 out=Reporter("en", stream=stream), clock=clock, environ={}, docker=engine)
+                 out=Reporter("en", stream=stream), clock=clock, environ={}, guard=None, docker=engine)
 
 
 @pytest.fixture

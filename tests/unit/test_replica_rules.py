@@ -11,7 +11,8 @@ import pytest
 from bluegreen.clock import ManualClock
 from bluegreen.config_schema import parse
 from bluegreen.errors import UsageError
-from bluegreen.operations.look import Live, _problems, _stale, one_color
+from bluegreen.operations.look import Live, _stale, one_color
+from bluegreen.operations.problems import find_problems
 from bluegreen.parts import health
 from bluegreen.parts.health import Probe
 from bluegreen.parts.instance import ContainerInfo, Server
@@ -161,7 +162,7 @@ def live(svc, instances, *, text: str, promoted=None) -> Live:
     served = Served(text, text, CONFIRMED, None, Generation(frozenset({"1"}), None), view, "nginx")
     state = ServiceState(loaded_config=text, promoted=promoted or {})
     base = Live(svc, instances, served, state, one_color(svc, view.primaries), one_color(svc, view.backups))
-    return replace(base, problems=tuple(_problems(base)))
+    return replace(base, problems=tuple(find_problems(base)))
 
 
 def test_a_color_short_of_replicas_is_named_instance_by_instance():

@@ -49,6 +49,14 @@ def test_comments_do_not_count_as_servers():
     assert view.primaries == ("b",)
 
 
+def test_every_server_of_a_block_on_one_line_counts():
+    """`upstream u { server a:1; server b:1 backup; }` (a hand-written one-liner, as the README's placeholder is)
+    names both: two colors as primaries there must read as two primaries, never as the first one alone."""
+    view = parse_upstream("upstream u { server a:1; server b:1; server c:1 backup; }\n", "u")
+    assert view.primaries == ("a", "b") and view.backups == ("c",) and view.servers == ("a:1", "b:1", "c:1")
+    assert parse_upstream("upstream u {server a:1;server b:1 backup;}", "u").backups == ("b",)
+
+
 def test_other_upstreams_and_missing_blocks():
     """Only the named upstream counts; a file without it has zero blocks; two definitions are counted."""
     text = "upstream other { server x:1; }\nupstream u { server a:1; }\nupstream u { server b:1; }\n"

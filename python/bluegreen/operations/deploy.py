@@ -101,6 +101,9 @@ class Deploy:
         if self.stage and self.active is None:
             raise UsageError("stage.first_deploy", service=self.svc.name)
         target = other(live.active)
+        # The idle color's instances are set aside (or replaced) below: no file of nginx's but bluegreen's may
+        # name them, and what nginx serves must be known, or nothing changes (guard.py).
+        self.scene.guard.ahead(live.instances.get(target, ()), color=target)
         self.named = target in (live.active, live.backup)
         self.candidate = Candidate(self.scene, color=target, active=self.active, serving=live.served.loaded,
                                    image=self.release.image, build=self.release.build)

@@ -25,6 +25,7 @@ from bluegreen.parts.state import ServiceState, StateDir, now_iso
 
 if TYPE_CHECKING:  # the rollback's quick path locks through this module: it imports no more than it needs then
     from bluegreen.clock import Clock
+    from bluegreen.operations.guard import Guard
     from bluegreen.operations.look import Live
     from bluegreen.output import Reporter
     from bluegreen.parts.readiness import Engine
@@ -48,6 +49,7 @@ class Scene:
     out: Reporter
     clock: Clock
     environ: Mapping[str, str]
+    guard: Guard  # asks nginx before any instance stops (the runtime above is guarded by it: guard.py)
     docker: Engine | None = None  # the engine, asked, when nginx or a serving color is down, whether it is restarting
 
     def look(self) -> Live:
@@ -220,6 +222,9 @@ class Frame:
                     command=live.stale_lock.get("command", "?"))
         if live.edited_not_loaded:
             raise Inconsistent("repair.edited_not_loaded", path=svc.upstream_file, nginx=scene.nginx.container)
+        refusal = live.refusal  # what nginx serves cannot be told, or is not served from bluegreen's file
+        if refusal is not None:
+            raise Inconsistent("repair.refused", problem=out.text(refusal.key, **refusal.params))
         changed = False
         if live.loaded_outside:
             self.adopt(live)

@@ -3,6 +3,12 @@ what bluegreen remembers, and what is wrong.
 
 `status` prints this; every operation starts from it. The active color is the one nginx *serves* (the single
 primary of the upstream it loaded), cross-checked with the instances; labels are never trusted for it.
+
+bluegreen's own record (its file, the state) is the whole truth only once bluegreen has switched and nginx still
+serves what it confirmed. Before the first deploy, whenever nginx serves something else, and whenever bluegreen's
+file does not hold exactly the service's block, the look reads every file nginx reads (`nginx -T`, detect.py):
+the block wherever it is (the guide keeps it inline in `conf.d/default.conf`), and each color's instances named
+anywhere else. What it cannot tell makes deploy, rollback and promote refuse (`Problem.refuses`).
 """
 
 from __future__ import annotations
@@ -11,22 +17,17 @@ from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 from bluegreen.errors import Unreachable
+from bluegreen.operations.detect import Found, block_names, block_where, find
+from bluegreen.operations.problems import Problem, find_problems
 from bluegreen.parts.instance import ContainerInfo
 from bluegreen.parts.runtime import Runtime
-from bluegreen.parts.state import ServiceState, StateDir, now_iso
+from bluegreen.parts.state import ServiceState, StateDir
 from bluegreen.parts.switch import RELOADED, UNKNOWN, Record, Served, Switch
 from bluegreen.parts.upstream import UpstreamView
 from bluegreen.settings import Service
 
 
 DOWN = ("status.problem.not_running", "status.problem.instance_down")  # a serving instance, by name, not running
-
-
-@dataclass(frozen=True)
-class Problem:
-    key: str  # message id (status.problem.*)
-    params: dict[str, str] = field(default_factory=dict)
-    repairable: bool = False  # the next deploy/rollback fixes it by itself
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class Live:
     kept: Mapping[str, ContainerInfo] = field(default_factory=dict)  # previous versions set aside by a deploy
     remembered_view: UpstreamView = UpstreamView()  # the upstream of the last file bluegreen confirmed
     stale: tuple[str, ...] = ()  # addresses nginx names that no running instance has (Swarm, addresses rendered)
+    found: Found | None = None  # what every file nginx reads says (read only when the look needs it: see above)
+    where: str | None = None  # `file:line` of the block nginx serves the service from
 
     @property
     def remembered_active(self) -> str | None:
@@ -53,8 +56,19 @@ class Live:
         return not self.problems
 
     @property
+    def outside(self) -> bool:
+        """nginx serves the service from a block outside bluegreen's file (the guide's layout)."""
+        return not self.served.view.blocks and self.found is not None and bool(self.found.outside)
+
+    @property
     def view(self):
-        return self.served.view
+        """The service's upstream as nginx serves it: from bluegreen's file, or from the block found elsewhere."""
+        return self.found.view if self.outside and self.found and self.found.view else self.served.view
+
+    @property
+    def refusal(self) -> Problem | None:
+        """The first problem that makes deploy, rollback and promote refuse, if any."""
+        return next((p for p in self.problems if p.refuses), None)
 
     def instance(self, color: str | None) -> ContainerInfo | None:
         found = self.instances.get(color, ()) if color else ()
@@ -143,18 +157,41 @@ def look(service: Service, runtime: Runtime, switch: Switch, state_dir: StateDir
     survey = runtime.survey()
     state = state_dir.load()
     served = switch.look(record_of(state))
-    view = served.view
+    found = None
+    if untrusted(state, served):
+        found = find(service, switch.scan(), names=block_names(service, switch.mode), instances=survey.instances)
+    live = Live(service, survey.instances, served, state, None, None, (), state_dir.stale_holder(),
+                survey.kept, switch.view_of(state.loaded_config), found=found)
+    view = live.view
     active = one_color(service, view.primaries)
     backup = one_color(service, view.backups)
-    if backup == active:
-        backup = None
-    live = Live(service, survey.instances, served, state, active, backup, (), state_dir.stale_holder(),
-                survey.kept, switch.view_of(state.loaded_config))
+    live = replace(live, active=active, backup=None if backup == active else backup)
+    live = replace(live, where=_where(live, switch.mode))
     if runtime.renders_addresses:
         live = replace(live, stale=_stale(live, runtime))
     seen = tuple(Problem(key, params) for key, params in survey.problems)
     seen += tuple(Problem(key, params, repairable) for key, params, repairable in served.problems)
-    return replace(live, problems=seen + tuple(_problems(live)))
+    return replace(live, problems=seen + tuple(find_problems(live)))
+
+
+def untrusted(state: ServiceState, served: Served) -> bool:
+    """bluegreen's own record is not the whole truth: no record yet (a first deploy, or its state lost), nginx
+    serves neither what bluegreen confirmed nor what it was installing, or bluegreen's file does not hold exactly
+    the service's block. A steady state never pays for `nginx -T`; neither does the rollback's quick path."""
+    return (state.loaded_config is None or served.loaded is None
+            or served.loaded not in (state.loaded_config, state.pending) or served.view.blocks != 1)
+
+
+def _where(live: Live, mode: str) -> str | None:
+    """`file:line` of the block nginx serves the service from (with shared-dict: the serving color's block)."""
+    if live.outside and live.found:
+        return live.found.outside[0].where
+    text = live.served.loaded or live.served.disk
+    names = block_names(live.service, mode)
+    if live.active and len(names) > 1:
+        names = (f"{live.service.upstream}_{live.active}", *names)
+    path = live.service.upstream_file
+    return next((w for name in names if (w := block_where(text, path, name))), None)
 
 
 def _stale(live: Live, runtime: Runtime) -> tuple[str, ...]:
@@ -164,75 +201,3 @@ def _stale(live: Live, runtime: Runtime) -> tuple[str, ...]:
            for s in runtime.servers_of(live.instances[c])]
     named = list(dict.fromkeys(live.view.servers))
     return tuple([a for a in named if a not in now] + [a for a in now if a not in named])
-
-
-def _problems(live: Live) -> list[Problem]:
-    s, view, served = live.service, live.view, live.served
-    found: list[Problem] = []
-    if served.disk is None and served.loaded is None:
-        return [Problem("status.problem.no_file", {"path": s.upstream_file})]
-    if live.loaded_outside:
-        key = "status.problem.switched_outside" if live.switched_outside else "status.problem.edited_outside"
-        found.append(Problem(key, {"color": live.active or "-", "path": s.upstream_file, "since": _when(served.since)},
-                             repairable=True))
-    if live.edited_not_loaded:
-        found.append(Problem("status.problem.edited_not_loaded", {"path": s.upstream_file,
-                                                                  "nginx": served.container}))
-    if view.blocks == 0:
-        found.append(Problem("status.problem.no_block", {"upstream": s.upstream, "path": s.upstream_file}))
-    elif view.blocks > 1:
-        found.append(Problem("status.problem.many_blocks", {"upstream": s.upstream, "count": str(view.blocks)}))
-    hosts = list(view.primaries) + list(view.backups)
-    for host in sorted({h for h in hosts if hosts.count(h) > 1}):
-        found.append(Problem("status.problem.named_twice", {"name": host}))
-    if len({s.color_of(h) or h for h in view.primaries}) > 1:  # replicas of one color are one primary
-        found.append(Problem("status.problem.two_primaries", {"names": ", ".join(view.primaries)}))
-    if len({s.color_of(h) or h for h in view.backups}) > 1:
-        found.append(Problem("status.problem.two_backups", {"names": ", ".join(view.backups)}))
-    if view.blocks and not view.primaries:
-        found.append(Problem("status.problem.no_primary", {"upstream": s.upstream}))
-    for host in dict.fromkeys(hosts):
-        if s.color_of(host) is None:
-            found.append(Problem("status.problem.foreign", {"name": host}))
-    for color in (live.active, live.backup):
-        if not color:
-            continue
-        if s.scale.replicas > 1 and any(i.running for i in live.instances.get(color, ())):
-            found.extend(_instances_down(live, color))  # each replica (or task) that should run and does not
-        elif not live.running(color):
-            found.append(Problem("status.problem.not_running", {"name": s.container(color)}))
-    if live.stale:
-        found.append(Problem("status.problem.stale_servers", {"addresses": ", ".join(live.stale),
-                                                              "path": s.upstream_file}, repairable=True))
-    if live.leftover_file:
-        found.append(Problem("status.problem.disk_not_loaded", {"path": s.upstream_file}, repairable=True))
-    if live.unfinished_switch:
-        found.append(Problem("status.problem.unfinished_switch", {"path": s.upstream_file}, repairable=True))
-    for color in live.orphans():
-        found.append(Problem("status.problem.orphan", {"name": s.container(color)}, repairable=True))
-    staged = (live.state.staged or {}).get("color")
-    for color, info in live.kept.items():
-        if color != staged:
-            found.append(Problem("status.problem.kept", {"name": info.name, "color": color}, repairable=True))
-    if live.stale_lock:
-        found.append(Problem("status.problem.stale_lock", {k: str(v) for k, v in live.stale_lock.items()},
-                             repairable=True))
-    return found
-
-
-def _instances_down(live: Live, color: str) -> list[Problem]:
-    """A serving color with fewer instances running than `replicas`: each missing or stopped one, by name."""
-    found = {i.name: i for i in live.instances.get(color, ())}
-    running = sum(i.running for i in found.values())
-    wanted = live.service.scale.replicas
-    if running >= wanted:
-        return []
-    names = [n for n in found if not found[n].running]
-    names += [n for n in live.service.expected(color) if n not in found][: max(0, wanted - len(found))]
-    return [Problem("status.problem.instance_down", {
-        "name": n, "color": color, "state": found[n].state if n in found else "absent", "running": str(running),
-        "replicas": str(wanted)}) for n in names]
-
-
-def _when(epoch: float | None) -> str:
-    return now_iso(epoch) if epoch is not None else "?"

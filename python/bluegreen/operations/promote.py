@@ -31,6 +31,9 @@ class _Staged:
         if not staged:
             raise UsageError("stage.nothing", service=self.svc.name, action=self.action)
         self.staged = staged
+        # Abort removes the staged instances, and so does a promotion that fails: refused first if nginx names
+        # them outside bluegreen's file, or what it serves cannot be told (guard.py).
+        self.scene.guard.ahead(live.instances.get(staged["color"], ()), color=staged["color"])
         self.active = live.active if live.running(live.active) else None
         c = Candidate(self.scene, color=staged["color"], active=self.active, serving=live.served.loaded,
                       image=staged.get("image", ""), build=staged.get("build", ""))

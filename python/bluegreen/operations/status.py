@@ -30,9 +30,11 @@ def describe(live: Live, out: Reporter, *, switch_mode: str, quick: str) -> dict
     doc = {
         "service": svc.name, "active": live.active, "idle": None if live.active is None else
         ("green" if live.active == "blue" else "blue"),
-        "upstream": {"name": svc.upstream, "file": svc.upstream_file, "primary": list(live.view.primaries),
+        "upstream": {"name": svc.upstream, "file": svc.upstream_file, "where": live.where,
+                     "in_file": not live.outside, "primary": list(live.view.primaries),
                      "backup": list(live.view.backups), "generation": live.view.generation},
-        "served": {"switch": switch_mode, "known_by": served.how, "color_from": served.source,
+        "served": {"switch": switch_mode, "known_by": served.how, "scanned": live.found is not None,
+                   "color_from": served.source,
                    "loaded_at": now_iso(served.since) if served.since else None,
                    "disk_is_loaded": served.disk_loaded, "quick_rollback": quick},
         "containers": containers,
@@ -41,6 +43,7 @@ def describe(live: Live, out: Reporter, *, switch_mode: str, quick: str) -> dict
                   "id": i.id[:12]} for c, i in live.kept.items()],
         "consistent": live.consistent,
         "problems": [{"id": p.key.rsplit(".", 1)[-1], "message": out.message(p.key, **p.params),
+                      "refuses": p.refuses,
                       "repairable": p.repairable} for p in live.problems],
     }
     if scale.replicas > 1 or scale.runtime != "containers":
@@ -79,13 +82,16 @@ def run_status(scene: Scene) -> dict[str, Any]:
 
 
 def show(out: Reporter, doc: dict[str, Any]) -> None:
-    out.say("active.current" if doc["active"] else "active.none", color=doc["active"] or "-")
+    up = doc["upstream"]
+    if doc["active"]:
+        out.say("active.current_at" if up["where"] else "active.current", color=doc["active"], where=up["where"])
+    else:
+        out.say("active.none")
     served = doc["served"]
     out.say("status.switch", switch=served["switch"], known=served["known_by"],
             source=served["color_from"] or "-", loaded=served["loaded_at"] or "-")
     out.say(f"status.quick.{served['quick_rollback']}")
-    up = doc["upstream"]
-    out.say("status.upstream", name=up["name"], primary=", ".join(up["primary"]) or "-",
+    out.say("status.upstream", name=up["name"], where=up["where"] or up["file"], primary=", ".join(up["primary"]) or "-",
             backup=", ".join(up["backup"]) or "-")
     runtime = doc.get("runtime")
     if runtime:

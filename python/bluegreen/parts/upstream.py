@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 _COMMENT = re.compile(r"#[^\n]*")
 _GENERATION = re.compile(r"#\s*bluegreen-generation:\s*(\S+)")
-_SERVER = re.compile(r"^\s*server\s+([^\s;]+)([^;]*);", re.M)
+# A `server` statement starts a line or follows another statement (`upstream u { server a:1; server b:1; }`).
+_SERVER = re.compile(r"(?:^|(?<=[;{]))\s*server\s+([^\s;]+)([^;]*);", re.M)
 # bluegreen names the instance an address belongs to beside it (`server 10.0.1.5:8000; # instance app-blue.1`):
 # read as the server's host, so the address maps to its color like a container name does.
 _INSTANCE = re.compile(r"^(\s*server\s+[^\s;]+[^;\n#]*);[ \t]*#[ \t]*instance[ \t]+([A-Za-z0-9_.-]+)[ \t]*$", re.M)
