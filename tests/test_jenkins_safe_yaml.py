@@ -1,10 +1,10 @@
-"""bluegreen.safe_yaml: the loader job sync uses for jenkins.yml (and the lead will reuse for bluegreen.yml)."""
+"""bluegreen.config.safe_yaml: the loader job sync uses for jenkins.yml (and the lead will reuse for bluegreen.yml)."""
 
 from __future__ import annotations
 
 import pytest
 
-from bluegreen import safe_yaml
+from bluegreen.config import safe_yaml
 from bluegreen.errors import UsageError
 
 

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from bluegreen.commands import Options
-from bluegreen.config_values import IMAGE, IMAGE_MAX, human
+from bluegreen.config.values import IMAGE, IMAGE_MAX, human
 from bluegreen.errors import UsageError
 from bluegreen.files import write_all
 from bluegreen.output import escape
@@ -56,8 +56,8 @@ def reason_option(value: str | None) -> str | None:
 
 def init_options(**given: str | None) -> dict[str, str | None]:
     """`init`'s options name what its bluegreen.yml will say: each checked as the config checks that key."""
-    from bluegreen.config_schema import ADMIN_DIR
-    from bluegreen.config_values import CONTAINER, UPSTREAM
+    from bluegreen.config.schema import ADMIN_DIR
+    from bluegreen.config.values import CONTAINER, UPSTREAM
 
     patterns = {"nginx": CONTAINER, "network": CONTAINER, "upstream": UPSTREAM, "admin_dir": ADMIN_DIR}
     for name, value in given.items():

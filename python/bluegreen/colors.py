@@ -1,4 +1,4 @@
-"""The two colors and what a service may be called: apart from settings.py (its dataclasses take ~20 ms to import)
+"""The two colors and what a service may be called: apart from config/settings.py (its dataclasses take ~20 ms to import)
 because the rollback's quick path needs only these."""
 
 from __future__ import annotations

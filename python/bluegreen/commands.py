@@ -19,7 +19,7 @@ from bluegreen.clock import REAL
 from bluegreen.errors import BlueGreenError, UsageError
 from bluegreen.output import Reporter
 from bluegreen.report import Report
-from bluegreen.settings import Config, Service
+from bluegreen.config.settings import Config, Service
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ def history(opts: Options, service: str, limit: int) -> list[dict[str, Any]]:
 def init(opts: Options, service: str, *, apply: bool, **options: str | None) -> None:
     """`bluegreen init`: read the live system, check or write bluegreen.yml, show the diff of every file; with
     `apply`, move the upstream block into bluegreen's file (operations/init.py)."""
-    from bluegreen import config_file
+    from bluegreen.config import file as config_file
     from bluegreen.operations import init as runbook
     from bluegreen.parts.containers import Docker
     from bluegreen.parts.render import render_config

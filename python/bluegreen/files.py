@@ -14,6 +14,7 @@ rest, and refuses (ENOSPC) a write that makes no progress, so a file is never fs
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -97,3 +98,11 @@ def kind_of(mode: int) -> str:
         if test(mode):
             return name
     return "special file"
+
+
+def digest(data: str | bytes | None) -> str | None:
+    """SHA-256 hex of a text (UTF-8) or bytes: as nginx's njs module reports the file on its disk, and the config
+    file's (the quick path checks it is the one of the last switch)."""
+    if data is None:
+        return None
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()

@@ -2,7 +2,7 @@
 
 The whole value must be a duration (`fullmatch`: "5s\\n" or " 5s" is not one) and the result is finite and at
 most a day: a `.inf` or a 400-digit number would otherwise reach `time.sleep` or the Docker API mid-deploy and
-overflow there. Keys narrow the range further (config_schema.py).
+overflow there. Keys narrow the range further (config/schema.py).
 """
 
 from __future__ import annotations

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bluegreen.checks.facts import Facts, NginxFacts, PathFacts
-from bluegreen.config_schema import parse
+from bluegreen.parts.facts import Facts, NginxFacts, PathFacts
+from bluegreen.config.schema import parse
 from bluegreen.messages import render
 from bluegreen.parts.access_log import DEFAULT_FORMAT
 from bluegreen.parts.containers import ContainerFacts, EngineFacts

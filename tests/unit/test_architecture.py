@@ -17,21 +17,30 @@ def _module(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _imports(path: Path) -> set[str]:
-    """Every bluegreen module this file imports, at module level or inside a function."""
+def _imports(path: Path, modules: set[str]) -> set[str]:
+    """Every bluegreen module this file imports, at module level or inside a function, and every one it loads by
+    name (`importlib.import_module("bluegreen.…")`: a hidden edge is still an edge). `from pkg import sub` is an
+    edge to the submodule only (the package's own __init__ is kept light for that)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bluegreen"):
-            found.add(node.module)
-            found.update(f"{node.module}.{a.name}" for a in node.names)
+            subs = {f"{node.module}.{a.name}" for a in node.names}
+            found.update(subs)
+            if not subs <= modules:
+                found.add(node.module)
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("bluegreen"))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in modules:
+            found.add(node.value)  # a module named in a string: an importlib load, a lazy table
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and ":" in node.value and \
+                node.value.split(":")[0] in modules:
+            found.add(node.value.split(":")[0])  # "module:attr", as cli.py's lazy command table names them
     return found
 
 
 def _graph() -> dict[str, set[str]]:
     files = {_module(p): p for p in PACKAGE.rglob("*.py")}
-    return {name: {m for m in _imports(path) if m in files and m != name} for name, path in files.items()}
+    return {name: {m for m in _imports(path, set(files)) if m in files and m != name} for name, path in files.items()}
 
 
 def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
@@ -90,3 +99,33 @@ def test_operations_use_the_seams_not_the_outside_world():
     for path in (PACKAGE / "operations").glob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(import|from) (docker|httpx|jinja2)\b", text, re.M), path.name
+
+
+# Lowest first: a module imports only from its own layer or those below it (data flows down, never back up).
+LAYERS = [
+    ("foundation", ("bluegreen", "bluegreen.errors", "bluegreen.messages", "bluegreen.clock", "bluegreen.colors",
+                    "bluegreen.units", "bluegreen.failpoints", "bluegreen.files", "bluegreen.output",
+                    "bluegreen.report", "bluegreen.report_file")),
+    ("config", ("bluegreen.config",)),
+    ("parts", ("bluegreen.parts",)),
+    ("operations", ("bluegreen.operations", "bluegreen.checks")),
+    ("commands", ("bluegreen.commands", "bluegreen.jenkins")),
+    ("cli", ("bluegreen.cli", "bluegreen.cli_options", "bluegreen.entry", "bluegreen.__main__",
+             "bluegreen.jenkins.cli", "bluegreen.jenkins.__main__")),
+]
+
+
+def _layer(module: str) -> int:
+    """The highest layer whose prefix names the module (jenkins.cli is cli, the rest of jenkins commands)."""
+    found = [i for i, (_, prefixes) in enumerate(LAYERS)
+             for p in prefixes if module == p or (module.startswith(p + ".") and p != "bluegreen")]
+    assert found, f"{module} is in no layer: add it to LAYERS"
+    return max(found)
+
+
+def test_no_import_up_the_layers():
+    """config never imports parts, parts never operations, operations never commands, … (importlib loads and lazy
+    imports included)."""
+    up = [f"{m} ({LAYERS[_layer(m)][0]}) → {d} ({LAYERS[_layer(d)][0]})"
+          for m, deps in sorted(_graph().items()) for d in sorted(deps) if _layer(d) > _layer(m)]
+    assert not up, "\n".join(up)

@@ -9,8 +9,9 @@ import yaml
 from hypothesis import given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from bluegreen import config, config_file, settings
-from bluegreen.config_schema import parse
+from bluegreen import config
+from bluegreen.config import file as config_file, settings
+from bluegreen.config.schema import parse
 from bluegreen.errors import MissingVariables, UsageError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "maice" / "bluegreen.yml"

@@ -20,10 +20,10 @@ import yaml
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bluegreen import config_values
+from bluegreen.config import values as config_values
 from bluegreen.cli import main
-from bluegreen.config_schema import parse
-from bluegreen.config_values import IMAGE, public_url
+from bluegreen.config.schema import parse
+from bluegreen.config.values import IMAGE, public_url
 from bluegreen.errors import BlueGreenError, StateCorrupt, UsageError
 from bluegreen.parts.render import render_upstream
 from bluegreen.parts.state import ServiceState, StateDir

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bluegreen.config_schema import parse as parse_config
+from bluegreen.config.schema import parse as parse_config
 from bluegreen.errors import DeployFailed, Inconsistent
 from bluegreen.operations.detect import find, named
 from bluegreen.operations.guard import Guard, Guarded

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from bluegreen.checks.facts import PathFacts
+from bluegreen.parts.facts import PathFacts
 from bluegreen.errors import Inconsistent, ToFix, exit_code_for
 from bluegreen.operations.doctor import examine, preflight, run_doctor
 from bluegreen.output import Reporter

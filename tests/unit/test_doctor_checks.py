@@ -8,7 +8,7 @@ import pytest
 
 from bluegreen import checks
 from bluegreen.checks import docker_side, host_side, nginx_side
-from bluegreen.checks.facts import FAIL, OK, WARN, PathFacts
+from bluegreen.parts.facts import FAIL, OK, WARN, PathFacts
 from bluegreen.messages import ko
 from bluegreen.parts.containers import EngineFacts
 from doctor_facts import NGINX_CONF, OWN, SITE, UPSTREAM_FILE, config, container, dump_text, facts, said

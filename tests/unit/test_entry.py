@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from bluegreen import cli, entry
 from bluegreen.parts.dict_file import file_color, new_generation, recolor, shape
 from bluegreen.parts.render import render_shared_dict
-from bluegreen.config_schema import parse
+from bluegreen.config.schema import parse
 
 TOKENS = ["rollback", "deploy", "status", "backend", "web", "--config", "--config=b.yml", "b.yml", "--lang",
           "--lang=ko", "ko", "en", "xx", "--reason", "--reason=hotfix", "hot fix", "--report", "--report=r.json",
@@ -89,7 +89,7 @@ def test_the_quick_path_imports_nothing_heavy():
     code = ("import sys, bluegreen.entry, bluegreen.operations.quick_rollback; "
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'click', 'docker', 'requests', 'urllib3', 'httpx', 'httpcore', 'jinja2', 'http', 'ssl', 'email'} "
-            "or m in {'bluegreen.settings', 'bluegreen.config_schema', 'bluegreen.cli'})))")
+            "or m in {'bluegreen.config.settings', 'bluegreen.config.schema', 'bluegreen.cli'})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == [], out
 

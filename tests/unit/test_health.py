@@ -6,7 +6,7 @@ import httpx
 
 from bluegreen.clock import ManualClock
 from bluegreen.parts import health
-from bluegreen.settings import Health
+from bluegreen.config.settings import Health
 
 FAST = Health(path="/health", timeout=1.0, interval=0.01, successes=3, request_timeout=0.5)
 

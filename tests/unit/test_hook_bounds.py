@@ -17,7 +17,7 @@ from hypothesis import given, settings, strategies as st
 
 from bluegreen.output import LINE_LIMIT, Reporter
 from bluegreen.parts.hooks import Tail, run_hook
-from bluegreen.settings import Hook
+from bluegreen.config.settings import Hook
 from helpers import running
 
 KEEP = 4100
@@ -70,7 +70,7 @@ def test_a_hook_writing_300_mb_costs_a_few_mb_and_shows_its_last_lines():
     driver = textwrap.dedent(f"""
         import os, resource
         from bluegreen.parts.hooks import run_hook
-        from bluegreen.settings import Hook
+        from bluegreen.config.settings import Hook
         script = "head -c 300000000 /dev/zero | tr '\\\\0' x; echo; seq 1 100"
         result = run_hook(Hook(("sh", "-c", script), 60.0), name="pre_deploy", values={{}}, environ=dict(os.environ),
                           base_dir=None, keep={KEEP})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bluegreen.settings import Monitor
+from bluegreen.config.settings import Monitor
 from bluegreen.parts.judge import ProbeStreak, Tally, judge, percentile
 
 RULES = Monitor(max_error_rate=0.05, min_requests=20, max_latency_factor=2.0, latency_floor=0.2, failures=3)

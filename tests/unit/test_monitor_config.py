@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen import config, settings
+from bluegreen import config
+from bluegreen.config import settings
 from bluegreen.parts.access_log import DEFAULT_FORMAT
-from bluegreen.config_schema import parse
+from bluegreen.config.schema import parse
 from bluegreen.errors import UsageError
 from bluegreen.operations.monitor import parse_duration_option
 

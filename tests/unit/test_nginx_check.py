@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bluegreen.clock import ManualClock
 from bluegreen.parts.nginx import NginxGate
-from bluegreen.settings import Nginx
+from bluegreen.config.settings import Nginx
 
 ABOUT = ("nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0\n"
          "configure arguments: --with-http_ssl_module --add-dynamic-module=/b/njs/nginx\n")

@@ -9,7 +9,7 @@ from bluegreen.clock import ManualClock
 from bluegreen.errors import DeployFailed
 from bluegreen.parts.containers import Process
 from bluegreen.parts.nginx import NginxGate
-from bluegreen.settings import Nginx
+from bluegreen.config.settings import Nginx
 
 UNRESOLVED = (1, 'nginx: [emerg] host not found in upstream "app-blue:8000" in /etc/nginx/conf.d/app.upstream.conf:7\n'
                  "nginx: configuration file /etc/nginx/nginx.conf test failed\n")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bluegreen.clock import ManualClock
 from bluegreen.parts.containers import Process
 from bluegreen.parts.nginx import NginxGate
-from bluegreen.settings import Nginx
+from bluegreen.config.settings import Nginx
 
 MASTER = Process("1", 100, "nginx: master process /usr/sbin/nginx")
 NEW = [Process("30", 5, "nginx: worker process"), Process("31", 5, "nginx: worker process")]

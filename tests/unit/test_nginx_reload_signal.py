@@ -13,7 +13,7 @@ from bluegreen.clock import REAL
 from bluegreen.parts.containers import Process
 from bluegreen.parts.host_nginx import MASTER
 from bluegreen.parts.nginx import NginxGate
-from bluegreen.settings import Nginx
+from bluegreen.config.settings import Nginx
 
 
 class _Docker:

@@ -11,7 +11,7 @@ import pytest
 from bluegreen.errors import Inconsistent
 from bluegreen.operations.frame import Frame
 from bluegreen.operations.look import Live
-from bluegreen.config_schema import parse
+from bluegreen.config.schema import parse
 from bluegreen.output import Reporter
 from bluegreen.parts.instance import ContainerInfo
 from bluegreen.parts.nginx import Generation

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from bluegreen.clock import ManualClock
-from bluegreen.config_schema import parse
+from bluegreen.config.schema import parse
 from bluegreen.errors import UsageError
 from bluegreen.operations.look import Live, _stale, one_color
 from bluegreen.operations.problems import find_problems
@@ -22,7 +22,7 @@ from bluegreen.parts.render import render_upstream
 from bluegreen.parts.state import ServiceState
 from bluegreen.parts.switch import CONFIRMED, Served
 from bluegreen.parts.upstream import parse_upstream
-from bluegreen.settings import Health, Monitor
+from bluegreen.config.settings import Health, Monitor
 
 
 def service(**keys):

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from bluegreen.clock import ManualClock
-from bluegreen.config_schema import parse
+from bluegreen.config.schema import parse
 from bluegreen.errors import UsageError
 from bluegreen.parts.overlay_probe import parse_probe, probe_in
 from bluegreen.parts.swarm import SwarmRuntime
-from bluegreen.settings import Nginx
+from bluegreen.config.settings import Nginx
 
 SERVICE = parse({"network": "overlay-net", "services": {"backend": {
     "container_prefix": "app", "runtime": "swarm", "replicas": 3}}}).service("backend")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bluegreen.config_schema import parse
+from bluegreen.config.schema import parse
 from bluegreen.parts.render import render_upstream
 from bluegreen.parts.upstream import parse_upstream
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Callable
 
 from bluegreen.checks import docker_side, host_side, nginx_side
-from bluegreen.checks.facts import FAIL, OK, WARN, Facts, Finding
+from bluegreen.parts.facts import FAIL, OK, WARN, Facts, Finding
 
 __all__ = ["Finding", "OK", "WARN", "FAIL", "ALL", "DEPLOY", "DEPLOY_WARNINGS", "run"]
 

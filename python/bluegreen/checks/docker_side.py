@@ -9,7 +9,7 @@ non-zero exit, which a clean shutdown is not; `no` stays stopped. Docker 20.10 d
 
 from __future__ import annotations
 
-from bluegreen.checks.facts import FAIL, OK, WARN, Facts, Finding
+from bluegreen.parts.facts import FAIL, OK, WARN, Facts, Finding
 from bluegreen.parts.nginx_config import RESOLVE_SINCE
 
 BACK = ("always", "unless-stopped")  # policies that bring a container back when the engine starts

@@ -6,7 +6,7 @@ from __future__ import annotations
 import posixpath
 import stat
 
-from bluegreen.checks.facts import FAIL, OK, WARN, Facts, Finding
+from bluegreen.parts.facts import FAIL, OK, WARN, Facts, Finding
 
 # state_dir: a run rewrites state.json (at most 4 MiB, parts/state.py) beside the old one and appends a history
 # line; 16 MiB is that worst case twice over. Below it a deploy is refused: it would stop at its first write, as a

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from bluegreen.checks.facts import FAIL, OK, Facts, Finding
+from bluegreen.parts.facts import FAIL, OK, Facts, Finding
 from bluegreen.parts.access_log import DOCKER_LOGS, OFF, REQUIRED
 from bluegreen.parts.nginx_config import Directive
 

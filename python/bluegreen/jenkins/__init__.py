@@ -3,7 +3,7 @@ Jenkins matching it (`bluegreen jenkins plan | sync | check`).
 
     cli.py          click commands → Settings
     commands.py     the runbooks: read everything local, then plan / check / sync
-    declaration.py  jenkins.yml, strict (through bluegreen.safe_yaml)
+    declaration.py  jenkins.yml, strict (through bluegreen.config.safe_yaml)
     values.py       credential values (kept in `Secret`) and their keyed fingerprints
     xmltext.py      which text survives Jenkins' XML unchanged
     connection.py   JENKINS_URL / JENKINS_USER / JENKINS_API_TOKEN, from the environment or a 0600 file

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from bluegreen import config as bluegreen_config
-from bluegreen.config_file import DEFAULT_PATH as CONFIG_DEFAULT_PATH
+from bluegreen.config.file import DEFAULT_PATH as CONFIG_DEFAULT_PATH
 from bluegreen.errors import Inconsistent, UsageError
 from bluegreen.files import Unreadable, read_bounded
 from bluegreen.jenkins import connection, declaration, desired, values
 from bluegreen.jenkins.xmltext import printable, unsafe_char
 from bluegreen.jenkins.compare import DELETE, KEEP, ORPHAN, Plan, Scope, make_plan
 from bluegreen.output import Reporter
-from bluegreen.safe_yaml import MAX_BYTES
+from bluegreen.config.safe_yaml import MAX_BYTES
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bluegreen import safe_yaml
+from bluegreen.config import safe_yaml
 from bluegreen.errors import UsageError
 from bluegreen.jenkins.label import is_label_expression
 from bluegreen.jenkins.xmltext import unsafe_char

@@ -223,7 +223,7 @@ MESSAGES = {
     "monitor.reason.probe": "{url} through nginx failed {count} times in a row ({detail})",
     "monitor.reason.errors": "5xx share {share} ({errors} of {requests} requests), limit {limit} (before the switch: {baseline})",
     "monitor.reason.latency": "p95 latency {p95} over {requests} requests, limit {limit} ({factor}× {baseline} before the switch)",
-    # --- YAML files (safe_yaml.py) ---
+    # --- YAML files (config/safe_yaml.py) ---
     "yaml.not_found": "❌ File not found: {source}",
     "yaml.unreadable": "❌ Cannot read {source}: {error}",
     "yaml.too_large": "❌ {source} is larger than {limit} bytes",

@@ -223,7 +223,7 @@ MESSAGES = {
     "monitor.reason.probe": "Nginx를 통한 {url} 요청이 {count}회 연속 실패 ({detail})",
     "monitor.reason.errors": "5xx 비율 {share} (요청 {requests}건 중 {errors}건), 한도 {limit} (전환 전: {baseline})",
     "monitor.reason.latency": "p95 응답 시간 {p95} (요청 {requests}건), 한도 {limit} (전환 전 {baseline}의 {factor}배)",
-    # --- YAML files (safe_yaml.py) ---
+    # --- YAML files (config/safe_yaml.py) ---
     "yaml.not_found": "❌ 파일을 찾을 수 없습니다: {source}",
     "yaml.unreadable": "❌ {source}을(를) 읽을 수 없습니다: {error}",
     "yaml.too_large": "❌ {source}이(가) {limit}바이트보다 큽니다",

@@ -16,17 +16,17 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 from bluegreen import failpoints
 from bluegreen.config import expand
-from bluegreen.config_values import IMAGE
+from bluegreen.config.values import IMAGE
 from bluegreen.errors import BlueGreenError, DeployFailed, MissingVariables, ServiceBusy, UsageError
 from bluegreen.operations.candidate import Candidate
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import Live
 from bluegreen.operations.retention import retain_images
 from bluegreen.report import Report
-from bluegreen.settings import Service, other
+from bluegreen.config.settings import Service, other
 
 if TYPE_CHECKING:
-    from bluegreen.checks.facts import Facts
+    from bluegreen.parts.facts import Facts
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from bluegreen.parts.instance import ContainerInfo
 from bluegreen.parts.nginx_config import ConfigFile, Dump, Mention, UpstreamBlock, parse
 from bluegreen.parts.switch import Scan
 from bluegreen.parts.upstream import UpstreamView
-from bluegreen.settings import COLORS, Service
+from bluegreen.config.settings import COLORS, Service
 
 
 @dataclass(frozen=True)

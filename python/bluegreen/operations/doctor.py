@@ -13,7 +13,7 @@ from typing import Any
 
 from bluegreen import checks
 from bluegreen.checks import FAIL, OK, WARN, Finding
-from bluegreen.checks.facts import Facts
+from bluegreen.parts.facts import Facts
 from bluegreen.errors import Inconsistent, ToFix
 from bluegreen.output import Reporter
 

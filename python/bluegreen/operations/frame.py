@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # the rollback's quick path locks through this module: it imp
     from bluegreen.parts.runtime import Runtime
     from bluegreen.parts.switch import Generation, Switch  # Generation: nginx.py's, through the seam
     from bluegreen.report import Report
-    from bluegreen.settings import Nginx, Service
+    from bluegreen.config.settings import Nginx, Service
 
 T = TypeVar("T")
 

@@ -28,7 +28,7 @@ from bluegreen.parts.nginx_config import DumpUnreadable, Mention
 from bluegreen.parts.runtime import Runtime
 from bluegreen.parts.state import StateDir
 from bluegreen.parts.switch import Scan, Switch
-from bluegreen.settings import Service
+from bluegreen.config.settings import Service
 
 
 class Guard:

@@ -35,7 +35,7 @@ from bluegreen.parts.site_edit import diff
 from bluegreen.parts.site_survey import ContainerFacts, NginxReading, SiteSurvey
 from bluegreen.parts.state import now_iso
 from bluegreen.report import Report
-from bluegreen.settings import Config, Service
+from bluegreen.config.settings import Config, Service
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bluegreen.config_file import DEFAULT_STATE_DIR
-from bluegreen.config_values import ENV_NAME, IMAGE, NGINX_PATH, volume
+from bluegreen.config.file import DEFAULT_STATE_DIR
+from bluegreen.config.values import ENV_NAME, IMAGE, NGINX_PATH, volume
 from bluegreen.errors import Inconsistent, UsageError
 from bluegreen.operations import init_plan as decide
 from bluegreen.operations.init_plan import Request
 from bluegreen.output import Reporter
 from bluegreen.parts.site_survey import ContainerFacts, NginxReading
-from bluegreen.settings import DEFAULT_IMAGE, Config, Nginx, Service
+from bluegreen.config.settings import DEFAULT_IMAGE, Config, Nginx, Service
 
 RESTART = ("no", "always", "unless-stopped", "on-failure")
 

@@ -21,7 +21,7 @@ from bluegreen.parts.nginx_config import Dump
 from bluegreen.parts.nginx_files import FileChange
 from bluegreen.parts.site_survey import NJS, NginxReading
 from bluegreen.parts.upstream import parse_upstream
-from bluegreen.settings import Service
+from bluegreen.config.settings import Service
 
 NOTE = "added by bluegreen init (switch: shared-dict)"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 from bluegreen.colors import COLORS, NAME
-from bluegreen.config_values import SERVER_PARAM, env_name
+from bluegreen.config.values import SERVER_PARAM, env_name
 from bluegreen.errors import Inconsistent, UsageError
 from bluegreen.parts.nginx_config import Dump, UpstreamBlock
-from bluegreen.settings import Config
+from bluegreen.config.settings import Config
 
 DEFAULT_HEALTH = ("/health/simple", "/health")  # the guide's: the container's, and through nginx
 LOOPBACK = ("127.0.0.1", "localhost", "[::1]")

@@ -24,7 +24,7 @@ from bluegreen.parts.runtime import Runtime
 from bluegreen.parts.state import ServiceState, StateDir
 from bluegreen.parts.switch import RELOADED, UNKNOWN, Record, Served, Switch
 from bluegreen.parts.upstream import UpstreamView
-from bluegreen.settings import Service
+from bluegreen.config.settings import Service
 
 
 DOWN = ("status.problem.not_running", "status.problem.instance_down")  # a serving instance, by name, not running

@@ -22,7 +22,7 @@ from bluegreen.operations.rollback import Rollback, check_target
 from bluegreen.parts.instance import ContainerInfo
 from bluegreen.parts.watch import Watch, Watched
 from bluegreen.report import Report
-from bluegreen.settings import other
+from bluegreen.config.settings import other
 from bluegreen.units import format_seconds, parse_duration
 
 

@@ -41,7 +41,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bluegreen import config_file, failpoints
+from bluegreen import failpoints
+from bluegreen.config import file as config_file
 from bluegreen.colors import COLORS, NAME, other
 from bluegreen.errors import BlueGreenError
 from bluegreen.operations.frame import lock_ahead

@@ -22,7 +22,7 @@ from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import Live
 from bluegreen.operations.quick_rollback import QuickSwitch
 from bluegreen.report import Report
-from bluegreen.settings import other
+from bluegreen.config.settings import other
 
 
 def check_target(scene: Scene, live: Live) -> str:

@@ -11,7 +11,7 @@ from bluegreen.operations.look import Live
 from bluegreen.parts.instance import ContainerInfo
 from bluegreen.output import Reporter
 from bluegreen.parts.state import now_iso
-from bluegreen.settings import COLORS
+from bluegreen.config.settings import COLORS
 
 
 def describe(live: Live, out: Reporter, *, switch_mode: str, quick: str) -> dict[str, Any]:

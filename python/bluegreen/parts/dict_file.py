@@ -9,10 +9,11 @@ is imported.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import time
+
+from bluegreen.files import digest  # noqa: F401 (the file's digest, as nginx's module reports it)
 
 _FILE_COLOR = re.compile(r"^js_var \$bg_(\w+)_file_color (blue|green);$", re.M)
 _GENERATION = re.compile(r"^# bluegreen-generation: .*$", re.M)
@@ -50,11 +51,3 @@ def regenerate(text: str, generation: str) -> str:
 def new_generation() -> str:
     """A name for one rendering of the file: when, and 8 random hex digits."""
     return f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{os.urandom(4).hex()}"
-
-
-def digest(data: str | bytes | None) -> str | None:
-    """SHA-256 hex of a text (UTF-8) or bytes: as nginx's njs module reports the file on its disk, and the config
-    file's (the quick path checks it is the one of the last switch)."""
-    if data is None:
-        return None
-    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()

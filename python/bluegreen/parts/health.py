@@ -13,7 +13,7 @@ from typing import Callable, Mapping, Sequence
 import httpx
 
 from bluegreen.clock import REAL, Clock
-from bluegreen.settings import Health
+from bluegreen.config.settings import Health
 
 # Identify the color that answered, when the app says so (the test app and the demo do).
 COLOR_HEADER = "X-App-Color"

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from bluegreen.parts.process_tree import Tree, exit_fd, exited as has_exited
-from bluegreen.settings import Hook
+from bluegreen.config.settings import Hook
 
 OUTPUT_LINES = 40  # lines of a hook's output shown
 READ_CHUNK = 64 * 1024

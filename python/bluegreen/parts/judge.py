@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from bluegreen.settings import Monitor
+from bluegreen.config.settings import Monitor
 
 __all__ = ["Tally", "ProbeStreak", "Verdict", "judge", "percentile"]
 

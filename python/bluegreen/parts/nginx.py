@@ -22,7 +22,7 @@ from bluegreen.parts.access_log import LogSource, open_source
 from bluegreen.parts.containers import Docker, FileRead, Process
 from bluegreen.parts.host_nginx import MASTER, SHUTTING_DOWN, WORKER
 from bluegreen.parts.nginx_config import Dump, DumpUnreadable, parse_dump, version_of
-from bluegreen.settings import Nginx
+from bluegreen.config.settings import Nginx
 
 
 

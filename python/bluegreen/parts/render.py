@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from bluegreen.parts.dict_file import new_generation
 from bluegreen.parts.instance import Server
-from bluegreen.settings import Service
+from bluegreen.config.settings import Service
 
 if TYPE_CHECKING:
     import jinja2

@@ -21,7 +21,7 @@ from bluegreen.parts import health
 from bluegreen.parts.containers import Docker, each
 from bluegreen.parts.health import Probe
 from bluegreen.parts.instance import ContainerInfo, Server
-from bluegreen.settings import COLORS, Service
+from bluegreen.config.settings import COLORS, Service
 
 KEPT_SUFFIX = "-replaced"  # a previous version set aside while a candidate takes its place: a name nginx never uses
 

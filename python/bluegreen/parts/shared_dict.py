@@ -31,7 +31,7 @@ from bluegreen.parts.render import render_module, render_shared_dict
 from bluegreen.parts.state import ServiceState
 from bluegreen.parts.switch import UNKNOWN, Hosts, Record, ReloadSwitch, Served, loaded_file
 from bluegreen.parts.upstream import UpstreamView, parse_upstream
-from bluegreen.settings import COLORS, Nginx, Service
+from bluegreen.config.settings import COLORS, Nginx, Service
 
 MODULE_DIR = "/etc/nginx/bluegreen"
 __all__ = ["SharedDictSwitch", "file_color"]

@@ -17,7 +17,7 @@ from bluegreen.parts.host_nginx import MASTER
 from bluegreen.parts.nginx import Generation, NginxGate
 from bluegreen.parts.nginx_config import Dump
 from bluegreen.parts.nginx_files import FileChange
-from bluegreen.settings import Nginx
+from bluegreen.config.settings import Nginx
 
 __all__ = ["ContainerFacts", "FileChange", "NginxReading", "SiteSurvey", "NJS"]
 PUBLIC_PORTS = ("80/tcp", "443/tcp")

@@ -30,7 +30,7 @@ from bluegreen.parts.instance import ContainerInfo, Server
 from bluegreen.parts.nginx_config import RESOLVE_SINCE, version_of
 from bluegreen.parts.overlay_probe import probe_in
 from bluegreen.parts.runtime import KEPT_SUFFIX, Progress, Survey, _quiet
-from bluegreen.settings import COLORS, Nginx, Service
+from bluegreen.config.settings import COLORS, Nginx, Service
 from bluegreen.units import format_seconds
 
 RESOLVER = "127.0.0.11 valid=2s"  # Docker's embedded DNS; tasks come and go, so answers are kept briefly

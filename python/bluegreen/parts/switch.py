@@ -34,7 +34,7 @@ from bluegreen.parts.nginx_config import Dump
 from bluegreen.parts.render import render_upstream
 from bluegreen.parts.state import ServiceState
 from bluegreen.parts.upstream import UpstreamView, parse_upstream
-from bluegreen.settings import Service
+from bluegreen.config.settings import Service
 
 CONFIRMED, RELOADED, UNKNOWN = "confirmed", "reloaded", "unknown"
 AGE_RESOLUTION = 1.0  # seconds: `ps -o etimes` counts whole seconds

@@ -14,14 +14,14 @@ import stat
 import sys
 from pathlib import Path
 
-from bluegreen.checks.facts import Facts, NginxFacts, PathFacts
+from bluegreen.parts.facts import Facts, NginxFacts, PathFacts
 from bluegreen.errors import BlueGreenError, Unreachable
 from bluegreen.parts import host_nginx
 from bluegreen.parts.containers import ContainerFacts
 from bluegreen.parts.state import StateDir
 from bluegreen.parts.state_files import kind_of
 from bluegreen.parts.switch import Record, ReloadSwitch
-from bluegreen.settings import COLORS, Config, Service
+from bluegreen.config.settings import COLORS, Config, Service
 
 
 def gather(config: Config, service: Service, switch: ReloadSwitch, *, complete: bool) -> Facts:

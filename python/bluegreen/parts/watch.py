@@ -11,7 +11,7 @@ from bluegreen.output import Reporter
 from bluegreen.parts import health
 from bluegreen.parts.access_log import LogFormat, LogSource, LogUnavailable, Request
 from bluegreen.parts.judge import ProbeStreak, Tally, Verdict, judge, millis, percent
-from bluegreen.settings import Nginx, Service
+from bluegreen.config.settings import Nginx, Service
 from bluegreen.units import format_seconds
 
 BASELINE_REQUESTS = 1000  # the previous color's newest requests before the switch

@@ -22,11 +22,11 @@ from typing import Any
 import yaml
 
 from bluegreen.errors import UsageError
+from bluegreen.config.file import MAX_BYTES, printable as _printable, refusal
 from bluegreen.files import Unreadable, read_bounded
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "load", "load_path", "refusal"]
 
-MAX_BYTES = 256 * 1024  # a declaration is a few kB; 200 jobs and 50 credentials are ~25 kB
 MAX_DEPTH = 64  # nesting levels; real files use fewer than ten
 MAX_NODES = 20_000  # scalars, lists and mappings; 200 jobs and 50 credentials are ~3,000
 
@@ -38,15 +38,6 @@ def load_path(path: str | os.PathLike[str], *, source: str | None = None) -> Any
     except Unreadable as exc:
         raise refusal(exc, source or str(path)) from None
     return load(data, source=source or str(path))
-
-
-def refusal(exc: Unreadable, source: str) -> UsageError:
-    """The one line for a file that could not be read: missing, too large, or why not (a FIFO, permissions…)."""
-    if exc.why == "missing":
-        return UsageError("yaml.not_found", source=_printable(source))
-    if exc.why == "too_large":
-        return UsageError("yaml.too_large", source=_printable(source), limit=MAX_BYTES)
-    return UsageError("yaml.unreadable", source=_printable(source), error=exc.reason)
 
 
 def load(text_or_bytes: str | bytes, *, source: str) -> Any:
@@ -125,8 +116,3 @@ def _describe(exc: yaml.MarkedYAMLError) -> str:
     if mark is None:
         return problem
     return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
-
-
-def _printable(text: str) -> str:
-    """One line of printable text: a path or message with a newline or control character can't forge lines."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -1,4 +1,4 @@
-"""The leaf values of bluegreen.yml: patterns, ranges and checks that name the key (config_schema.py walks the
+"""The leaf values of bluegreen.yml: patterns, ranges and checks that name the key (config/schema.py walks the
 file's structure and calls these).
 
 Every pattern is matched whole (`fullmatch`: `^…$` would let a trailing newline into an nginx file) and every

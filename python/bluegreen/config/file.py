@@ -1,6 +1,6 @@
 """The config file as bytes: where it is, reading it safely, and where its state lives.
 
-Apart from the schema (config_schema.py) because the rollback's quick path (operations/quick_rollback.py) needs
+Apart from the schema (config/schema.py) because the rollback's quick path (operations/quick_rollback.py) needs
 only this, before anything heavy is imported. The file is opened without blocking and read only when it is a
 regular file, at most safe_yaml's byte limit: a FIFO, a directory or `/dev/zero` given as the config is one line
 (exit 2), never a hang or a traceback.
@@ -14,8 +14,10 @@ from pathlib import Path
 
 from bluegreen.errors import UsageError
 from bluegreen.files import Unreadable, read_bounded
-from bluegreen.safe_yaml import MAX_BYTES, refusal
 
+# Files bluegreen reads as YAML (this one, a Jenkins declaration) are bounded here, before PyYAML is imported:
+# the quick path reads this file without it.
+MAX_BYTES = 256 * 1024  # a declaration is a few kB; 200 jobs and 50 credentials are ~25 kB
 DEFAULT_PATH = "bluegreen.yml"
 DEFAULT_STATE_DIR = "/var/lib/bluegreen"
 
@@ -89,3 +91,16 @@ def remove_new(path: Path) -> None:
     except FileNotFoundError:
         pass
 
+
+def refusal(exc: Unreadable, source: str) -> UsageError:
+    """The one line for a file that could not be read: missing, too large, or why not (a FIFO, permissions…)."""
+    if exc.why == "missing":
+        return UsageError("yaml.not_found", source=printable(source))
+    if exc.why == "too_large":
+        return UsageError("yaml.too_large", source=printable(source), limit=MAX_BYTES)
+    return UsageError("yaml.unreadable", source=printable(source), error=exc.reason)
+
+
+def printable(text: str) -> str:
+    """One line of printable text: a path or message with a newline or control character can't forge lines."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

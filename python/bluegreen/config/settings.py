@@ -1,4 +1,4 @@
-"""The typed, validated view of bluegreen.yml: frozen values only (config_schema.py builds them, config.py loads).
+"""The typed, validated view of bluegreen.yml: frozen values only (config/schema.py builds them, config/__init__.py loads).
 
 Every value that ends up in an nginx file or a container name was checked against a strict pattern by the schema,
 so the renderers and the runtime never see anything that could inject config or shell syntax.
@@ -13,10 +13,13 @@ from typing import Mapping
 
 from bluegreen.colors import COLORS, NAME, other  # noqa: F401 (the names every layer uses, re-exported)
 from bluegreen.errors import UsageError
-from bluegreen.parts.access_log import DEFAULT_FORMAT
 
 DEFAULT_IMAGE = "${REGISTRY_URL}/${BACKEND_IMAGE}:${BUILD_NUMBER}"
 _INDEX = re.compile(r"[-.][0-9]{1,3}")  # a replica's `-<n>`, a Swarm task's `.<slot>`
+
+# The access-log format the monitor reads when nginx.log_format is not given (parts/access_log.py parses it).
+DEFAULT_FORMAT = ('time=$time_iso8601 msec=$msec status=$status rt=$request_time upstream="$upstream_addr" '
+                  'ustatus="$upstream_status" request="$request"')
 
 
 @dataclass(frozen=True)

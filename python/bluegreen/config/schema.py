@@ -1,6 +1,6 @@
 """The schema of bluegreen.yml: allowed keys and types, section by section, with errors that name the key.
 
-The leaf values (patterns, ranges, URLs, volumes, env names) are checked by config_values.py; what spans keys
+The leaf values (patterns, ranges, URLs, volumes, env names) are checked by config/values.py; what spans keys
 (two services sharing a container, a color named like the nginx container) is checked here.
 """
 
@@ -11,13 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from bluegreen import config_file
-from bluegreen.config_values import (CONTAINER, ENV_NAME, FLOOR, GRACE, HTTP_PATH, IMAGE, INTERVAL, LOG_PATH,
+from bluegreen.config import file as config_file
+from bluegreen.config.values import (CONTAINER, ENV_NAME, FLOOR, GRACE, HTTP_PATH, IMAGE, INTERVAL, LOG_PATH,
                                      SERVER_PARAM, TIMEOUT, UPSTREAM, WATCH, bad, check, duration, env_name, image,
                                      label, one_line, public_url, shown, upstream_file, volume)
 from bluegreen.errors import UsageError
-from bluegreen.parts.access_log import DOCKER_LOGS, OFF, BadFormat, LogFormat
-from bluegreen.settings import (
+from bluegreen.config.log_format import DOCKER_LOGS, OFF, BadFormat, LogFormat
+from bluegreen.config.settings import (
     COLORS, DEFAULT_IMAGE, NAME, Config, EnvVar, Health, Hook, Hooks, Monitor, Nginx, Preview, Scale, Service,
 )
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Mapping
 
 from bluegreen.parts.nginx_config import Dump
-from bluegreen.settings import Nginx, Service
+from bluegreen.config.settings import Nginx, Service
 
 if TYPE_CHECKING:  # the docker SDK is not imported for a type
     from bluegreen.parts.containers import ContainerFacts, EngineFacts
