@@ -69,13 +69,18 @@ def test_korean_lines_in_the_guides_style():
 
 
 # --- a deploy's first checks -------------------------------------------------------------------------------------
-def test_a_deploy_is_refused_on_an_admin_directory_others_can_enter():
+def test_a_deploy_is_refused_on_an_admin_directory_of_another_user():
     out, _ = reporter()
     with pytest.raises(Inconsistent) as raised:
-        preflight(out, facts(**OPEN_ADMIN))
+        preflight(out, facts(**{**OPEN_ADMIN, "admin_dir": PathFacts("/run/bluegreen", uid=1000, mode=0o700)}))
     assert exit_code_for(raised.value) == 3 and raised.value.params["id"] == "admin_dir"
-    assert raised.value.params["fix"] == "chmod 0700 /run/bluegreen"
+    assert raised.value.params["fix"] == "chown 0 /run/bluegreen && chmod 0700 /run/bluegreen"
     assert str(raised.value).startswith("❌ Deploy refused before anything changed (admin_dir): the admin directory")
+
+
+def test_a_deploy_goes_on_on_a_loose_admin_directory_it_repairs_itself():
+    out, _ = reporter()
+    assert "admin_dir" not in preflight(out, facts(**OPEN_ADMIN))
 
 
 @pytest.mark.parametrize("error", [

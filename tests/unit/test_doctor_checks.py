@@ -297,9 +297,16 @@ def test_an_admin_directory_of_ours_0700_mounted_at_the_same_path_is_ok():
     assert host_side.admin_dir(_dict_facts(PathFacts(ADMIN, mode=0o700), parent)).level == OK
 
 
+@pytest.mark.parametrize("mode", [0o755, 0o711, 0o777])
+def test_a_loose_admin_directory_warns_and_leaves_the_repair_to_the_run(mode):
+    """nginx admits only bluegreen's key (parts/admin_key.py) and every deploy or rollback sets the directory back to
+    0700 under the lock (parts/admin_dir.secure): a loose mode is said, not a reason to refuse."""
+    finding = host_side.admin_dir(_dict_facts(PathFacts(ADMIN, mode=mode), MOUNTED))
+    assert (finding.key, finding.level, finding.refuses) == ("doctor.admin_dir.open", WARN, False)
+    assert said(finding)[1] == "chmod 0700 /run/bluegreen"
+
+
 @pytest.mark.parametrize("admin, nginx, key, fix", [
-    (PathFacts(ADMIN, mode=0o755), MOUNTED, "doctor.admin_dir.open", "chmod 0700 /run/bluegreen"),
-    (PathFacts(ADMIN, mode=0o711), MOUNTED, "doctor.admin_dir.open", "chmod 0700 /run/bluegreen"),
     (PathFacts(ADMIN, uid=1000, mode=0o700), MOUNTED, "doctor.admin_dir.owner",
      "chown 0 /run/bluegreen && chmod 0700 /run/bluegreen"),
     (PathFacts(ADMIN, exists=False, kind=""), MOUNTED, "doctor.admin_dir.missing",

@@ -30,8 +30,9 @@ def admin_dir(f: Facts) -> Finding:
         return _refused("doctor.admin_dir.not_dir", {**params, "kind": a.kind}, "doctor.fix.admin_dir_replace")
     if a.uid != f.user:
         return _refused("doctor.admin_dir.owner", {**params, "owner": str(a.uid)}, "doctor.fix.admin_dir_owner")
-    if a.mode & 0o077:
-        return _refused("doctor.admin_dir.open", {**params, "mode": _mode(a.mode)}, "doctor.fix.admin_dir_mode")
+    if a.mode & 0o077:  # nginx admits only bluegreen's key, and the next deploy or rollback sets it back to 0700
+        loose = {**params, "mode": _mode(a.mode)}
+        return Finding("admin_dir", WARN, "doctor.admin_dir.open", loose, "doctor.fix.admin_dir_mode", loose)
     if f.nginx_container is not None and not _mounted(f.nginx_container.mounts, a.path):
         return _refused("doctor.admin_dir.not_mounted", params, "doctor.fix.admin_dir_mount")
     if a.tmpfs:

@@ -412,7 +412,7 @@ MESSAGES = {
     "doctor.fix.admin_dir_replace": "rm {path} && mkdir -m 0700 {path} && chown {user} {path}, then recreate {nginx} with -v {path}:{path} (a link is never followed: whoever can change it points the socket anywhere)",
     "doctor.admin_dir.owner": "the admin directory {path} belongs to user id {owner}, not to bluegreen's ({user}): that user can switch production traffic",
     "doctor.fix.admin_dir_owner": "chown {user} {path} && chmod 0700 {path}",
-    "doctor.admin_dir.open": "the admin directory {path} has mode {mode}: any local user can reach nginx's admin socket in it and switch production traffic",
+    "doctor.admin_dir.open": "the admin directory {path} has mode {mode}: nginx admits only bluegreen's key on the socket in it, but other local users can reach it; the next deploy or rollback sets it back to 0700",
     "doctor.fix.admin_dir_mode": "chmod 0700 {path}",
     "doctor.admin_dir.not_mounted": "the admin directory {path} is not mounted into {nginx} at the same path: bluegreen cannot reach the socket nginx opens",
     "doctor.fix.admin_dir_mount": "recreate {nginx} with -v {path}:{path}",

@@ -412,7 +412,7 @@ MESSAGES = {
     "doctor.fix.admin_dir_replace": "rm {path} && mkdir -m 0700 {path} && chown {user} {path} 후 {nginx}를 -v {path}:{path}로 다시 생성하세요 (링크는 따라가지 않습니다: 링크를 바꿀 수 있는 사람은 소켓을 어디로든 돌릴 수 있습니다)",
     "doctor.admin_dir.owner": "관리 디렉터리 {path}의 소유자는 bluegreen({user})이 아닌 사용자 id {owner}입니다: 그 사용자가 운영 트래픽을 전환할 수 있습니다",
     "doctor.fix.admin_dir_owner": "chown {user} {path} && chmod 0700 {path}",
-    "doctor.admin_dir.open": "관리 디렉터리 {path}의 권한이 {mode}입니다: 어떤 로컬 사용자든 안의 nginx 관리 소켓으로 운영 트래픽을 전환할 수 있습니다",
+    "doctor.admin_dir.open": "관리 디렉터리 {path}의 권한이 {mode}입니다: nginx는 bluegreen의 키만 받지만 다른 로컬 사용자도 안의 소켓에 접근할 수 있습니다; 다음 배포나 롤백이 0700으로 되돌립니다",
     "doctor.fix.admin_dir_mode": "chmod 0700 {path}",
     "doctor.admin_dir.not_mounted": "관리 디렉터리 {path}가 {nginx}에 같은 경로로 마운트되어 있지 않습니다: bluegreen이 nginx가 여는 소켓에 닿을 수 없습니다",
     "doctor.fix.admin_dir_mount": "{nginx}를 -v {path}:{path}로 다시 생성하세요",
