@@ -167,7 +167,7 @@ except (OSError, ValueError, KeyError, zipfile.BadZipFile):
 if _where:
     sys.path.insert(0, _where)
 
-from bluegreen.entry import main
+from bluegreen.cli.entry import main
 
 main()
 '''

@@ -15,7 +15,7 @@ import pytest
 import requests
 import yaml
 
-from bluegreen.cli import main
+from bluegreen.cli.app import main
 from jenkins_standin import MODES, Standin
 
 __all__ = ["DISTINCTIVE", "EXAMPLE", "FOLDER", "ITEMS", "MODES", "REPO", "ROLLBACK_SCRIPT", "VALUES", "Result",

@@ -77,9 +77,9 @@ def test_a_deleted_file_is_put_back(bundle, run):
     """A file removed from the cache (which used to break every later run) is unpacked again."""
     ok(run())
     target = tree(bundle, run.cache)
-    (target / "bluegreen" / "cli.py").unlink()
+    (target / "bluegreen" / "cli" / "app.py").unlink()
     ok(run())
-    assert (target / "bluegreen" / "cli.py").is_file()
+    assert (target / "bluegreen" / "cli" / "app.py").is_file()
 
 
 @pytest.mark.parametrize("how", ["appended", "replaced by a symlink", "compiled cache dir opened to the group"])
@@ -127,7 +127,7 @@ def test_concurrent_first_runs_on_a_tampered_cache_all_succeed(bundle, run, tmp_
     """Several runs at once find the tree tampered: each sees the old tree or the new one, never half of one."""
     ok(run())
     target = tree(bundle, run.cache)
-    (target / "bluegreen" / "cli.py").write_text("raise SystemExit(99)\n")
+    (target / "bluegreen" / "cli" / "app.py").write_text("raise SystemExit(99)\n")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "BLUEGREEN_CACHE_DIR": str(run.cache)}
     procs = [subprocess.Popen([SYSTEM_PYTHON, "-I", str(bundle), "--config", str(tmp_path / "bluegreen.yml"),
                                "config", "check"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

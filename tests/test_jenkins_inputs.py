@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bluegreen.cli import main
+from bluegreen.cli.app import main
 from helpers import at_most
 from jenkins_standin import Standin
 from jenkins_standin_fixtures import (  # noqa: F401 - fixtures

@@ -1,6 +1,6 @@
 """`python -m bluegreen` (and the bundled zipapp) enter here."""
 
-from bluegreen.entry import main
+from bluegreen.cli.entry import main
 
 if __name__ == "__main__":
     main()

@@ -1,4 +1,4 @@
-"""The command layer: what each CLI command does, composed from operations. Click stays in cli.py.
+"""The command layer: what each CLI command does, composed from operations. Click stays in cli/app.py.
 
     deploy  = the Deploy operation (the system's cheap checks first), then (with --monitor) the Monitor operation
     rollback, monitor = one operation each; status, doctor, history, credentials = read-only queries
@@ -151,7 +151,7 @@ def rollback(opts: Options, service: str, *, reason: str | None) -> Report:
     if quick is None:
         scene = _scene(opts, service)
         return run(scene, Rollback(scene, reason=reason))
-    # Traffic is on the target already (entry.py → quick_rollback.py): the rollback finishes in the same frame, under
+    # Traffic is on the target already (cli/entry.py → quick_rollback.py): the rollback finishes in the same frame, under
     # the lock the quick path holds, and puts the previous color back if anything it checks now disagrees.
     scene = _scene(opts, service, state=quick.state)
     quick.taken = True

@@ -87,7 +87,7 @@ def test_one_place_locks_records_and_maps_exit_codes():
     assert {p.split(":")[0] for p in _lines_matching(r"\.acquire\(")} == {"operations/frame.py"}
     assert [p.split(":")[0] for p in _lines_matching(r"state\.record\(")] == ["operations/frame.py"]
     assert {p.split(":")[0] for p in _lines_matching(r"^\s+exit_code = \d|def exit_code_for")} == {"errors.py"}
-    assert {p.split(":")[0] for p in _lines_matching(r"sys\.exit\(")} == {"cli.py"}
+    assert {p.split(":")[0] for p in _lines_matching(r"sys\.exit\(")} == {"cli/app.py"}
 
 
 def test_operations_use_the_seams_not_the_outside_world():
@@ -105,13 +105,12 @@ def test_operations_use_the_seams_not_the_outside_world():
 LAYERS = [
     ("foundation", ("bluegreen", "bluegreen.errors", "bluegreen.messages", "bluegreen.clock", "bluegreen.colors",
                     "bluegreen.units", "bluegreen.failpoints", "bluegreen.files", "bluegreen.output",
-                    "bluegreen.report", "bluegreen.report_file")),
+                    "bluegreen.report")),
     ("config", ("bluegreen.config",)),
     ("parts", ("bluegreen.parts",)),
     ("operations", ("bluegreen.operations", "bluegreen.checks")),
     ("commands", ("bluegreen.commands", "bluegreen.jenkins")),
-    ("cli", ("bluegreen.cli", "bluegreen.cli_options", "bluegreen.entry", "bluegreen.__main__",
-             "bluegreen.jenkins.cli", "bluegreen.jenkins.__main__")),
+    ("cli", ("bluegreen.cli", "bluegreen.__main__", "bluegreen.jenkins.cli", "bluegreen.jenkins.__main__")),
 ]
 
 

@@ -1,6 +1,6 @@
 """Every bad input is one clear line with a documented exit code, no traceback, and changes nothing: the checked-in
 corpus (tests/bad_inputs/) and the cases only code can make (FIFOs, symlinks, modes, sizes), in-process through
-`bluegreen.cli.main`. The real-stack side is tests/test_bad_inputs.py."""
+`bluegreen.cli.app.main`. The real-stack side is tests/test_bad_inputs.py."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bluegreen.cli import main
-from bluegreen.cli_options import REASON_LIMIT, reason_option as _reason_option
+from bluegreen.cli.app import main
+from bluegreen.cli.options import REASON_LIMIT, reason_option as _reason_option
 from bluegreen.errors import LockHeld, StateCorrupt, UsageError
 from bluegreen.messages import render
 from bluegreen.parts import state as state_mod

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bluegreen.config import values as config_values
-from bluegreen.cli import main
+from bluegreen.cli.app import main
 from bluegreen.config.schema import parse
 from bluegreen.config.values import IMAGE, public_url
 from bluegreen.errors import BlueGreenError, StateCorrupt, UsageError

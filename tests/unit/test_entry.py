@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bluegreen import cli, entry
+from bluegreen.cli import app as cli, entry
 from bluegreen.parts.dict_file import file_color, new_generation, recolor, shape
 from bluegreen.parts.render import render_shared_dict
 from bluegreen.config.schema import parse
@@ -86,10 +86,10 @@ def test_examples(argv, env, expected):
 def test_the_quick_path_imports_nothing_heavy():
     """Before its switch the rollback imports neither click nor the Docker SDK, httpx, jinja2, http.client or ssl:
     together ~0.4 s of a rollback on 2 cores, against 0.3 s for the whole switch."""
-    code = ("import sys, bluegreen.entry, bluegreen.operations.quick_rollback; "
+    code = ("import sys, bluegreen.cli.entry, bluegreen.operations.quick_rollback; "
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'click', 'docker', 'requests', 'urllib3', 'httpx', 'httpcore', 'jinja2', 'http', 'ssl', 'email'} "
-            "or m in {'bluegreen.config.settings', 'bluegreen.config.schema', 'bluegreen.cli'})))")
+            "or m in {'bluegreen.config.settings', 'bluegreen.config.schema', 'bluegreen.cli.app'})))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == [], out
 

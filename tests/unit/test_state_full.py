@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from bluegreen import cli
+from bluegreen.cli import app as cli
 from bluegreen.errors import exit_code_for
 from bluegreen.parts.state import ServiceState, StateDir
 
@@ -107,9 +107,9 @@ def test_the_lock_on_a_full_disk_names_its_file_and_is_not_held(tmp_path, monkey
 
 def test_a_short_write_of_the_report_is_finished(tmp_path, short_writes):
     """--report: the JSON document is written whole."""
-    from bluegreen.cli_options import emit
+    from bluegreen.cli.options import emit
     from bluegreen.commands import Options
-    from bluegreen.report_file import open_report
+    from bluegreen.cli.report_file import open_report
 
     report = open_report(str(tmp_path / "report.json"))
     doc = {"service": "backend", "result": "success", "reason": "y" * 300}

@@ -2,7 +2,7 @@
 
 import sys
 
-from bluegreen.cli import main
+from bluegreen.cli.app import main
 
 if __name__ == "__main__":
     main(["jenkins", *sys.argv[1:]])

@@ -83,10 +83,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         try:
             quick = attempt(wanted["config"], wanted["service"])
         except KeyboardInterrupt as interrupted:  # Ctrl-C in the quick window: as the CLI ends any interrupted run
-            from bluegreen.cli import exit_for  # (what it left, the next run's look sees and repairs)
+            from bluegreen.cli.app import exit_for  # (what it left, the next run's look sees and repairs)
 
             exit_for(interrupted)
-    from bluegreen.cli import main as cli_main
+    from bluegreen.cli.app import main as cli_main
 
     try:
         cli_main(args, quick=quick)
@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             try:
                 quick.undo()
             except BaseException as error:  # nginx gone, a full disk, Ctrl-C: one line and its code, no traceback
-                from bluegreen.cli import undo_failed
+                from bluegreen.cli.app import undo_failed
 
                 undo_failed(error, quick, args)
 
@@ -105,7 +105,7 @@ def _report_writable(path: str | None) -> bool:
     first. Checked with the CLI's own open_report, which opens it again for real."""
     if path is None:
         return True
-    from bluegreen.report_file import open_report
+    from bluegreen.cli.report_file import open_report
 
     try:
         fd, _ = open_report(path) or (None, None)

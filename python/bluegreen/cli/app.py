@@ -14,13 +14,14 @@ from typing import Any, Callable, NoReturn
 
 import click
 
-from bluegreen import __version__, cli_options, commands
+from bluegreen import __version__, commands
+from bluegreen.cli import options as cli_options
 from bluegreen.commands import Options
 from bluegreen.errors import BlueGreenError, Stopped, exit_code_for, storage_failure
 from bluegreen.messages import LANGS, detect_language
 from bluegreen.output import Reporter, escape
 from bluegreen.report import Report, failure_report
-from bluegreen.report_file import open_report
+from bluegreen.cli.report_file import open_report
 
 SERVICE = click.argument("service", envvar="BLUEGREEN_SERVICE")
 JSON = click.option("--json", "json_mode", is_flag=True, help="Print one JSON document on stdout (human lines go to stderr).")
