@@ -1,4 +1,4 @@
-"""The rollback's quick path (`switch: shared-dict`, operations/quick_rollback.py) on the real stack: when nginx
+"""The rollback's quick path (`switch: shared-dict`, quick/rollback.py) on the real stack: when nginx
 confirms nothing changed since bluegreen's last switch, traffic moves with one request before anything heavy is
 imported, and the rollback then finishes like any other; whenever nginx, the config or the target is not as
 recorded, the quick path steps aside and the full path does exactly what it always did."""

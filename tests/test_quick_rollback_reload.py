@@ -1,4 +1,4 @@
-"""The rollback's quick path with the guide's `switch: reload` on its nginx 1.22 (operations/quick_rollback.py,
+"""The rollback's quick path with the guide's `switch: reload` on its nginx 1.22 (quick/rollback.py,
 parts/host_nginx.py), on the real stack: nginx seen from the host through /proc, the target probed where the last
 switch found it, the file swapped and nginx reloaded with a signal, no Docker API round trip before traffic moves;
 whenever nginx, the config, the file or the target is not as recorded, the full path does what it always did."""

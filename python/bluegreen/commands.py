@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from bluegreen import config as config_mod
 from bluegreen.clock import REAL
@@ -20,6 +20,9 @@ from bluegreen.errors import BlueGreenError, UsageError
 from bluegreen.output import Reporter
 from bluegreen.report import Report
 from bluegreen.config.settings import Config, Service
+
+if TYPE_CHECKING:  # the quick path's module is imported by cli/entry.py only when it runs
+    from bluegreen.quick.rollback import QuickSwitch
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Options:
     config_path: str | None
     lang: str
     json_mode: bool = False
-    quick: Any = None  # rollback: the quick path's switch (operations/quick_rollback.QuickSwitch), already made
+    quick: QuickSwitch | None = None  # rollback: the quick path's switch, already made (cli/entry.py)
     out: Reporter = field(default_factory=lambda: Reporter("en"))  # the run's one masking owner (cli.main's)
 
 
@@ -151,7 +154,7 @@ def rollback(opts: Options, service: str, *, reason: str | None) -> Report:
     if quick is None:
         scene = _scene(opts, service)
         return run(scene, Rollback(scene, reason=reason))
-    # Traffic is on the target already (cli/entry.py → quick_rollback.py): the rollback finishes in the same frame, under
+    # Traffic is on the target already (cli/entry.py → quick/rollback.py): the rollback finishes in the same frame, under
     # the lock the quick path holds, and puts the previous color back if anything it checks now disagrees.
     scene = _scene(opts, service, state=quick.state)
     quick.taken = True

@@ -108,7 +108,7 @@ LAYERS = [
                     "bluegreen.report")),
     ("config", ("bluegreen.config",)),
     ("parts", ("bluegreen.parts",)),
-    ("operations", ("bluegreen.operations", "bluegreen.checks")),
+    ("operations", ("bluegreen.operations", "bluegreen.quick", "bluegreen.checks")),
     ("commands", ("bluegreen.commands", "bluegreen.jenkins")),
     ("cli", ("bluegreen.cli", "bluegreen.__main__", "bluegreen.jenkins.cli", "bluegreen.jenkins.__main__")),
 ]

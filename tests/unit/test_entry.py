@@ -86,7 +86,7 @@ def test_examples(argv, env, expected):
 def test_the_quick_path_imports_nothing_heavy():
     """Before its switch the rollback imports neither click nor the Docker SDK, httpx, jinja2, http.client or ssl:
     together ~0.4 s of a rollback on 2 cores, against 0.3 s for the whole switch."""
-    code = ("import sys, bluegreen.cli.entry, bluegreen.operations.quick_rollback; "
+    code = ("import sys, bluegreen.cli.entry, bluegreen.quick.rollback; "
             "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "{'click', 'docker', 'requests', 'urllib3', 'httpx', 'httpcore', 'jinja2', 'http', 'ssl', 'email'} "
             "or m in {'bluegreen.config.settings', 'bluegreen.config.schema', 'bluegreen.cli.app'})))")
@@ -133,7 +133,7 @@ def test_a_failed_undo_of_the_quick_switch_is_one_line_and_its_exit_code(error, 
     """The CLI refused the rollback after the quick path switched (here: the config has no such service), and
     putting the previous color back fails (nginx gone, a full disk): one line naming what is left and where, its
     exit code (3; 130 for Ctrl-C), never a traceback past cli.main."""
-    from bluegreen.operations import quick_rollback
+    from bluegreen.quick import rollback as quick_rollback
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bluegreen.yml").write_text("version: 1\nnetwork: n\nnginx: {container: nginx, public_url: "

@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from dataclasses import replace
-from typing import Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Callable, NoReturn
 
 import click
 
@@ -22,6 +22,9 @@ from bluegreen.messages import LANGS, detect_language
 from bluegreen.output import Reporter, escape
 from bluegreen.report import Report, failure_report
 from bluegreen.cli.report_file import open_report
+
+if TYPE_CHECKING:  # imported by cli/entry.py only when a rollback runs
+    from bluegreen.quick.rollback import QuickSwitch
 
 SERVICE = click.argument("service", envvar="BLUEGREEN_SERVICE")
 JSON = click.option("--json", "json_mode", is_flag=True, help="Print one JSON document on stdout (human lines go to stderr).")
@@ -279,7 +282,7 @@ def exit_for(error: BaseException) -> NoReturn:
     sys.exit(exit_code_for(error))
 
 
-def main(argv: list[str] | None = None, *, quick: object = None) -> None:
+def main(argv: list[str] | None = None, *, quick: QuickSwitch | None = None) -> None:
     """The one place where errors become exit codes (entered through entry.py; `quick`: the rollback's quick switch,
     already made). Every line it prints goes through the run's one Reporter, masked with every secret the run
     learnt (a refusal raised while an operation began quotes values as they were given)."""
@@ -315,7 +318,7 @@ def main(argv: list[str] | None = None, *, quick: object = None) -> None:
     sys.exit(0)
 
 
-def undo_failed(error: BaseException, quick: Any, argv: list[str]) -> NoReturn:
+def undo_failed(error: BaseException, quick: QuickSwitch, argv: list[str]) -> NoReturn:
     """The rollback's quick switch could not be put back after the CLI stopped (entry.py): nginx went away, the disk
     is full. One line, exit 3 like any run stopped where it was (130 when interrupted), never a traceback."""
     if isinstance(error, KeyboardInterrupt):

@@ -1,7 +1,7 @@
 """The console entry (`bluegreen`, `python -m bluegreen`, the bundle): the rollback's quick path, then click.
 
 `bluegreen rollback SERVICE` in `switch: shared-dict` moves traffic before click and the engine are imported
-(operations/quick_rollback.py, ~0.4 s less on 2 cores); then cli.py runs the command as always, and the
+(quick/rollback.py, ~0.4 s less on 2 cores); then cli.py runs the command as always, and the
 rollback finishes what the quick path started. This module only recognizes a rollback's command line, in the forms
 click accepts (options as `--name value` or `--name=value`, in any order, values from the environment like click's
 envvars); anything else — another command, an option it does not list, a value click could refuse — goes to click
@@ -78,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     quick = None
     wanted = rollback_args(args, os.environ)
     if wanted and _report_writable(wanted["report"]):
-        from bluegreen.operations.quick_rollback import attempt
+        from bluegreen.quick.rollback import attempt
 
         try:
             quick = attempt(wanted["config"], wanted["service"])

@@ -1,6 +1,6 @@
 """The config file as bytes: where it is, reading it safely, and where its state lives.
 
-Apart from the schema (config/schema.py) because the rollback's quick path (operations/quick_rollback.py) needs
+Apart from the schema (config/schema.py) because the rollback's quick path (quick/rollback.py) needs
 only this, before anything heavy is imported. The file is opened without blocking and read only when it is a
 regular file, at most safe_yaml's byte limit: a FIFO, a directory or `/dev/zero` given as the config is one line
 (exit 2), never a hang or a traceback.

@@ -17,7 +17,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, TypeVar, runtime_checkable
 
 from bluegreen import failpoints
 from bluegreen.errors import BlueGreenError, Inconsistent, LockHeld, Unreachable
@@ -114,6 +114,14 @@ class Operation(Protocol):
     def act(self, frame: "Frame") -> None: ...
 
     def end(self) -> None: ...
+
+
+@runtime_checkable
+class Unwinds(Protocol):
+    """An operation that changed something before the frame looked (the rollback after its quick path): what it
+    changed goes back when the run cannot finish it, still under the lock."""
+
+    def unwind(self, frame: "Frame") -> None: ...
 
 
 class Frame:
@@ -330,7 +338,7 @@ class Frame:
 
 
 def lock_ahead(state: StateDir, action: str, service: str) -> bool:
-    """The lock for the rollback's quick path (quick_rollback.py), taken before the scene exists; `run` keeps it.
+    """The lock for the rollback's quick path (quick/rollback.py), taken before the scene exists; `run` keeps it.
     False, changing nothing, when a live run holds it or a dead run left its record: the full path says which,
     and repairs."""
     if state.stale_holder():
@@ -369,9 +377,8 @@ def run(scene: Scene, operation: Operation) -> Report:
             except BaseException:
                 # What an operation changed before the frame looked (the rollback's quick switch) goes back when
                 # the run cannot finish it, still under the lock.
-                unwind = getattr(operation, "unwind", None)
-                if unwind is not None:
-                    unwind(frame)
+                if isinstance(operation, Unwinds):
+                    operation.unwind(frame)
                 raise
             finally:
                 scene.state.release()

@@ -5,7 +5,7 @@
 Nothing is started here, so it takes about a second. If the target does not run (first deploy, removed by hand)
 or is unhealthy, say so plainly and change nothing.
 
-After the quick path (quick_rollback.py: shared-dict, nginx confirmed nothing changed, the target answered through
+After the quick path (quick/rollback.py: shared-dict, nginx confirmed nothing changed, the target answered through
 nginx) traffic is on the target already and its file pending:
 
     (frame: the quick path's lock, look) → check the target's instances → write the file → verify
@@ -20,7 +20,7 @@ from bluegreen.operations.candidate import service_hook, verify_public
 from bluegreen.operations.deploy import refuse_while_staged
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import Live
-from bluegreen.operations.quick_rollback import QuickSwitch
+from bluegreen.quick.rollback import QuickSwitch
 from bluegreen.report import Report
 from bluegreen.config.settings import other
 

@@ -8,7 +8,7 @@ answers 403 without it: admin_key.py; the caller checks the socket first: admin_
 and, for `switch: reload`'s quick path, the same one-request exchange with an instance's health path over TCP.
 
 One HTTP/1.0 request per connection, written and read here rather than with httpx or http.client: the rollback's
-quick path (operations/quick_rollback.py) moves traffic through this module before anything heavy is imported, and
+quick path (quick/rollback.py) moves traffic through this module before anything heavy is imported, and
 importing httpx costs ~0.1 s on 2 cores, http.client (with ssl and email) ~0.06 s — against 0.3 s for the whole
 switch. The peer is bluegreen's own njs handler (or, for a probe, nginx relaying the app's status): an HTTP/1.0
 request makes nginx answer with the whole body and close, so a status line and a body are all there is to read.

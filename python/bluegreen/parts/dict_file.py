@@ -3,7 +3,7 @@
 A color switch changes two lines: the js_var naming the color an empty dictionary falls back to, and the
 generation comment. Everything else (the `shape`: which containers each color's block names, the probe entries,
 the admin socket) stays, so a rollback derives its file from the one nginx confirmed instead of rendering it.
-Standard library only: the rollback's quick path (operations/quick_rollback.py) uses it before anything heavy
+Standard library only: the rollback's quick path (quick/rollback.py) uses it before anything heavy
 is imported.
 """
 

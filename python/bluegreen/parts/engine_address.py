@@ -1,5 +1,5 @@
 """Where a container is on a Docker network now, asked of the engine in one request without the Docker SDK: the
-address the reload quick path probes (operations/quick_rollback.py, `switch: reload`).
+address the reload quick path probes (quick/rollback.py, `switch: reload`).
 
 The reload the quick path sends makes nginx resolve the container's name again (Docker's embedded DNS answers it
 with the container's address on the network they share), so the target is probed there, not at the address the

@@ -2,7 +2,7 @@
 the quick path may act on it (`why_not`): that record against what nginx answers now — on its admin socket
 (`switch: shared-dict`), or seen from the host through /proc (`switch: reload`, `reload_answer`).
 
-Used by the quick path itself (operations/quick_rollback.py) and by `status`, which says ahead of an incident
+Used by the quick path itself (quick/rollback.py) and by `status`, which says ahead of an incident
 whether the next rollback moves traffic first or takes the full path, and why. Standard library only: the quick
 path imports it before anything heavy.
 """

@@ -2,7 +2,7 @@
 
 Today's switch is the guide's: bluegreen owns one upstream file inside nginx, renders it, tests it with
 `nginx -t` and reloads (nginx.py). Operations call `look`, `render`, `apply` and `drain`, never nginx itself. The
-rollback's quick path swaps and reloads from the host instead (operations/quick_rollback.py); `ticket` records
+rollback's quick path swaps and reloads from the host instead (quick/rollback.py); `ticket` records
 what it needs at every confirmed switch and `settle` confirms its work through Docker.
 
 What nginx serves is what it *loaded*, which is neither the file on disk (an operator may have edited it without
