@@ -97,7 +97,7 @@ def deploy(opts: Options, service: str, *, image: str | None, monitor: str | Non
     """The deploy (which releases the lock when it returns), then the watch. A rollback by the monitor turns
     the deploy's report into `monitor_rolled_back` (exit 5). Staged: no switch, so nothing to watch yet."""
     from bluegreen.operations.deploy import Deploy
-    from bluegreen.operations.frame import run
+    from bluegreen.operations.run import run
     from bluegreen.operations.monitor import parse_duration_option
     from bluegreen.parts.system import gather
 
@@ -111,7 +111,7 @@ def deploy(opts: Options, service: str, *, image: str | None, monitor: str | Non
 
 def promote(opts: Options, service: str, *, monitor: str | None) -> Report:
     """Switch to the staged color (a fresh health check first), then watch it like `deploy --monitor`."""
-    from bluegreen.operations.frame import run
+    from bluegreen.operations.run import run
     from bluegreen.operations.monitor import parse_duration_option
     from bluegreen.operations.promote import Promote
 
@@ -121,7 +121,7 @@ def promote(opts: Options, service: str, *, monitor: str | None) -> Report:
 
 
 def abort(opts: Options, service: str) -> Report:
-    from bluegreen.operations.frame import run
+    from bluegreen.operations.run import run
     from bluegreen.operations.promote import Abort
 
     scene = _scene(opts, service)
@@ -130,7 +130,7 @@ def abort(opts: Options, service: str) -> Report:
 
 def _then_monitor(scene, report: Report, duration: float | None) -> Report:
     """`--monitor`: the watch after the switch (its own operation: the lock is free meanwhile)."""
-    from bluegreen.operations.frame import run
+    from bluegreen.operations.run import run
     from bluegreen.operations.monitor import Monitor
 
     if not duration:
@@ -147,7 +147,7 @@ def _then_monitor(scene, report: Report, duration: float | None) -> Report:
 
 
 def rollback(opts: Options, service: str, *, reason: str | None) -> Report:
-    from bluegreen.operations.frame import run
+    from bluegreen.operations.run import run
     from bluegreen.operations.rollback import Rollback
 
     quick = opts.quick
@@ -162,7 +162,7 @@ def rollback(opts: Options, service: str, *, reason: str | None) -> Report:
 
 
 def monitor(opts: Options, service: str, *, duration: str | None) -> Report:
-    from bluegreen.operations.frame import run
+    from bluegreen.operations.run import run
     from bluegreen.operations.monitor import Monitor, parse_duration_option
 
     seconds = parse_duration_option(duration, "--duration")

