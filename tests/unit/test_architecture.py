@@ -128,3 +128,11 @@ def test_no_import_up_the_layers():
     up = [f"{m} ({LAYERS[_layer(m)][0]}) → {d} ({LAYERS[_layer(d)][0]})"
           for m, deps in sorted(_graph().items()) for d in sorted(deps) if _layer(d) > _layer(m)]
     assert not up, "\n".join(up)
+
+
+def test_test_modules_have_unique_names():
+    """pytest imports tests/ and tests/unit/ by basename (no packages): two files of one name break collection of
+    the whole suite, which a run of one directory does not show."""
+    tests = Path(__file__).resolve().parents[1]
+    names = [p.name for p in (*tests.glob("test_*.py"), *(tests / "unit").glob("test_*.py"))]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
