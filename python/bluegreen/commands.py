@@ -58,7 +58,7 @@ def parts_for(config: Config, service: Service):
     """The Docker client, the runtime and the nginx switch of one service (no state: `init`'s dry run must not
     create state_dir)."""
     from bluegreen.parts import admin_key
-    from bluegreen.parts.containers import Docker
+    from bluegreen.parts.engine import Docker
     from bluegreen.parts.nginx import NginxGate
     from bluegreen.parts.shared_dict import SharedDictSwitch
     from bluegreen.parts.switch import ReloadSwitch
@@ -232,7 +232,7 @@ def init(opts: Options, service: str, *, apply: bool, **options: str | None) -> 
     `apply`, move the upstream block into bluegreen's file (operations/init.py)."""
     from bluegreen.config import file as config_file
     from bluegreen.operations import init as runbook
-    from bluegreen.parts.containers import Docker
+    from bluegreen.parts.engine import Docker
     from bluegreen.parts.render import render_config
     from bluegreen.parts.site_survey import SiteSurvey
     from bluegreen.parts.state import recorded_config

@@ -7,8 +7,8 @@ from dataclasses import replace
 from bluegreen.parts.facts import Facts, NginxFacts, PathFacts
 from bluegreen.config.schema import parse
 from bluegreen.messages import render
-from bluegreen.parts.access_log import DEFAULT_FORMAT
-from bluegreen.parts.containers import ContainerFacts, EngineFacts
+from bluegreen.config.log_format import DEFAULT_FORMAT
+from bluegreen.parts.engine import ContainerFacts, EngineFacts
 from bluegreen.parts.nginx_config import parse_dump
 
 UPSTREAM_FILE = "/etc/nginx/conf.d/maice_backend.upstream.conf"

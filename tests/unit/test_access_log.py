@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bluegreen.parts.access_log import DEFAULT_FORMAT, BadFormat, DockerLogs, FileLog, LogFormat, timestamp
+from bluegreen.config.log_format import DEFAULT_FORMAT, BadFormat, LogFormat
+from bluegreen.parts.access_log import DockerLogs, FileLog, timestamp
 
 LINE = ('time=2026-11-26T21:00:00+00:00 msec=1795726800.123 status={status} rt={rt} upstream="{up}" '
         'ustatus="{us}" request="GET /api/items?page=2 HTTP/1.1"')

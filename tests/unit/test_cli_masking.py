@@ -39,7 +39,7 @@ class _Engine:
 def project(project, monkeypatch):
     """CONFIG, and an engine that answers a ping."""
     (project / "bluegreen.yml").write_text(CONFIG)
-    monkeypatch.setattr("bluegreen.parts.containers.docker.from_env", lambda **_: _Engine())
+    monkeypatch.setattr("bluegreen.parts.engine.base.docker.from_env", lambda **_: _Engine())
     return project
 
 

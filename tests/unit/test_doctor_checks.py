@@ -10,7 +10,7 @@ from bluegreen import checks
 from bluegreen.checks import docker_side, host_side, nginx_side
 from bluegreen.parts.facts import FAIL, OK, WARN, PathFacts
 from bluegreen.messages import ko
-from bluegreen.parts.containers import EngineFacts
+from bluegreen.parts.engine import EngineFacts
 from doctor_facts import NGINX_CONF, OWN, SITE, UPSTREAM_FILE, config, container, dump_text, facts, said
 
 GUIDE_SITE = OWN + SITE  # the guide's layout: the block inline in default.conf

@@ -12,7 +12,7 @@ from bluegreen.parts.facts import PathFacts
 from bluegreen.errors import Inconsistent, ToFix, exit_code_for
 from bluegreen.operations.doctor import examine, preflight, run_doctor
 from bluegreen.output import Reporter
-from bluegreen.parts.containers import EngineFacts
+from bluegreen.parts.engine import EngineFacts
 from doctor_facts import NGINX_CONF, OWN, SITE, UPSTREAM_FILE, config, container, dump_text, facts
 
 OPEN_ADMIN = dict(cfg=config(switch="shared-dict"), admin_dir=PathFacts("/run/bluegreen", mode=0o755),

@@ -9,7 +9,7 @@ import pytest
 
 from bluegreen import config
 from bluegreen.config import settings
-from bluegreen.parts.access_log import DEFAULT_FORMAT
+from bluegreen.config.log_format import DEFAULT_FORMAT
 from bluegreen.config.schema import parse
 from bluegreen.errors import UsageError
 from bluegreen.operations.monitor import parse_duration_option

@@ -7,7 +7,7 @@ import pytest
 
 from bluegreen.clock import ManualClock
 from bluegreen.errors import DeployFailed
-from bluegreen.parts.containers import Process
+from bluegreen.parts.engine import Process
 from bluegreen.parts.nginx import NginxGate
 from bluegreen.config.settings import Nginx
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bluegreen.clock import ManualClock
-from bluegreen.parts.containers import Process
+from bluegreen.parts.engine import Process
 from bluegreen.parts.nginx import NginxGate
 from bluegreen.config.settings import Nginx
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from bluegreen.clock import REAL
-from bluegreen.parts.containers import Process
+from bluegreen.parts.engine import Process
 from bluegreen.parts.host_nginx import MASTER
 from bluegreen.parts.nginx import NginxGate
 from bluegreen.config.settings import Nginx

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from bluegreen.parts.dict_file import digest
+from bluegreen.files import digest
 from bluegreen.parts.quick_ticket import REASONS, why_not
 from bluegreen.parts.state import ServiceState
 

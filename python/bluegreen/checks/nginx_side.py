@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from bluegreen.parts.facts import FAIL, OK, Facts, Finding
-from bluegreen.parts.access_log import DOCKER_LOGS, OFF, REQUIRED
+from bluegreen.config.log_format import DOCKER_LOGS, OFF, REQUIRED
 from bluegreen.parts.nginx_config import Directive
 
 COMBINED = ('$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '

@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bluegreen.config.settings import DEFAULT_FORMAT  # noqa: F401 (the format when none is configured)
-
+# The format the monitor reads when nginx.log_format is not given (parts/access_log.py parses it).
+DEFAULT_FORMAT = ('time=$time_iso8601 msec=$msec status=$status rt=$request_time upstream="$upstream_addr" '
+                  'ustatus="$upstream_status" request="$request"')
 REQUIRED = ("status", "request_time", "upstream_addr")
 DOCKER_LOGS = "docker-logs"
 OFF = "off"

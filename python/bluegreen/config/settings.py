@@ -12,14 +12,12 @@ from pathlib import Path
 from typing import Mapping
 
 from bluegreen.colors import COLORS, NAME, other  # noqa: F401 (the names every layer uses, re-exported)
+from bluegreen.config.log_format import DEFAULT_FORMAT
 from bluegreen.errors import UsageError
 
 DEFAULT_IMAGE = "${REGISTRY_URL}/${BACKEND_IMAGE}:${BUILD_NUMBER}"
 _INDEX = re.compile(r"[-.][0-9]{1,3}")  # a replica's `-<n>`, a Swarm task's `.<slot>`
 
-# The access-log format the monitor reads when nginx.log_format is not given (parts/access_log.py parses it).
-DEFAULT_FORMAT = ('time=$time_iso8601 msec=$msec status=$status rt=$request_time upstream="$upstream_addr" '
-                  'ustatus="$upstream_status" request="$request"')
 
 
 @dataclass(frozen=True)

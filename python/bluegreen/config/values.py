@@ -203,6 +203,6 @@ def label(name: Any, value: Any, key: str) -> tuple[str, str]:
     return name, text
 
 
-__all__ = ["CONTAINER", "ENV_NAME", "FLOOR", "GRACE", "HTTP_PATH", "IMAGE", "INTERVAL", "LOG_PATH", "NAME",
+__all__ = ["CONTAINER", "ENV_NAME", "FLOOR", "GRACE", "HTTP_PATH", "IMAGE", "INTERVAL", "LOG_PATH",
            "SERVER_PARAM", "TIMEOUT", "UPSTREAM", "WATCH", "bad", "check", "duration", "env_name", "human", "image",
            "label", "one_line", "public_url", "shown", "upstream_file", "volume"]

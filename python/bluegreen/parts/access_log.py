@@ -8,7 +8,7 @@ outcome: `$upstream_status` gives it when the format has it; without it, an atte
 server counts as failed (nginx passes on only after an error or timeout).
 
 Two sources, both read incrementally (never the whole log per poll): a file inside the nginx container
-(`tail -c +OFFSET`, through containers.py), or the container's own output (`docker logs --since`), where the
+(`tail -c +OFFSET`, through parts/engine/execs.py), or the container's own output (`docker logs --since`), where the
 official image sends access.log.
 """
 
@@ -18,10 +18,9 @@ import re
 import time
 from typing import Protocol
 
-from bluegreen.config.log_format import (  # noqa: F401 (re-exported: the format's side of the log)
-    DEFAULT_FORMAT, DOCKER_LOGS, OFF, REQUIRED, Attempt, BadFormat, LogFormat, Request)
+from bluegreen.config.log_format import DOCKER_LOGS, OFF
 
-__all__ = ["DEFAULT_FORMAT", "REQUIRED", "LogFormat", "Request", "LogSource", "FileLog", "DockerLogs", "open_source"]
+__all__ = ["LogSource", "FileLog", "DockerLogs", "LogUnavailable", "open_source", "timestamp"]
 
 # --- sources -------------------------------------------------------------------------------------------------
 class LogSource(Protocol):

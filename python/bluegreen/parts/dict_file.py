@@ -13,8 +13,6 @@ import os
 import re
 import time
 
-from bluegreen.files import digest  # noqa: F401 (the file's digest, as nginx's module reports it)
-
 _FILE_COLOR = re.compile(r"^js_var \$bg_(\w+)_file_color (blue|green);$", re.M)
 _GENERATION = re.compile(r"^# bluegreen-generation: .*$", re.M)
 _KEY = re.compile(r"^js_var \$bg_\w+_key ([0-9a-f]{64});$", re.M)

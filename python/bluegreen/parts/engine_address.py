@@ -4,7 +4,7 @@ address the reload quick path probes (quick/rollback.py, `switch: reload`).
 The reload the quick path sends makes nginx resolve the container's name again (Docker's embedded DNS answers it
 with the container's address on the network they share), so the target is probed there, not at the address the
 last switch recorded: a container recreated or reconnected since has another one, and another container may answer
-at the old one. This is also the address the full path's health gate probes (containers.py reads the same field).
+at the old one. This is also the address the full path's health gate probes (parts/engine/containers.py reads the same field).
 
 One HTTP/1.0 request on the engine's unix socket (admin_socket.request speaks it): measured here 0.2–0.7 ms,
 against ~0.1 s to import the SDK (requests, urllib3), which the quick path must not. The container list filtered to

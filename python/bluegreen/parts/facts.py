@@ -13,7 +13,7 @@ from bluegreen.parts.nginx_config import Dump
 from bluegreen.config.settings import Nginx, Service
 
 if TYPE_CHECKING:  # the docker SDK is not imported for a type
-    from bluegreen.parts.containers import ContainerFacts, EngineFacts
+    from bluegreen.parts.engine import ContainerFacts, EngineFacts
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 

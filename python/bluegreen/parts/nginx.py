@@ -19,7 +19,7 @@ from bluegreen.clock import REAL, Clock
 from bluegreen.errors import DeployFailed, Inconsistent
 from bluegreen.parts import host_nginx
 from bluegreen.parts.access_log import LogSource, open_source
-from bluegreen.parts.containers import Docker, FileRead, Process
+from bluegreen.parts.engine import Docker, FileRead, Process
 from bluegreen.parts.host_nginx import MASTER, SHUTTING_DOWN, WORKER
 from bluegreen.parts.nginx_config import Dump, DumpUnreadable, parse_dump, version_of
 from bluegreen.config.settings import Nginx

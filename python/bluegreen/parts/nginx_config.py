@@ -161,9 +161,6 @@ class Dump:
                 return (*self.context(d.path, _seen | {path}), *(p.name for p in parents))
         return ()
 
-    def _absolute(self, pattern: str) -> str:
-        return pattern if pattern.startswith("/") else posixpath.join(self.prefix, pattern)
-
     def mentions(self, hosts: Iterable[str]) -> list[Mention]:
         """Every directive naming one of `hosts` as a whole host name (`maice-back-blue` in
         `server maice-back-blue:8000`, `proxy_pass http://maice-back-blue:8000/`, `set $b maice-back-blue;`), but

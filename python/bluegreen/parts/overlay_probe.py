@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from bluegreen.parts.containers import Docker
+from bluegreen.parts.engine import Docker
 from bluegreen.parts.health import Probe
 
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from bluegreen.colors import COLORS
 from bluegreen.parts import host_nginx
-from bluegreen.parts.dict_file import digest, file_color
+from bluegreen.files import digest
+from bluegreen.parts.dict_file import file_color
 
 # Why not, in the order they are checked (None: ready). Message ids: status.quick.<reason>.
 REASONS = ("no_ticket", "config_changed", "busy", "nginx_unseen", "color_moved", "file_edited", "nginx_reloaded")

@@ -21,7 +21,7 @@ WITHIN = 30.0  # seconds: Docker's back-off reaches 12.8 s after 8 failed tries;
 POLL = 0.2
 
 
-class Engine(Protocol):  # parts/containers.Docker
+class Engine(Protocol):  # parts/engine.Docker
     def inspect(self, name: str) -> ContainerInfo | None: ...
 
 

@@ -12,7 +12,6 @@ import json
 import re
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from bluegreen.parts.dict_file import new_generation
 from bluegreen.parts.instance import Server
 from bluegreen.config.settings import Service
 

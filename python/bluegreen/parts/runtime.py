@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol, Sequence
 
 from bluegreen.parts import health
-from bluegreen.parts.containers import Docker, each
+from bluegreen.parts.engine import Docker, each
 from bluegreen.parts.health import Probe
 from bluegreen.parts.instance import ContainerInfo, Server
 from bluegreen.config.settings import COLORS, Service

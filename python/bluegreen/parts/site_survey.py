@@ -12,7 +12,7 @@ from typing import Sequence
 from bluegreen.clock import REAL, Clock
 from bluegreen.errors import Unreachable
 from bluegreen.parts import nginx_files
-from bluegreen.parts.containers import ContainerFacts, Docker
+from bluegreen.parts.engine import ContainerFacts, Docker
 from bluegreen.parts.host_nginx import MASTER
 from bluegreen.parts.nginx import Generation, NginxGate
 from bluegreen.parts.nginx_config import Dump

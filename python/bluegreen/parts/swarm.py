@@ -24,7 +24,7 @@ from typing import Mapping, Sequence
 
 from bluegreen.clock import Clock
 from bluegreen.errors import DeployFailed, UsageError
-from bluegreen.parts.containers import Docker
+from bluegreen.parts.engine import Docker
 from bluegreen.parts.health import Probe
 from bluegreen.parts.instance import ContainerInfo, Server
 from bluegreen.parts.nginx_config import RESOLVE_SINCE, version_of

@@ -17,7 +17,7 @@ from pathlib import Path
 from bluegreen.parts.facts import Facts, NginxFacts, PathFacts
 from bluegreen.errors import BlueGreenError, Unreachable
 from bluegreen.parts import host_nginx
-from bluegreen.parts.containers import ContainerFacts
+from bluegreen.parts.engine import ContainerFacts
 from bluegreen.parts.state import StateDir
 from bluegreen.parts.state_files import kind_of
 from bluegreen.parts.switch import Record, ReloadSwitch

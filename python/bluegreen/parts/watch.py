@@ -9,7 +9,8 @@ from typing import Callable, Iterable, Mapping
 from bluegreen.clock import Clock
 from bluegreen.output import Reporter
 from bluegreen.parts import health
-from bluegreen.parts.access_log import LogFormat, LogSource, LogUnavailable, Request
+from bluegreen.config.log_format import LogFormat, Request
+from bluegreen.parts.access_log import LogSource, LogUnavailable
 from bluegreen.parts.judge import ProbeStreak, Tally, Verdict, judge, millis, percent
 from bluegreen.config.settings import Nginx, Service
 from bluegreen.units import format_seconds

@@ -47,7 +47,8 @@ from bluegreen.colors import COLORS, NAME, other
 from bluegreen.errors import BlueGreenError
 from bluegreen.operations.frame import lock_ahead
 from bluegreen.parts import admin_dir, admin_key, admin_socket, engine_address, host_nginx
-from bluegreen.parts.dict_file import digest, new_generation, recolor, regenerate
+from bluegreen.files import digest
+from bluegreen.parts.dict_file import new_generation, recolor, regenerate
 from bluegreen.parts.quick_ticket import (RELOAD, not_recorded, reload_answer, reload_unchanged, source_color,
                                          why_not)
 from bluegreen.parts.state import StateDir
