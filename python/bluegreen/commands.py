@@ -93,31 +93,27 @@ def _scene(opts: Options, service: str, state=None):
     return scene_for(config_mod.load(opts.config_path), service, opts.out, state=state)
 
 
-def deploy(opts: Options, service: str, *, image: str | None, monitor: str | None, stage: bool = False) -> Report:
+def deploy(opts: Options, service: str, *, image: str | None, monitor: float | None, stage: bool = False) -> Report:
     """The deploy (which releases the lock when it returns), then the watch. A rollback by the monitor turns
     the deploy's report into `monitor_rolled_back` (exit 5). Staged: no switch, so nothing to watch yet."""
     from bluegreen.operations.deploy import Deploy
     from bluegreen.operations.run import run
-    from bluegreen.operations.monitor import parse_duration_option
     from bluegreen.parts.system import gather
 
-    duration = parse_duration_option(monitor, "--monitor")  # a bad value is refused before anything changes
     config = config_mod.load(opts.config_path)
     scene = scene_for(config, service, opts.out)
     system = partial(gather, config, scene.service, scene.switch, complete=False)
     return _then_monitor(scene, run(scene, Deploy(scene, image=image, stage=stage, system=system)),
-                         None if stage else duration)
+                         None if stage else monitor)
 
 
-def promote(opts: Options, service: str, *, monitor: str | None) -> Report:
+def promote(opts: Options, service: str, *, monitor: float | None) -> Report:
     """Switch to the staged color (a fresh health check first), then watch it like `deploy --monitor`."""
     from bluegreen.operations.run import run
-    from bluegreen.operations.monitor import parse_duration_option
     from bluegreen.operations.promote import Promote
 
-    duration = parse_duration_option(monitor, "--monitor")
     scene = _scene(opts, service)
-    return _then_monitor(scene, run(scene, Promote(scene)), duration)
+    return _then_monitor(scene, run(scene, Promote(scene)), monitor)
 
 
 def abort(opts: Options, service: str) -> Report:
@@ -161,15 +157,12 @@ def rollback(opts: Options, service: str, *, reason: str | None) -> Report:
     return run(scene, Rollback(scene, reason=reason, quick=quick))
 
 
-def monitor(opts: Options, service: str, *, duration: str | None) -> Report:
+def monitor(opts: Options, service: str, *, duration: float | None) -> Report:
     from bluegreen.operations.run import run
-    from bluegreen.operations.monitor import Monitor, parse_duration_option
+    from bluegreen.operations.monitor import Monitor
 
-    seconds = parse_duration_option(duration, "--duration")
-    if seconds == 0:
-        raise UsageError("monitor.bad_duration", option="--duration", value=duration)
     scene = _scene(opts, service)
-    return run(scene, Monitor(scene, duration=seconds))
+    return run(scene, Monitor(scene, duration=duration))
 
 
 def status(opts: Options, service: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from bluegreen.config import settings
 from bluegreen.config.log_format import DEFAULT_FORMAT
 from bluegreen.config.schema import parse
 from bluegreen.errors import UsageError
-from bluegreen.operations.monitor import parse_duration_option
+from bluegreen.cli.options import duration_option
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "maice" / "bluegreen.yml"
 
@@ -93,11 +93,19 @@ def test_access_log_choices():
 @pytest.mark.parametrize("value, seconds", [(None, None), ("", None), ("60s", 60.0), ("2m", 120.0), ("0", 0.0)])
 def test_duration_option(value, seconds):
     """--monitor / --duration: unset or empty (as Jenkins passes it) is no value; 0 switches deploy monitoring off."""
-    assert parse_duration_option(value, "--monitor") == seconds
+    assert duration_option(value, "--monitor") == seconds
 
 
 def test_bad_duration_option():
     """A value that is not a duration is a usage error naming the option."""
     with pytest.raises(UsageError) as err:
-        parse_duration_option("soon", "--monitor")
-    assert err.value.params == {"option": "--monitor", "value": "soon"} and err.value.exit_code == 2
+        duration_option("soon", "--monitor")
+    assert err.value.params["option"] == "--monitor" and err.value.params["value"] == "'soon'"
+    assert err.value.exit_code == 2
+
+
+def test_a_watch_of_nothing_is_refused():
+    """`monitor --duration 0` would watch nothing; `deploy --monitor 0` switches the watch off."""
+    with pytest.raises(UsageError) as err:
+        duration_option("0", "--duration", zero=False)
+    assert err.value.key == "monitor.bad_duration" and err.value.exit_code == 2

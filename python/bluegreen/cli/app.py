@@ -161,7 +161,7 @@ def rollback(opts: Options, service: str, reason: str | None, report: str | None
 @click.pass_obj
 def monitor(opts: Options, service: str, duration: str | None) -> None:
     """Watch SERVICE's active color; roll back to the previous one if it degrades (exit 5)."""
-    commands.monitor(opts, service, duration=cli_options.duration_option(duration, "--duration"))
+    commands.monitor(opts, service, duration=cli_options.duration_option(duration, "--duration", zero=False))
 
 
 @cli.command()

@@ -40,13 +40,18 @@ def image_option(value: str | None) -> str | None:
     return value
 
 
-def duration_option(value: str | None, option: str) -> str | None:
-    """--monitor / --duration: empty (as Jenkins passes it) or a duration up to a day (surrounding spaces allowed)."""
+def duration_option(value: str | None, option: str, *, zero: bool = True) -> float | None:
+    """--monitor / --duration, the one check of a duration given on the command line: seconds up to a day
+    (surrounding spaces allowed; 0 switches deploy monitoring off), None when not given (empty, as Jenkins passes
+    it)."""
     if value is None or not value.strip():
-        return value
-    if parse_duration(value.strip()) is None:
+        return None
+    seconds = parse_duration(value.strip())
+    if seconds is None:
         raise UsageError("option.bad_duration", option=option, value=repr(value)[:60], high=human(MAX_SECONDS))
-    return value.strip()
+    if seconds == 0 and not zero:  # `monitor --duration 0` would watch nothing
+        raise UsageError("monitor.bad_duration", option=option, value=value.strip()[:40])
+    return seconds
 
 
 def reason_option(value: str | None) -> str | None:

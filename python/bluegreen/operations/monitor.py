@@ -15,7 +15,7 @@ through the public entry, and real traffic of this upstream from nginx's own acc
 
 from __future__ import annotations
 
-from bluegreen.errors import BlueGreenError, MonitorRolledBack, RollbackUnavailable, UsageError
+from bluegreen.errors import BlueGreenError, MonitorRolledBack, RollbackUnavailable
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.run import run
 from bluegreen.operations.look import Live
@@ -24,18 +24,7 @@ from bluegreen.parts.instance import ContainerInfo
 from bluegreen.parts.watch import Watch, Watched
 from bluegreen.report import Report
 from bluegreen.config.settings import other
-from bluegreen.units import format_seconds, parse_duration
-
-
-def parse_duration_option(value: str | None, option: str) -> float | None:
-    """`--monitor 60s` / `--duration 2m`: seconds, None when not given (empty counts as not given, as Jenkins
-    passes it), 0 to switch monitoring off."""
-    if value is None or not value.strip():
-        return None
-    seconds = parse_duration(value)
-    if seconds is None:
-        raise UsageError("monitor.bad_duration", option=option, value=value[:40])
-    return seconds
+from bluegreen.units import format_seconds
 
 
 class Monitor:
