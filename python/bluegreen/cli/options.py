@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from bluegreen.commands import Options
-from bluegreen.config.values import IMAGE, IMAGE_MAX, human
+from bluegreen.config.values import human, is_reference
 from bluegreen.errors import UsageError
 from bluegreen.files import write_all
 from bluegreen.output import escape
@@ -35,7 +35,7 @@ def emit(doc: dict[str, Any], opts: Options, report: tuple[int, str] | None) -> 
 
 def image_option(value: str | None) -> str | None:
     """--image: a reference (Docker's grammar) or nothing; checked before anything else happens."""
-    if value is not None and (len(value) > IMAGE_MAX or not IMAGE.fullmatch(value)):
+    if value is not None and not is_reference(value):
         raise UsageError("option.bad_value", option="--image", value=repr(value)[:120])
     return value
 

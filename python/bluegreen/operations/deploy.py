@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Callable, Mapping
 
 from bluegreen import failpoints
 from bluegreen.config import expand
-from bluegreen.config.values import IMAGE
+from bluegreen.config.values import is_reference
 from bluegreen.errors import BlueGreenError, DeployFailed, MissingVariables, ServiceBusy, UsageError
 from bluegreen.operations.candidate import Candidate
 from bluegreen.operations.frame import Frame, Scene
@@ -57,7 +57,7 @@ def release_of(service: Service, environ: Mapping[str, str], image_override: str
             missing.extend(n for n in str(exc.params["names"]).split(", ") if n not in missing)
     if missing:
         raise MissingVariables("env.missing", names=", ".join(missing), key=f"services.{service.name}")
-    if not IMAGE.fullmatch(image):  # quoted whole, not cut: the Reporter masks what a ${VAR} put there, then cuts
+    if not is_reference(image):  # quoted whole, not cut: the Reporter masks what a ${VAR} put there, then cuts
         raise UsageError("config.bad_value", key="--image", value=repr(image))
     env.update(BLUEGREEN_SERVICE=service.name)
     return Release(image, env, build_of(image, environ))
