@@ -134,7 +134,7 @@ def test_lock_held_is_refused_with_its_holder(site):
         assert site.upstream_text() == before
         assert site.bg("rollback", "backend").returncode == 4
     finally:
-        holder.release()
+        holder.unlock()
 
 
 @pytest.mark.parametrize("change, key", [

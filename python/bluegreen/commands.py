@@ -59,16 +59,16 @@ def parts_for(config: Config, service: Service):
     create state_dir)."""
     from bluegreen.parts import admin_key
     from bluegreen.parts.engine import Docker
-    from bluegreen.parts.nginx import NginxGate
+    from bluegreen.parts.nginx import NginxControl
     from bluegreen.parts.shared_dict import SharedDictSwitch
     from bluegreen.parts.switch import ReloadSwitch
 
     docker = Docker(config.network)
     runtime = runtime_for(docker, config, service)
-    gate = NginxGate(docker, config.nginx, service.upstream_file, REAL)
-    switch = SharedDictSwitch(gate, service, config.nginx, runtime, config.digest,
+    control = NginxControl(docker, config.nginx, service.upstream_file, REAL)
+    switch = SharedDictSwitch(control, service, config.nginx, runtime, config.digest,
                               key_file=admin_key.path_for(config.state_dir, service.name)) \
-        if config.nginx.switch == "shared-dict" else ReloadSwitch(gate, service, runtime, config.digest)
+        if config.nginx.switch == "shared-dict" else ReloadSwitch(control, service, runtime, config.digest)
     return docker, runtime, switch
 
 

@@ -207,7 +207,7 @@ def test_any_lock_content_is_taken_over_only_when_it_names_a_holder(data, tmp_pa
     except StateCorrupt as error:
         assert error.exit_code == 3 and (root / "backend.lock").read_bytes() == data
         return
-    state.release()
+    state.unlock()
 
 
 HOSTS = st.one_of(st.sampled_from(["127.0.0.1", "localhost", "nginx", "[::1]", "[::1", "::1", "a..b", "-a", "a_b",

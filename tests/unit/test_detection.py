@@ -359,19 +359,19 @@ class Gate:
 
 def test_a_scan_is_read_again_only_after_nginx_loaded_something():
     """Same workers: nginx serves what the last scan read, even if a file broke since; new workers: read again."""
-    gate = Gate(dump_text((OWN, block("blue")), (SITE, site())), {OWN: 50.0, SITE: 50.0})
-    switch = ReloadSwitch(gate, SERVICE)  # type: ignore[arg-type]
+    control = Gate(dump_text((OWN, block("blue")), (SITE, site())), {OWN: 50.0, SITE: 50.0})
+    switch = ReloadSwitch(control, SERVICE)  # type: ignore[arg-type]
     first = switch.scan()
-    gate.fail = True
-    assert switch.scan() is first and gate.dumps == 1
-    gate.workers = {"8"}
-    assert switch.scan().dump is None and gate.dumps == 2
+    control.fail = True
+    assert switch.scan() is first and control.dumps == 1
+    control.workers = {"8"}
+    assert switch.scan().dump is None and control.dumps == 2
 
 
 def test_files_changed_after_the_workers_started_are_edited_but_bluegreens_own_is_not():
-    gate = Gate(dump_text((OWN, block("blue")), (SITE, site())), {OWN: 200.0, SITE: 200.0})
-    scan = ReloadSwitch(gate, SERVICE).scan()  # type: ignore[arg-type]
+    control = Gate(dump_text((OWN, block("blue")), (SITE, site())), {OWN: 200.0, SITE: 200.0})
+    scan = ReloadSwitch(control, SERVICE).scan()  # type: ignore[arg-type]
     assert scan.edited == (SITE,) and not scan.known
-    gate.workers = {"9"}
-    gate.mtimes = {OWN: 200.0, SITE: 100.5}  # within the second of process ages
-    assert ReloadSwitch(gate, SERVICE).scan().edited == ()  # type: ignore[arg-type]
+    control.workers = {"9"}
+    control.mtimes = {OWN: 200.0, SITE: 100.5}  # within the second of process ages
+    assert ReloadSwitch(control, SERVICE).scan().edited == ()  # type: ignore[arg-type]

@@ -27,7 +27,7 @@ class Op:
         other = StateDir(self.state.root, self.state.service)
         try:
             other.acquire("probe")
-            other.release()
+            other.unlock()
             self.calls.append((name, "unlocked"))
         except LockHeld:
             self.calls.append((name, "locked"))
@@ -85,7 +85,7 @@ def test_a_held_lock_refuses_and_records_nothing(scene):
             run(scene, op)
         assert [c[0] for c in op.calls] == ["begin"] and list(scene.state.history()) == []
     finally:
-        holder.release()
+        holder.unlock()
 
 
 def test_a_failure_is_recorded_with_its_reason_and_the_lock_released(scene):
@@ -96,7 +96,7 @@ def test_a_failure_is_recorded_with_its_reason_and_the_lock_released(scene):
     assert entry["result"] == "failed" and "HTTP 502" in entry["reason"]
     assert err.value.report.exit_code == 1  # type: ignore[attr-defined]
     scene.state.acquire("next")
-    scene.state.release()
+    scene.state.unlock()
 
 
 def test_an_unexpected_error_is_recorded_as_error_never_success(scene):

@@ -1,9 +1,9 @@
-"""`NginxGate.check`: nginx's version, modules and configuration from one exec (`nginx -V`, then `nginx -T`)."""
+"""`NginxControl.check`: nginx's version, modules and configuration from one exec (`nginx -V`, then `nginx -T`)."""
 
 from __future__ import annotations
 
 from bluegreen.clock import ManualClock
-from bluegreen.parts.nginx import NginxGate
+from bluegreen.parts.nginx import NginxControl
 from bluegreen.config.settings import Nginx
 
 ABOUT = ("nginx version: nginx/1.22.1\nbuilt with OpenSSL 3.0\n"
@@ -25,9 +25,9 @@ class _Docker:
 
 
 def _check(docker: _Docker, clock: ManualClock | None = None):
-    gate = NginxGate(docker, Nginx(container="nginx"), "/etc/nginx/conf.d/app.upstream.conf",  # type: ignore[arg-type]
+    control = NginxControl(docker, Nginx(container="nginx"), "/etc/nginx/conf.d/app.upstream.conf",  # type: ignore[arg-type]
                      clock or ManualClock())
-    return gate.check()
+    return control.check()
 
 
 def test_a_configuration_that_loads_gives_its_dump_version_and_configure_arguments():

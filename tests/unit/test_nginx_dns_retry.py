@@ -1,4 +1,4 @@
-"""`NginxGate.apply`: an `nginx -t` that fails only because Docker's DNS did not answer for a name is tried again,
+"""`NginxControl.apply`: an `nginx -t` that fails only because Docker's DNS did not answer for a name is tried again,
 within a bound; any other failure (or a name that never resolves) fails the switch as before, previous file back."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from bluegreen.clock import ManualClock
 from bluegreen.errors import DeployFailed
 from bluegreen.parts.engine import Process
-from bluegreen.parts.nginx import NginxGate
+from bluegreen.parts.nginx import NginxControl
 from bluegreen.config.settings import Nginx
 
 UNRESOLVED = (1, 'nginx: [emerg] host not found in upstream "app-blue:8000" in /etc/nginx/conf.d/app.upstream.conf:7\n'
@@ -41,7 +41,7 @@ class _Docker:
 
 
 def _apply(docker: _Docker, clock: ManualClock) -> None:
-    NginxGate(docker, Nginx(container="nginx"), "/etc/nginx/conf.d/app.upstream.conf",  # type: ignore[arg-type]
+    NginxControl(docker, Nginx(container="nginx"), "/etc/nginx/conf.d/app.upstream.conf",  # type: ignore[arg-type]
               clock).apply("upstream app { server app-green:8000; }\n", "upstream app { server app-blue:8000; }\n")
 
 

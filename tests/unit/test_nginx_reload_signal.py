@@ -1,4 +1,4 @@
-"""`NginxGate.reload` with `reload: signal` SIGHUPs nginx's master from this host and never asks Docker to send a
+"""`NginxControl.reload` with `reload: signal` SIGHUPs nginx's master from this host and never asks Docker to send a
 signal (Docker's kill API marks the container stopped by hand: `unless-stopped` then leaves nginx down after a
 reboot); where the master cannot be signalled from here, `nginx -s reload` in the container does it."""
 
@@ -12,7 +12,7 @@ import pytest
 from bluegreen.clock import REAL
 from bluegreen.parts.engine import Process
 from bluegreen.parts.host_nginx import MASTER
-from bluegreen.parts.nginx import NginxGate
+from bluegreen.parts.nginx import NginxControl
 from bluegreen.config.settings import Nginx
 
 
@@ -53,15 +53,15 @@ def fake_master(tmp_path):
     proc.wait()
 
 
-def _gate(docker: _Docker, reload: str = "signal") -> NginxGate:
-    return NginxGate(docker, Nginx(container="nginx", reload=reload, reload_timeout=5.0),  # type: ignore[arg-type]
+def _control(docker: _Docker, reload: str = "signal") -> NginxControl:
+    return NginxControl(docker, Nginx(container="nginx", reload=reload, reload_timeout=5.0),  # type: ignore[arg-type]
                      "/etc/nginx/conf.d/up.conf", REAL)
 
 
 def test_the_master_gets_sighup_from_this_host_and_docker_sends_no_signal(fake_master):
     pid, hups = fake_master
     docker = _Docker(pid, hups)
-    generation = _gate(docker).reload()  # confirmed once the fake master counted the SIGHUP
+    generation = _control(docker).reload()  # confirmed once the fake master counted the SIGHUP
     assert hups() == ["hup"] and docker.execs == []
     assert generation.workers == frozenset({"901"})
 
@@ -70,7 +70,7 @@ def test_a_master_this_process_cannot_see_is_reloaded_inside_the_container():
     not_nginx = subprocess.Popen(["sleep", "30"])  # a pid whose process is not an nginx master (another namespace)
     try:
         docker = _Docker(not_nginx.pid, lambda: [])
-        _gate(docker).reload()
+        _control(docker).reload()
         assert docker.execs == [["nginx", "-s", "reload"]]
         assert not_nginx.poll() is None  # never signalled
     finally:
@@ -81,5 +81,5 @@ def test_a_master_this_process_cannot_see_is_reloaded_inside_the_container():
 def test_reload_exec_never_signals_from_here(fake_master):
     pid, hups = fake_master
     docker = _Docker(pid, hups)
-    _gate(docker, reload="exec").reload()
+    _control(docker, reload="exec").reload()
     assert docker.execs == [["nginx", "-s", "reload"]] and hups() == []

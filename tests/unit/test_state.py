@@ -26,9 +26,9 @@ def test_second_holder_is_refused_with_the_holder(tmp_path):
         second.acquire("rollback backend")
     assert err.value.exit_code == 4
     assert err.value.params["pid"] == os.getpid() and err.value.params["command"] == "deploy backend"
-    first.release()
+    first.unlock()
     second.acquire("rollback backend")
-    second.release()
+    second.unlock()
 
 
 def test_lock_is_per_service(tmp_path):
@@ -36,8 +36,8 @@ def test_lock_is_per_service(tmp_path):
     a, b = StateDir(tmp_path, "a"), StateDir(tmp_path, "b")
     a.acquire("x")
     b.acquire("y")
-    a.release()
-    b.release()
+    a.unlock()
+    b.unlock()
 
 
 def test_sigkilled_holder_does_not_leave_the_lock_stuck(tmp_path):
@@ -61,7 +61,7 @@ def test_sigkilled_holder_does_not_leave_the_lock_stuck(tmp_path):
     stale = state.stale_holder()
     assert stale and stale["pid"] == child.pid
     state.acquire("deploy backend")
-    state.release()
+    state.unlock()
     assert state.stale_holder() is None
 
 

@@ -78,7 +78,7 @@ def test_a_short_write_is_finished_not_fsynced_truncated(tmp_path, short_writes,
     assert StateDir(tmp_path, "backend").load() == saved
     assert [e["reason"] for e in StateDir(tmp_path, "backend").history()] == ["x" * 100]
     assert json.loads((tmp_path / "backend.lock").read_text())["command"] == "deploy backend"
-    state.release()
+    state.unlock()
 
 
 def test_a_write_that_makes_no_progress_is_a_full_disk_naming_the_file(tmp_path, monkeypatch):
@@ -102,7 +102,7 @@ def test_the_lock_on_a_full_disk_names_its_file_and_is_not_held(tmp_path, monkey
     monkeypatch.setattr(os, "pwrite", real_pwrite)
     other = StateDir(tmp_path, "backend")
     other.acquire("rollback backend")
-    other.release()
+    other.unlock()
 
 
 def test_a_short_write_of_the_report_is_finished(tmp_path, short_writes):

@@ -78,7 +78,7 @@ def reboot(f: Facts) -> Finding | None:
     version = f.nginx.version or "?"
     stays = [n for n in first if f.named[n].restart not in BACK and f.named[n].restart != "on-failure"]
     if stays:
-        newer = f.nginx.release >= RESOLVE_SINCE
+        newer = f.nginx.numbers >= RESOLVE_SINCE
         return Finding("reboot", FAIL, "doctor.reboot.name_stays",
                        {"names": ", ".join(stays), "where": first[stays[0]], "version": version},
                        "doctor.fix.reboot_resolve" if newer else "doctor.fix.restart",

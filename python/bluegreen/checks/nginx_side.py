@@ -123,7 +123,7 @@ def websocket(f: Facts) -> Finding | None:
     dump = f.nginx.dump
     if dump is None:
         return None
-    default = "1.1" if f.nginx.release >= HTTP11_DEFAULT_SINCE else "1.0"
+    default = "1.1" if f.nginx.numbers >= HTTP11_DEFAULT_SINCE else "1.0"
     complete, partial = [], []
     for d, parents in proxying(f):
         headers = {h.args[0].lower(): " ".join(h.args[1:]).lower()

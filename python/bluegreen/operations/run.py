@@ -42,10 +42,10 @@ def run(scene: Scene, operation: Operation) -> Report:
                     operation.unwind(frame)
                 raise
             finally:
-                scene.state.release()
+                scene.state.unlock()
             if not operation.holds_lock:
                 operation.act(frame)
         operation.end()
         return report
     finally:
-        scene.state.release()
+        scene.state.unlock()

@@ -42,7 +42,7 @@ class NginxFacts:
     sees_master: bool | None = None  # the rollback's quick path can see nginx from here (None: not looked)
 
     @property
-    def release(self) -> tuple[int, ...]:
+    def numbers(self) -> tuple[int, ...]:
         """(1, 22, 1); () when the version is not known."""
         return tuple(int(p) for p in self.version.split(".") if p.isdigit())
 

@@ -28,7 +28,7 @@ from bluegreen.config.settings import Nginx
 
 @dataclass(frozen=True)
 class Checked:
-    """nginx as `nginx -V` and `nginx -T` describe it now (NginxGate.check)."""
+    """nginx as `nginx -V` and `nginx -T` describe it now (NginxControl.check)."""
 
     version: str  # "1.22.1"; "" when `nginx -V` printed no version
     configure: str  # `nginx -V`'s configure arguments (modules compiled in)
@@ -44,7 +44,7 @@ class Generation:
     started: float | None  # epoch seconds when the oldest of them started (±1 s: `ps` counts whole seconds)
 
 
-class NginxGate:
+class NginxControl:
     def __init__(self, docker: Docker, settings: Nginx, path: str, clock: Clock = REAL) -> None:
         self.docker, self.settings, self.path, self.clock = docker, settings, path, clock
         self.container = settings.container

@@ -1,5 +1,5 @@
 """Changing several of nginx's files as one (`bluegreen init`): write each, one `nginx -t` for all of them
-together, one graceful reload confirmed by new workers (NginxGate.reload); on any failure every file is put back
+together, one graceful reload confirmed by new workers (NginxControl.reload); on any failure every file is put back
 exactly as it was (its previous text, or no file) and nginx serves what it served before.
 
 How a file is written, inside the container (`sh`, `cat`, `cp`, `mv`, `readlink`: the official images and
@@ -19,7 +19,7 @@ from typing import Sequence
 
 from bluegreen import failpoints
 from bluegreen.errors import DeployFailed
-from bluegreen.parts.nginx import Generation, NginxGate, last_line
+from bluegreen.parts.nginx import Generation, NginxControl, last_line
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class FileChange:
     previous: str | None  # the text it has now; None: there is no such file
 
 
-def serve_files(gate: NginxGate, changes: Sequence[FileChange]) -> tuple[Generation, tuple[str, ...]]:
+def serve_files(control: NginxControl, changes: Sequence[FileChange]) -> tuple[Generation, tuple[str, ...]]:
     """Write every change, test them together, reload and confirm: (the new generation of workers, the paths that
     had to be written in place). Any failure puts every file back, reloads if nginx had reloaded, and raises."""
     written: list[FileChange] = []
@@ -37,46 +37,46 @@ def serve_files(gate: NginxGate, changes: Sequence[FileChange]) -> tuple[Generat
     try:
         for change in changes:
             written.append(change)
-            if _write(gate, change.path, change.text):
+            if _write(control, change.path, change.text):
                 in_place.append(change.path)
         failpoints.reach("init.written")
-        ok, output = gate.test()
+        ok, output = control.test()
         if not ok:
             raise DeployFailed("nginx.test_failed", error=last_line(output))
     except BaseException:
-        put_back(gate, written)
+        put_back(control, written)
         raise
     try:
-        return gate.reload(), tuple(in_place)
+        return control.reload(), tuple(in_place)
     except BaseException:
-        put_back(gate, written)
+        put_back(control, written)
         try:
-            gate.reload()
+            control.reload()
         except DeployFailed:
             pass  # the master kept serving what it had: nothing more to undo
         raise
 
 
-def put_back(gate: NginxGate, changes: Sequence[FileChange]) -> None:
+def put_back(control: NginxControl, changes: Sequence[FileChange]) -> None:
     """Every file as it was before `changes` (best effort: the run failed already; each one is tried)."""
     for change in reversed(changes):
         try:
-            _write(gate, change.path, change.previous)
+            _write(control, change.path, change.previous)
         except DeployFailed:
             pass
 
 
-def modules_path(gate: NginxGate) -> str:
+def modules_path(control: NginxControl) -> str:
     """Where this nginx loads dynamic modules from (`nginx -V`: --modules-path), for the njs `load_module` line."""
-    code, out = gate.docker.exec(gate.container, ["nginx", "-V"])
+    code, out = control.docker.exec(control.container, ["nginx", "-V"])
     for word in out.split():
         if word.startswith("--modules-path="):
             return word.partition("=")[2]
     return f"{(_prefix(out) or '/etc/nginx').rstrip('/')}/modules"
 
 
-def exists(gate: NginxGate, path: str) -> bool:
-    code, _ = gate.docker.exec(gate.container, ["test", "-f", path])
+def exists(control: NginxControl, path: str) -> bool:
+    code, _ = control.docker.exec(control.container, ["test", "-f", path])
     return code == 0
 
 
@@ -84,12 +84,12 @@ def _prefix(version_output: str) -> str | None:
     return next((w.partition("=")[2] for w in version_output.split() if w.startswith("--prefix=")), None)
 
 
-def _write(gate: NginxGate, path: str, text: str | None) -> bool:
+def _write(control: NginxControl, path: str, text: str | None) -> bool:
     """Write (or, with None, remove) one file in the nginx container; True when it had to be written in place."""
     if text is None:
-        code, out = gate.docker.exec(gate.container, ["sh", "-c", _REMOVE, "bluegreen", path])
+        code, out = control.docker.exec(control.container, ["sh", "-c", _REMOVE, "bluegreen", path])
     else:
-        code, out = gate.docker.exec(gate.container, ["sh", "-c", _WRITE, "bluegreen", path],
+        code, out = control.docker.exec(control.container, ["sh", "-c", _WRITE, "bluegreen", path],
                                      stdin=text.encode("utf-8"))
     if code != 0:
         raise DeployFailed("nginx.swap_failed", path=path, error=last_line(out))

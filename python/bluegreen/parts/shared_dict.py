@@ -26,7 +26,7 @@ from bluegreen.errors import DeployFailed, Inconsistent, Unreachable
 from bluegreen.parts import admin_dir, admin_key, quick_ticket
 from bluegreen.parts.admin_socket import AdminRefused, AdminUnreachable, call
 from bluegreen.parts.dict_file import file_color, key_digest, new_generation, recolor, shape
-from bluegreen.parts.nginx import Generation, NginxGate
+from bluegreen.parts.nginx import Generation, NginxControl
 from bluegreen.parts.render import render_module, render_shared_dict
 from bluegreen.parts.state import ServiceState
 from bluegreen.parts.switch import UNKNOWN, Hosts, Record, ReloadSwitch, Served, loaded_file
@@ -48,9 +48,9 @@ class SharedDictSwitch(ReloadSwitch):
 
     mode = "shared-dict"
 
-    def __init__(self, gate: NginxGate, service: Service, nginx: Nginx, hosts: Hosts | None = None,
+    def __init__(self, control: NginxControl, service: Service, nginx: Nginx, hosts: Hosts | None = None,
                  config_digest: str | None = None, *, key_file: Path) -> None:
-        super().__init__(gate, service, hosts)
+        super().__init__(control, service, hosts)
         self.nginx, self.config_digest, self.key_file = nginx, config_digest, key_file
         self.socket = f"{nginx.admin_dir}/{service.upstream}.sock"
         self.module = f"{MODULE_DIR}/{service.upstream}.js"
@@ -93,7 +93,7 @@ class SharedDictSwitch(ReloadSwitch):
             self._answer = self.ask()
             return True
         except Unreachable:
-            return self.gate.running()
+            return self.control.running()
 
     # --- what nginx serves -------------------------------------------------------------------------------------
     _answer: dict | None = None  # running()'s answer, reused by the look that follows it
@@ -111,8 +111,8 @@ class SharedDictSwitch(ReloadSwitch):
         return answer
 
     def look(self, record: Record) -> Served:
-        file = self.gate.read()
-        generation = self.gate.generation()
+        file = self.control.read()
+        generation = self.control.generation()
         loaded, how, since = loaded_file(record, file.text, file.mtime, generation)
         basis = loaded if how != UNKNOWN else file.text
         if file_color(basis) is None:  # not set up yet (the guide's plain upstream): read it as the file says
@@ -160,7 +160,7 @@ class SharedDictSwitch(ReloadSwitch):
                                   key_digest=admin_key.digest(self.key()),
                                   keepalive_min_timeout=self.nginx.keepalive_min_timeout,
                                   servers=hosts.servers if hosts else None, resolver=hosts.resolver if hosts else None,
-                                  segments=self.gate.segments() if preview else ())
+                                  segments=self.control.segments() if preview else ())
 
     def setup_files(self) -> dict[str, str]:
         """The njs module the file imports (written beside it by the first switch, or by `bluegreen init`)."""
@@ -173,8 +173,8 @@ class SharedDictSwitch(ReloadSwitch):
         serves again, file and color."""
         color = file_color(text)
         if shape(text) != shape(previous) or file_color(previous) is None:
-            self.gate.install_module(self.module, self.setup_files()[self.module])
-            generation = self.gate.apply(text, previous)
+            self.control.install_module(self.module, self.setup_files()[self.module])
+            generation = self.control.apply(text, previous)
             self._set_color(color, previous, reloaded=True)
             return generation
         self._set_color(color, previous, reloaded=False)
@@ -185,12 +185,12 @@ class SharedDictSwitch(ReloadSwitch):
         """The color of `text` serves already (set on the socket: by apply, or by the rollback's quick path):
         write the file too, so that an nginx restart comes up on it. On failure `previous` serves again."""
         try:
-            self.gate.install(text, keep_backup=True)
+            self.control.install(text, keep_backup=True)
         except DeployFailed:
             self._put_back(previous, reloaded=False)
             raise
         failpoints.reach("nginx.installed")
-        return self._generation or self.gate.generation()
+        return self._generation or self.control.generation()
 
     def quick_readiness(self, state: ServiceState) -> str:
         """`ready` when the next rollback may take the quick path, from the last look's answer; else why not
@@ -225,13 +225,13 @@ class SharedDictSwitch(ReloadSwitch):
         if previous is None:
             return
         if reloaded:
-            self.gate.install(previous)
+            self.control.install(previous)
             try:
-                self.gate.reload()
+                self.control.reload()
             except DeployFailed:
                 pass
         else:
-            self.gate.install(previous)
+            self.control.install(previous)
         color = file_color(previous)
         if color:
             try:

@@ -14,7 +14,7 @@ from bluegreen.errors import Unreachable
 from bluegreen.parts import nginx_files
 from bluegreen.parts.engine import ContainerFacts, Docker
 from bluegreen.parts.host_nginx import MASTER
-from bluegreen.parts.nginx import Generation, NginxGate
+from bluegreen.parts.nginx import Generation, NginxControl
 from bluegreen.parts.nginx_config import Dump
 from bluegreen.parts.nginx_files import FileChange
 from bluegreen.config.settings import Nginx
@@ -65,11 +65,11 @@ class SiteSurvey:
         facts = self.docker.facts(name)
         if facts is None or not facts.running:
             raise Unreachable("nginx.not_running", name=name)
-        gate = self._gate(Nginx(container=name))
-        dump = gate.dump()
-        modules = nginx_files.modules_path(gate)
-        return NginxReading(facts, dump, gate.generation().started, gate.master(), modules,
-                            nginx_files.exists(gate, f"{modules}/{NJS}"))
+        control = self._control(Nginx(container=name))
+        dump = control.dump()
+        modules = nginx_files.modules_path(control)
+        return NginxReading(facts, dump, control.generation().started, control.master(), modules,
+                            nginx_files.exists(control, f"{modules}/{NJS}"))
 
     def read_file(self, container: str, path: str) -> str | None:
         """A file in the container as nginx would read it (a link followed); None when there is none."""
@@ -80,8 +80,8 @@ class SiteSurvey:
 
     def serve(self, settings: Nginx, changes: Sequence[FileChange]) -> tuple[Generation, tuple[str, ...]]:
         """Write the files, one `nginx -t`, one reload confirmed; on failure every file back (nginx_files.py)."""
-        return nginx_files.serve_files(self._gate(settings), changes)
+        return nginx_files.serve_files(self._control(settings), changes)
 
-    def _gate(self, settings: Nginx) -> NginxGate:
+    def _control(self, settings: Nginx) -> NginxControl:
         # No file of its own: init changes several at once (nginx_files.py).
-        return NginxGate(self.docker, settings, "-", self.clock)
+        return NginxControl(self.docker, settings, "-", self.clock)

@@ -106,7 +106,8 @@ class StateDir:
         """This process holds the service's lock through this object."""
         return self._lock_fd is not None
 
-    def release(self) -> None:
+    def unlock(self) -> None:
+        """Let the service's lock go (idempotent)."""
         if self._lock_fd is not None:
             os.ftruncate(self._lock_fd, 0)
             fcntl.flock(self._lock_fd, fcntl.LOCK_UN)

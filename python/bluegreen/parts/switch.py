@@ -29,7 +29,7 @@ from bluegreen.parts import host_nginx, quick_ticket
 from bluegreen.parts.access_log import LogSource
 from bluegreen.parts.dict_file import new_generation
 from bluegreen.parts.instance import Server
-from bluegreen.parts.nginx import Generation, NginxGate
+from bluegreen.parts.nginx import Generation, NginxControl
 from bluegreen.parts.nginx_config import Dump
 from bluegreen.parts.render import render_upstream
 from bluegreen.parts.state import ServiceState
@@ -145,34 +145,34 @@ class Switch(Protocol):
 class ReloadSwitch:
     mode = "reload"
 
-    def __init__(self, gate: NginxGate, service: Service, hosts: Hosts | None = None,
+    def __init__(self, control: NginxControl, service: Service, hosts: Hosts | None = None,
                  config_digest: str | None = None) -> None:
-        self.gate, self.service = gate, service
+        self.control, self.service = control, service
         self.hosts = hosts  # each color's `server` hosts (the runtime's); None: the color's one container
         self.config_digest = config_digest  # the config file's, for the rollback's quick path (its ticket)
 
     @property
     def path(self) -> str:
-        return self.gate.path
+        return self.control.path
 
     @property
     def container(self) -> str:
-        return self.gate.container
+        return self.control.container
 
     def running(self) -> bool:
         """nginx's container runs (its files can be read when it is stopped, but nothing served or reloaded)."""
-        return self.gate.running()
+        return self.control.running()
 
     def secure(self) -> list[tuple[str, dict[str, str]]]:
         """Nothing to secure before an operation: no channel but Docker's (shared-dict: its admin socket)."""
         return []
 
     def access_log(self) -> LogSource | None:
-        return self.gate.access_log()
+        return self.control.access_log()
 
     def look(self, record: Record) -> Served:
-        file = self.gate.read()
-        generation = self.gate.generation()
+        file = self.control.read()
+        generation = self.control.generation()
         loaded, how, since = loaded_file(record, file.text, file.mtime, generation)
         view = self.view_of(loaded if how != UNKNOWN else file.text)
         return Served(file.text, loaded, how, since, generation, view, self.container)
@@ -187,12 +187,12 @@ class ReloadSwitch:
         (the same workers) a scan whose files it served is served still, whatever the disk says now: it is
         returned again without running nginx at all. So a run that reads nginx before it changes anything keeps
         knowing what nginx serves when someone breaks a file meanwhile (its undo still can tell)."""
-        generation = self.gate.generation()
+        generation = self.control.generation()
         last = self._scan
         if last is not None and last.workers == generation.workers:
             return last
         try:
-            dump = self.gate.dump()
+            dump = self.control.dump()
         except Inconsistent as error:
             return Scan(None, self.path, generation.workers, error=str(error.params.get("error", "")))
         if generation.started is None:  # no worker serves: nothing is known to be loaded
@@ -209,7 +209,7 @@ class ReloadSwitch:
         return render_upstream(self.service, primary=primary, backup=backup, generation=new_generation(),
                                preview=preview, servers=hosts.servers if hosts else None,
                                resolver=hosts.resolver if hosts else None,
-                               segments=self.gate.segments() if preview else ())
+                               segments=self.control.segments() if preview else ())
 
     def setup_files(self) -> dict[str, str]:
         """Files nginx must have besides the upstream file before this switch works (path → text): none here."""
@@ -217,19 +217,19 @@ class ReloadSwitch:
 
     def apply(self, text: str, previous: str | None) -> Generation:
         """Serve `text` (swap, `nginx -t`, reload, confirm); on failure `previous` serves again."""
-        return self.gate.apply(text, previous)
+        return self.control.apply(text, previous)
 
     def settle(self, text: str, previous: str | None) -> Generation:
         """The rollback's quick path swapped `text` in and nginx reloaded it (seen from the host): confirmed here
         through Docker. Were the file in the container anything else, `text` is applied the full way."""
-        if self.gate.read().text != text:
+        if self.control.read().text != text:
             return self.apply(text, previous)
         failpoints.reach("nginx.installed")
-        return self.gate.generation()
+        return self.control.generation()
 
     def rewrite(self, text: str) -> None:
         """nginx serves `text` already: write it on disk (no test, no reload), replacing an interrupted run's file."""
-        self.gate.install(text)  # raises when the swap itself fails
+        self.control.install(text)  # raises when the swap itself fails
 
     def ticket(self, text: str) -> dict | None:
         """What the next rollback's quick path needs to switch away from `text` (parts/quick_ticket.py): nginx's
@@ -241,7 +241,7 @@ class ReloadSwitch:
         if scale.replicas != 1 or scale.runtime != "containers" or not self.config_digest or runtime is None:
             return None
         colors = {self.service.color_of(h) for h in self.view_of(text).primaries}
-        master = self.gate.master()
+        master = self.control.master()
         if len(colors) != 1 or None in colors or master is None:
             return None
         color = colors.pop()
@@ -254,7 +254,7 @@ class ReloadSwitch:
             text, color=color, config_digest=self.config_digest, master=master, path=self.path,
             workers=host_nginx.workers(master) or [], rollback=self.render(primary=target, backup=color),
             instance=found[0].name, network=runtime.network, port=self.service.port, health_path=health.path,
-            probe_timeout=health.request_timeout, reload_timeout=self.gate.settings.reload_timeout)
+            probe_timeout=health.request_timeout, reload_timeout=self.control.settings.reload_timeout)
 
     def quick_readiness(self, state: ServiceState) -> str:
         """`ready` when the next rollback may take the quick path, from what the host sees of nginx now; else why
@@ -263,7 +263,7 @@ class ReloadSwitch:
         return quick_ticket.why_not(state, answer, self.config_digest) or "ready"
 
     def drain(self, timeout: float) -> bool:
-        return self.gate.drain(timeout)
+        return self.control.drain(timeout)
 
 
 def loaded_file(record: Record, disk: str | None, mtime: float | None,

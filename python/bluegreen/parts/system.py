@@ -25,9 +25,9 @@ from bluegreen.config.settings import COLORS, Config, Service
 
 
 def gather(config: Config, service: Service, switch: ReloadSwitch, *, complete: bool) -> Facts:
-    gate = switch.gate
-    docker = gate.docker
-    checked = gate.check()
+    control = switch.control
+    docker = control.docker
+    checked = control.check()
     seen: dict[str, ContainerFacts | None] = {}
 
     def facts(name: str) -> ContainerFacts | None:
@@ -37,11 +37,11 @@ def gather(config: Config, service: Service, switch: ReloadSwitch, *, complete: 
 
     colors = {} if service.scale.runtime == "swarm" else \
         {c: tuple(x for x in map(facts, service.expected(c)) if x is not None) for c in COLORS}
-    nginx = NginxFacts(gate.container, checked.version, checked.configure, checked.dump, checked.error)
+    nginx = NginxFacts(control.container, checked.version, checked.configure, checked.dump, checked.error)
     state = path_facts(str(config.state_dir))
     admin = path_facts(config.nginx.admin_dir) if config.nginx.switch == "shared-dict" else None
     base = dict(service=service, nginx_settings=config.nginx, engine=docker.engine(),
-                nginx_container=facts(gate.container), colors=colors, state_dir=state,
+                nginx_container=facts(control.container), colors=colors, state_dir=state,
                 declared_state_dir=config.declared_state_dir, user=os.geteuid(), user_name=_name(os.geteuid()),
                 python=tuple(sys.version_info[:3]), admin_dir=admin)
     if not complete:
@@ -53,9 +53,9 @@ def gather(config: Config, service: Service, switch: ReloadSwitch, *, complete: 
         containers = set(docker.names())
         found = {m.host: facts(m.host) for m in checked.dump.resolved_at_load() if m.host in containers}
         named = {name: c for name, c in found.items() if c is not None}
-        links = gate.links(sorted({d.args[0] for d, _ in checked.dump.walk()
+        links = control.links(sorted({d.args[0] for d, _ in checked.dump.walk()
                                    if d.name == "access_log" and d.args and d.args[0].startswith("/")}))
-    nginx = NginxFacts(gate.container, checked.version, checked.configure, checked.dump, checked.error, links, sees)
+    nginx = NginxFacts(control.container, checked.version, checked.configure, checked.dump, checked.error, links, sees)
     return Facts(nginx=nginx, named=named, quick=quick, **base)
 
 
@@ -63,7 +63,7 @@ def _quick(switch: ReloadSwitch, service: Service, state: PathFacts) -> tuple[bo
     """Whether the rollback's quick path sees nginx from here (reload: its master through /proc; shared-dict: the
     admin socket answers), and status's verdict on the next rollback when the state can be read as it is."""
     if switch.mode == "reload":
-        master = switch.gate.master()
+        master = switch.control.master()
         sees = master is not None and host_nginx.is_master(master)
     else:
         try:

@@ -178,7 +178,7 @@ class QuickSwitch:
     def undo(self) -> None:
         """Put the previous color back (nothing after the move ran: the CLI refused the rest)."""
         self.nginx.put_back(self.source, self.previous)
-        self.state.release()
+        self.state.unlock()
 
 
 def attempt(config: str | None, service: str) -> QuickSwitch | None:
@@ -202,7 +202,7 @@ def attempt(config: str | None, service: str) -> QuickSwitch | None:
     except Exception:  # any doubt: the full path looks again and says what it finds
         switched = None
     if switched is None:
-        state_dir.release()
+        state_dir.unlock()
     return switched
 
 
