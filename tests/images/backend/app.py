@@ -23,8 +23,8 @@ VERSION = os.environ.get("APP_VERSION", "dev")
 COLOR = os.environ.get("BLUEGREEN_COLOR", "none")
 HEALTH = os.environ.get("APP_HEALTH", "ok")
 STARTED = time.monotonic()
-# Streams and WebSockets open now; GET /inflight reports it (what a drain could ask the app).
-open_streams = 0
+# Requests in progress now (slow answers, streams, WebSockets); GET /inflight reports it.
+in_flight = 0
 
 
 def _headers() -> dict[str, str]:
@@ -60,7 +60,12 @@ async def slow(request: Request) -> Response:
         seconds = _seconds(request, "s", 1)
     except ValueError as exc:
         return _answer(f"{exc}\n", 400)
-    await asyncio.sleep(seconds)
+    global in_flight
+    in_flight += 1
+    try:
+        await asyncio.sleep(seconds)
+    finally:
+        in_flight -= 1
     return _answer(f"slept {seconds:g}\n")
 
 
@@ -76,8 +81,8 @@ async def chat(request: Request) -> Response:
     every = max(every, 0.01)
 
     async def events():
-        global open_streams
-        open_streams += 1
+        global in_flight
+        in_flight += 1
         sent, start = 0, time.monotonic()
         try:
             while time.monotonic() - start < seconds:
@@ -88,24 +93,24 @@ async def chat(request: Request) -> Response:
             done = {"tokens": sent, "version": VERSION, "color": COLOR}
             yield f"event: done\ndata: {json.dumps(done)}\n\n"
         finally:
-            open_streams -= 1
+            in_flight -= 1
 
     return StreamingResponse(events(), media_type="text/event-stream", headers=_headers())
 
 
 async def inflight(request: Request) -> Response:
-    return _answer(f"{open_streams}\n")
+    return _answer(f"{in_flight}\n")
 
 
 async def ticks(websocket: WebSocket) -> None:
     """`tick <n> <version> <color>` every `every` s until the client closes."""
-    global open_streams
+    global in_flight
     try:
         every = max(float(websocket.query_params.get("every", 1)), 0.01)
     except ValueError:
         every = 1.0
     await websocket.accept()
-    open_streams += 1
+    in_flight += 1
     try:
         n = 0
         while True:
@@ -115,7 +120,7 @@ async def ticks(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client left (or uvicorn closed the socket at shutdown)
     finally:
-        open_streams -= 1
+        in_flight -= 1
 
 
 app = Starlette(routes=[
