@@ -1,8 +1,9 @@
 """The real Python backend (bluegreen-test/backend: uvicorn + Starlette) behind nginx 1.30, in both switch modes:
-server-sent event streams opened before two deploys in a row — the second stops the color they are on — end on
-their own release with every token, because the deploy stops that color with `docker stop` and uvicorn lets a
-response in progress finish on SIGTERM. A stream that outlives `stop_timeout` is cut where it stands: the client
-sees a broken stream (no `done` event), never one finished by another release (issue 22, docs/real-backend.md).
+server-sent event streams opened on green before a rollback to blue and a deploy that replaces green end on their
+own release with every token: the deploy waits for them (reload mode: its drain of nginx's old workers;
+shared-dict: `docker stop`, while uvicorn finishes responses in progress on SIGTERM). A stream that outlives
+`stop_timeout` is cut where it stands: the client sees a broken stream (no `done` event), never one finished by
+another release; a GET still waiting for its answer is re-sent to the other color (issue 22, docs/real-backend.md).
 """
 
 from __future__ import annotations
