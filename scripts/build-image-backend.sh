@@ -8,22 +8,12 @@
 BACKEND_DIR="$IMAGES_DIR/backend"
 BACKEND_APP=/usr/local/lib/bluegreen-backend/app.py
 
-# Where wheels are kept between builds: root's /var/cache, else the user's cache.
-backend_wheel_cache_root() {
-    if [[ -n ${BLUEGREEN_WHEEL_CACHE:-} ]]; then
-        echo "$BLUEGREEN_WHEEL_CACHE"
-    elif [[ -w /var/cache ]]; then
-        echo /var/cache/bluegreen-wheels
-    else
-        echo "${XDG_CACHE_HOME:-$HOME/.cache}/bluegreen-wheels"
-    fi
-}
 
 # Print the directory holding the lock's wheels: the cache when complete (SHA256SUMS is written last), else
 # downloaded now and then cached.
 backend_wheels() {
     local lock=$1 cache key dir
-    cache=$(backend_wheel_cache_root)
+    cache=$(cache_root bluegreen-wheels "${BLUEGREEN_WHEEL_CACHE:-}")
     key=lock-$(sha256sum "$lock" | cut -c1-16)
     dir="$cache/$key"
     if [[ -f $dir/SHA256SUMS ]] && (cd "$dir" && sha256sum --quiet -c SHA256SUMS >/dev/null 2>&1); then

@@ -113,6 +113,17 @@ drop_replaced() {
     done
 }
 
+# Where downloads are kept between builds: $2 when set, else /var/cache/$1 (root), else the user's cache.
+cache_root() {
+    if [[ -n $2 ]]; then
+        echo "$2"
+    elif [[ -w /var/cache ]]; then
+        echo "/var/cache/$1"
+    else
+        echo "${XDG_CACHE_HOME:-$HOME/.cache}/$1"
+    fi
+}
+
 # Deterministic tarball of a rootfs directory on stdout.
 pack() {
     tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -C "$1" -c .
