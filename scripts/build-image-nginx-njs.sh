@@ -22,16 +22,8 @@ NJS_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 NJS_MODULE=/usr/lib/nginx/modules/ngx_http_js_module.so
 NJS_TAG=1.30
 
-# Where .debs are kept between builds: root's /var/cache, else the user's cache.
-njs_deb_cache_root() {
-    if [[ -n ${BLUEGREEN_DEB_CACHE:-} ]]; then
-        echo "$BLUEGREEN_DEB_CACHE"
-    elif [[ -w /var/cache ]]; then
-        echo /var/cache/bluegreen-debs
-    else
-        echo "${XDG_CACHE_HOME:-$HOME/.cache}/bluegreen-debs"
-    fi
-}
+# Where .debs are kept between builds (cache_root in build-images.sh).
+njs_deb_cache_root() { cache_root bluegreen-debs "${BLUEGREEN_DEB_CACHE:-}"; }
 
 # The Debian mirror the host's apt uses for its own release (BLUEGREEN_DEBIAN_MIRROR
 # overrides; deb.debian.org when none is found). Reads apt's index targets only.

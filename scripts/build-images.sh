@@ -8,13 +8,15 @@
 #                                  (scripts/build-image-nginx-njs.sh; cached .debs)
 #   bluegreen-test/python:3        Debian's python3 and its standard library + busybox: the docker
 #                                  runner's image in tests, a clean base for images FROM it
+#   bluegreen-test/backend:1|v1|v2|v3  FROM python:3, + uvicorn/Starlette wheels (pinned with hashes in
+#                                  tests/images/backend/requirements.lock) and tests/images/backend/app.py
 # Each image is a `docker import` of a tarball assembled here and carries the label
 # bluegreen.test.input-hash; an image whose label matches the current inputs is kept,
 # so a warm run only hashes a few files.
 # Needs: docker engine (scripts/ensure-docker.sh), gcc + libc6-dev, busybox-static,
 # nginx, Debian's python3 (scripts/ensure-packages.sh); for nginx:1.30 a Debian mirror
-# (first build only).
-# Usage: build-images.sh [--force] [app|nginx|nginx-njs|python ...]   (default: all four)
+# (first build only); for the backend `python3 -m pip` and pip's configured index (first build only).
+# Usage: build-images.sh [--force] [app|nginx|nginx-njs|python|backend ...]   (default: all five)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,6 +24,7 @@ IMAGES_DIR="$ROOT/tests/images"
 APP_REPO=${BLUEGREEN_TEST_APP_REPO:-bluegreen-test/app}
 NGINX_REPO=${BLUEGREEN_TEST_NGINX_REPO:-bluegreen-test/nginx}
 PYTHON_REPO=${BLUEGREEN_TEST_PYTHON_REPO:-bluegreen-test/python}
+BACKEND_REPO=${BLUEGREEN_TEST_BACKEND_REPO:-bluegreen-test/backend}
 APP_VERSIONS=(v1 v2 v3)
 LABEL=bluegreen.test.input-hash
 NGINX_BIN=/usr/sbin/nginx
@@ -35,11 +38,11 @@ TARGETS=()
 for arg in "$@"; do
     case $arg in
         --force) FORCE=1 ;;
-        app|nginx|nginx-njs|python) TARGETS+=("$arg") ;;
-        *) die "unknown argument '$arg' (usage: build-images.sh [--force] [app|nginx|nginx-njs|python ...])" ;;
+        app|nginx|nginx-njs|python|backend) TARGETS+=("$arg") ;;
+        *) die "unknown argument '$arg' (usage: build-images.sh [--force] [app|nginx|nginx-njs|python|backend ...])" ;;
     esac
 done
-[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(app nginx nginx-njs python)
+[[ ${#TARGETS[@]} -gt 0 ]] || TARGETS=(app nginx nginx-njs python backend)
 
 command -v docker >/dev/null || die "docker CLI missing (run scripts/ensure-docker.sh)"
 docker info >/dev/null 2>&1 || die "docker engine not answering (run scripts/ensure-docker.sh)"
@@ -108,6 +111,17 @@ drop_replaced() {
     for id in "$@"; do
         docker image rm "$id" >/dev/null 2>&1 || true
     done
+}
+
+# Where downloads are kept between builds: $2 when set, else /var/cache/$1 (root), else the user's cache.
+cache_root() {
+    if [[ -n $2 ]]; then
+        echo "$2"
+    elif [[ -w /var/cache ]]; then
+        echo "/var/cache/$1"
+    else
+        echo "${XDG_CACHE_HOME:-$HOME/.cache}/$1"
+    fi
 }
 
 # Deterministic tarball of a rootfs directory on stdout.
@@ -254,6 +268,8 @@ build_python() {
 
 # shellcheck source=build-image-nginx-njs.sh
 source "$ROOT/scripts/build-image-nginx-njs.sh"
+# shellcheck source=build-image-backend.sh
+source "$ROOT/scripts/build-image-backend.sh"
 
 for target in "${TARGETS[@]}"; do
     case $target in
@@ -261,5 +277,6 @@ for target in "${TARGETS[@]}"; do
         nginx) build_nginx ;;
         nginx-njs) build_nginx_njs ;;
         python) build_python ;;
+        backend) build_backend ;;
     esac
 done

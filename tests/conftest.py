@@ -15,6 +15,7 @@ from traffic import RequestLoop
 REPO = Path(__file__).resolve().parents[1]
 APP_REPO = os.environ.get("BLUEGREEN_TEST_APP_REPO", "bluegreen-test/app")
 NGINX_REPO = os.environ.get("BLUEGREEN_TEST_NGINX_REPO", "bluegreen-test/nginx")
+BACKEND_REPO = os.environ.get("BLUEGREEN_TEST_BACKEND_REPO", "bluegreen-test/backend")
 
 
 @pytest.fixture(scope="session")
@@ -33,8 +34,9 @@ def docker_client() -> docker.DockerClient:
 @pytest.fixture(scope="session")
 def images(docker_client: docker.DockerClient) -> TestImages:
     """The test images, built by scripts/build-images.sh when one is missing."""
-    refs = TestImages(app=f"{APP_REPO}:1", nginx=f"{NGINX_REPO}:1", app_repo=APP_REPO)
-    wanted = [refs.app, refs.nginx] + [refs.app_version(v) for v in ("v1", "v2", "v3")]
+    refs = TestImages(app=f"{APP_REPO}:1", nginx=f"{NGINX_REPO}:1", app_repo=APP_REPO, backend_repo=BACKEND_REPO)
+    wanted = [refs.app, refs.nginx] + [refs.app_version(v) for v in ("v1", "v2", "v3")] \
+        + [refs.backend_version(v) for v in ("1", "v1", "v2", "v3")]
     missing = [ref for ref in wanted if not docker_client.images.list(name=ref)]
     if missing:
         result = subprocess.run(["bash", str(REPO / "scripts/build-images.sh")],

@@ -35,10 +35,15 @@ class TestImages:
     app: str
     nginx: str
     app_repo: str
+    backend_repo: str = "bluegreen-test/backend"
 
     def app_version(self, version: str) -> str:
         """The app image with APP_VERSION baked in: v1, v2 or v3."""
         return f"{self.app_repo}:{version}"
+
+    def backend_version(self, version: str) -> str:
+        """The Python backend (uvicorn + Starlette) with APP_VERSION baked in: v1, v2 or v3."""
+        return f"{self.backend_repo}:{version}"
 
 
 class Stack:

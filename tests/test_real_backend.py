@@ -1,0 +1,193 @@
+"""The real Python backend (bluegreen-test/backend: uvicorn + Starlette) behind nginx 1.30, in both switch modes:
+server-sent event streams opened on green before a rollback to blue and a deploy that replaces green end on their
+own release with every token: the deploy waits for them (reload mode: its drain of nginx's old workers;
+shared-dict: `docker stop`, while uvicorn finishes responses in progress on SIGTERM). A stream that outlives
+`stop_timeout` is cut where it stands: the client sees a broken stream (no `done` event), never one finished by
+another release; a GET still waiting for its answer is re-sent to the other color (issue 22, docs/real-backend.md).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from helpers import wait_until
+from site_under_test import Site
+from stack import Stack
+
+STREAM_S = 8.0
+EVERY_S = 0.25
+TOKENS = int(STREAM_S / EVERY_S)  # tokens a whole stream carries (uvicorn's sleep makes it this or one less)
+
+
+@dataclass
+class Stream:
+    """One SSE client on the public entry: what it got, from whom, and how it ended."""
+
+    url: str
+    method: str = "GET"
+    status: int | None = None
+    events: list[dict] = field(default_factory=list)
+    done: dict | None = None
+    error: str | None = None
+    seconds: float = 0.0
+    ended: float = 0.0  # time.monotonic() when it ended
+
+    def __post_init__(self) -> None:
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> "Stream":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        began = time.monotonic()
+        event = "message"
+        try:
+            with httpx.stream(self.method, self.url, timeout=httpx.Timeout(5, read=STREAM_S + 30),
+                              content=b"a prompt" if self.method == "POST" else None) as response:
+                self.status = response.status_code
+                for line in response.iter_lines():
+                    if line.startswith("event: "):
+                        event = line[len("event: "):]
+                    elif line.startswith("data: "):
+                        data = json.loads(line[len("data: "):])
+                        if event == "done":
+                            self.done = data
+                        else:
+                            self.events.append(data)
+                        event = "message"
+        except httpx.HTTPError as exc:
+            self.error = type(exc).__name__
+        self.ended = time.monotonic()
+        self.seconds = self.ended - began
+
+    def join(self) -> "Stream":
+        self._thread.join(STREAM_S + 40)
+        assert not self._thread.is_alive(), f"{self.method} stream still running"
+        return self
+
+    @property
+    def releases(self) -> set[tuple[str, str]]:
+        return {(e["version"], e["color"]) for e in self.events}
+
+    def __str__(self) -> str:
+        return (f"{self.method} status={self.status} tokens={len(self.events)} done={self.done is not None} "
+                f"releases={sorted(self.releases)} error={self.error} {self.seconds:.1f}s")
+
+
+def _site(stack: Stack, tmp_path, switch: str, stop_timeout: str) -> Site:
+    nginx = {"switch": switch}
+    service = {"image": "bluegreen-test/backend:${APP_TAG}", "stop_timeout": stop_timeout}
+    if switch == "shared-dict":
+        service["preview"] = {"listen": "8081", "url": stack.preview_url}
+    site = Site(stack, tmp_path, nginx=nginx, service=service)
+    for release in ("v1", "v2"):
+        result = site.deploy(release)
+        assert result.returncode == 0, result.stdout + result.stderr
+    return site
+
+
+@pytest.fixture(params=["reload", "shared-dict"])
+def backend_stack(request, docker_client, images, nginx_njs_image, tmp_path_factory) -> Stack:
+    """nginx 1.30 (+ njs), with an admin directory for shared-dict."""
+    admin = None
+    if request.param == "shared-dict":
+        admin = tmp_path_factory.mktemp("admin")
+        admin.chmod(0o700)
+    s = Stack(docker_client, images, nginx_image=nginx_njs_image, admin_dir=str(admin) if admin else None)
+    s.switch = request.param
+    try:
+        s.start()
+        yield s
+    finally:
+        s.close()
+
+
+def _open_streams(site: Site) -> list[Stream]:
+    url = f"{site.stack.public_url}/chat?s={STREAM_S:g}&every={EVERY_S:g}"
+    streams = [Stream(url).start(), Stream(url).start(), Stream(url, method="POST").start()]
+    wait_until(lambda: all(s.events for s in streams), 10, "every stream's first token")
+    return streams
+
+
+def in_flight(site: Site, color: str) -> int:
+    """Requests in progress in the color's backend, as the app counts them (GET /inflight, from inside)."""
+    code, out = site.stack.client.containers.get(site.container(color)).exec_run(
+        ["wget", "-qO-", "http://127.0.0.1:8000/inflight"])
+    return int(out) if code == 0 else -1
+
+
+def _replace_their_color(site: Site) -> tuple[subprocess.CompletedProcess, float]:
+    """With streams on green v2: a rollback (blue v1 serves; the streams stay on green), then a deploy of v3, which
+    replaces green under them. Returns the deploy and when it returned (time.monotonic())."""
+    rollback = site.bg("rollback", "backend")
+    assert rollback.returncode == 0, rollback.stdout + rollback.stderr
+    deploy = site.deploy("v3")
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    return deploy, time.monotonic()
+
+
+def test_streams_end_on_their_release_through_a_switch_and_a_deploy(backend_stack, tmp_path):
+    """Streams on green v2 through a rollback to blue and a deploy that replaces green (`stop_timeout: 20s`): each
+    ends with `done`, every token from green v2, and the deploy returned only after they ended (reload mode: its
+    drain waits for nginx's old workers; shared-dict: `docker stop` waits for uvicorn, which finishes them)."""
+    site = _site(backend_stack, tmp_path, backend_stack.switch, stop_timeout="20s")
+    streams = _open_streams(site)
+    began = time.monotonic()
+    _, returned = _replace_their_color(site)
+    for stream in streams:
+        stream.join()
+        print(f"[{backend_stack.switch}] {stream}")
+        assert stream.status == 200 and stream.error is None, stream
+        assert stream.releases == {("v2", "green")}, stream
+        assert stream.done is not None and stream.done["tokens"] == len(stream.events) >= TOKENS - 1, stream
+    assert returned >= max(s.ended for s in streams), "the deploy returned before green's streams ended"
+    assert httpx.get(site.stack.public_url + "/", timeout=5).headers["X-App-Version"] == "v3"
+    print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s")
+
+
+def test_a_stream_longer_than_stop_timeout_is_cut_visibly(backend_stack, tmp_path):
+    """The same rollback and deploy with `stop_timeout: 2s`: the deploy kills green with its streams 2 s into its
+    stop (after a drain of up to 2 s in reload mode). Each stream ends without `done` (an error for the client)
+    after tokens from green v2 only — nginx cannot re-send an answer that has begun. The deploy still reports
+    success (issue 22 items 2-3: the cut is not reported yet). A plain GET still waiting for its answer is measured
+    too (the issue saw nginx re-send it to the other color)."""
+    site = _site(backend_stack, tmp_path, backend_stack.switch, stop_timeout="2s")
+    streams = _open_streams(site)
+    waiting: dict = {}
+
+    def slow_get() -> None:
+        began = time.monotonic()
+        try:
+            response = httpx.get(f"{site.stack.public_url}/slow?s={STREAM_S:g}", timeout=STREAM_S + 30)
+            waiting.update(status=response.status_code, version=response.headers.get("X-App-Version"),
+                           color=response.headers.get("X-App-Color"))
+        except httpx.HTTPError as exc:
+            waiting.update(error=type(exc).__name__)
+        waiting["seconds"] = round(time.monotonic() - began, 1)
+
+    slow = threading.Thread(target=slow_get, daemon=True)
+    slow.start()
+    wait_until(lambda: in_flight(site, "green") == len(streams) + 1, 10, "the slow GET on green")
+    began = time.monotonic()
+    result, returned = _replace_their_color(site)
+    slow.join(STREAM_S + 40)
+    for stream in streams:
+        stream.join()
+        print(f"[{backend_stack.switch}] {stream}")
+        assert stream.status == 200 and stream.releases == {("v2", "green")}, stream
+        assert stream.done is None and stream.error is not None, stream
+        assert len(stream.events) < TOKENS - 1, stream
+    print(f"[{backend_stack.switch}] GET /slow?s={STREAM_S:g} opened on green v2: {waiting}")
+    # Today (issue 22 item 3): nginx re-sends the cut GET to the other color, which answers it in full, late.
+    # Pinned so that the fix of item 3 changes this line on purpose.
+    assert waiting.get("status") == 200 and waiting.get("color") == "blue" and waiting["seconds"] > STREAM_S, waiting
+    print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s; "
+          f"last lines: {result.stdout.splitlines()[-2:]}")
