@@ -202,5 +202,5 @@ def swarm_nodes(images: TestImages, nginx_njs_image: str):
     try:
         yield nodes
     finally:
-        problems = swarm_nodes.clear()
+        problems = swarm_nodes.clear() + swarm_nodes.leftovers()
         assert not problems, f"the multi-node Swarm was not removed entirely: {problems}"

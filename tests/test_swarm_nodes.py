@@ -136,6 +136,7 @@ def test_an_image_gone_from_the_registry_fails_on_the_workers_before_anything_sw
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert f"Task {site.container('green')}." in output and "of the new version failed to start" in output, output
+    assert f"No such image: {registry_ref(APP)}@{digest}" in output, output
     assert site.upstream_text() == before
     code, doc = site.status()
     assert code == 0 and doc["active"] == "blue", doc["problems"]
