@@ -7,9 +7,11 @@ Root and Debian's docker-registry (`make packages`); the machine's own engine on
 
 from __future__ import annotations
 
+import contextlib
 import io
 import ipaddress
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 import pytest
@@ -100,39 +102,43 @@ def test_an_image_the_registry_does_not_have_fails_before_anything_switches(site
     assert code == 0 and doc["active"] == "blue", doc["problems"]
 
 
+@contextlib.contextmanager
+def built_on_manager(site, tag: str) -> Iterator[str]:
+    """An image of its own (v3 with a label), built on the manager as <registry>/bluegreen-test/app:<tag>, never
+    pushed; removed afterwards."""
+    ref = f"{registry_ref(APP)}:{tag}"
+    dockerfile = io.BytesIO(f"FROM {registry_ref(APP)}:v3\nLABEL bgmn={tag}\n".encode())
+    site.stack.client.images.build(fileobj=dockerfile, tag=ref, rm=True)
+    try:
+        yield ref
+    finally:
+        site.stack.client.images.remove(ref, force=True)
+
+
 def test_an_image_only_the_manager_has_is_refused(site):
     """Built on the manager, never pushed (no registry digest): the workers could not pull it, so the deploy is
     refused before anything changes (exit 2), naming the image and how many nodes the swarm has."""
     ok(site.deploy("v1"))
-    client = site.stack.client
-    dockerfile = io.BytesIO(f"FROM {registry_ref(APP)}:v3\nLABEL bgmn=local\n".encode())
-    client.images.build(fileobj=dockerfile, tag=f"{registry_ref(APP)}:local", rm=True)
-    try:
+    before = site.upstream_text()
+    with built_on_manager(site, "local") as ref:
         result = site.deploy("local")
-    finally:
-        client.images.remove(f"{registry_ref(APP)}:local", force=True)
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
-    assert f"Image {registry_ref(APP)}:local exists only on this node" in output
+    assert f"Image {ref} exists only on this node" in output
     assert "the swarm has 3 nodes" in output and "nothing was changed" in output
-    assert services(site) == {site.container("blue")}
+    assert services(site) == {site.container("blue")} and site.upstream_text() == before
 
 
 def test_an_image_gone_from_the_registry_fails_on_the_workers_before_anything_switches(site):
     """Pushed, then deleted from the registry: the manager still has it, the workers cannot pull it; the deploy
     fails at the tasks (exit 1, the task and the engine's error named) and v1 serves on."""
     ok(site.deploy("v1"))
-    client = site.stack.client
-    dockerfile = io.BytesIO(f"FROM {registry_ref(APP)}:v3\nLABEL bgmn=gone\n".encode())
-    client.images.build(fileobj=dockerfile, tag=f"{registry_ref(APP)}:gone", rm=True)
-    client.images.push(registry_ref(APP), tag="gone")
-    digest = client.images.get(f"{registry_ref(APP)}:gone").attrs["RepoDigests"][0].split("@")[1]
-    assert httpx.delete(f"http://{REGISTRY}/v2/{APP}/manifests/{digest}", timeout=5).status_code == 202
     before = site.upstream_text()
-    try:
+    with built_on_manager(site, "gone") as ref:
+        site.stack.client.images.push(registry_ref(APP), tag="gone")
+        digest = site.stack.client.images.get(ref).attrs["RepoDigests"][0].split("@")[1]
+        assert httpx.delete(f"http://{REGISTRY}/v2/{APP}/manifests/{digest}", timeout=5).status_code == 202
         result = site.deploy("gone")
-    finally:
-        client.images.remove(f"{registry_ref(APP)}:gone", force=True)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert f"Task {site.container('green')}." in output and "of the new version failed to start" in output, output
