@@ -12,7 +12,7 @@ registry they pull from. The machine's own engine is never touched, except to re
 Nothing leaves this machine: no namespace has a route beyond 10.99.24.0/24. Every name is bgmn-*, and `clear()`
 (run before `up()` and after) removes whatever a previous run left, an interrupted one included.
 
-    python tests/swarm_nodes.py up|down     # by hand: DOCKER_HOST=unix:///run/docker-bgmn-mgr.sock
+    .venv/bin/python tests/swarm_nodes.py up|down   # by hand; then DOCKER_HOST=unix:///run/docker-bgmn-mgr.sock
 """
 
 from __future__ import annotations
