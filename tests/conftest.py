@@ -2,6 +2,7 @@
 test and a background request loop. Images: tests/images/README.md."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -193,14 +194,16 @@ def swarm_nodes(images: TestImages, nginx_njs_image: str):
     if os.geteuid() != 0 or not shutil.which("docker-registry"):
         pytest.fail("the multi-node Swarm needs root (namespaces, dockerd) and Debian's docker-registry "
                     "(`make packages`)", pytrace=False)
-    try:
-        nodes = swarm_nodes.up()
-    except (RuntimeError, subprocess.CalledProcessError, docker.errors.DockerException) as exc:
-        detail = getattr(exc, "stderr", "") or ""
-        swarm_nodes.clear()
-        pytest.fail(f"the multi-node Swarm did not come up: {exc} {detail}", pytrace=False)
-    try:
-        yield nodes
-    finally:
-        problems = swarm_nodes.clear() + swarm_nodes.leftovers()
-        assert not problems, f"the multi-node Swarm was not removed entirely: {problems}"
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(swarm_nodes.exclusive())
+            nodes = swarm_nodes.up()
+        except (RuntimeError, subprocess.CalledProcessError, docker.errors.DockerException) as exc:
+            detail = getattr(exc, "stderr", "") or ""
+            swarm_nodes.clear()
+            pytest.fail(f"the multi-node Swarm did not come up: {exc} {detail}", pytrace=False)
+        try:
+            yield nodes
+        finally:
+            problems = swarm_nodes.clear() + swarm_nodes.leftovers()
+            assert not problems, f"the multi-node Swarm was not removed entirely: {problems}"

@@ -17,6 +17,8 @@ Nothing leaves this machine: no namespace has a route beyond 10.99.24.0/24. Ever
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import signal
@@ -25,6 +27,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 
@@ -39,6 +42,7 @@ REGISTRY = f"{MANAGER_ADDRESS}:5000"
 OVERLAY_POOL = "10.214.0.0/16"  # the overlays' subnets: recognisable in the upstream file
 REGISTRY_DIR = Path("/var/lib/bgmn-registry")
 REGISTRY_PID = Path("/run/bgmn-registry.pid")
+LOCK = Path("/run/bgmn.lock")  # one holder of the bgmn-* names at a time: a second run's clear() would end ours
 NODES = ("bgmn-mgr", "bgmn-w1", "bgmn-w2")
 PUSHED = ("bluegreen-test/app:v1", "bluegreen-test/app:v2", "bluegreen-test/app:v3")
 NGINX = "bluegreen-test/nginx:1.30"
@@ -163,6 +167,25 @@ def up(images: tuple[str, ...] = PUSHED) -> Nodes:
     return Nodes(engines[0], engines[1:])
 
 
+@contextlib.contextmanager
+def exclusive(timeout: float = 600) -> Iterator[None]:
+    """Hold LOCK (another test run holding it is waited for, up to `timeout` seconds)."""
+    with open(LOCK, "a") as handle:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{LOCK} held by another run for {timeout:.0f} s") from None
+                time.sleep(0.5)  # poll: another run's swarm is in use
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def clear() -> list[str]:
     """Remove every engine, namespace, link and registry named bgmn-*; what could not be removed."""
     problems: list[str] = []
@@ -227,9 +250,10 @@ def _dockerds_of_ours() -> list[int]:
 if __name__ == "__main__":
     if len(sys.argv) != 2 or sys.argv[1] not in ("up", "down"):
         sys.exit("usage: swarm_nodes.py up|down")
-    if sys.argv[1] == "up":
-        print(up().host)
-    else:
+    with exclusive():
+        if sys.argv[1] == "up":
+            print(up().host)
+            sys.exit(0)
         problems = clear()
         print("\n".join(problems) or "removed")
         sys.exit(1 if problems else 0)
