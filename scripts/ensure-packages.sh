@@ -42,6 +42,8 @@ need gcc libc6-dev             -- has_cc_static
 need python3-venv              -- has_venv
 need nodejs npm                -- has_node
 need python3                   -- has_debian_python
+# The multi-node Swarm tests (tests/swarm_nodes.py) run the registry their nodes pull from.
+need docker-registry           -- command -v docker-registry
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     say "all packages present"

@@ -2,6 +2,7 @@
 test and a background request loop. Images: tests/images/README.md."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
@@ -181,3 +182,30 @@ def swarm_stack(swarm: docker.DockerClient, images: TestImages, nginx_njs_image:
     yield start
     for s in stacks:
         s.close()
+
+
+@pytest.fixture(scope="session")
+def swarm_nodes(images: TestImages, nginx_njs_image: str):
+    """A Swarm of three nodes of the tests' own (tests/swarm_nodes.py: a manager and two workers, each a dockerd
+    in a network namespace, and the registry they pull from), brought up only for the tests that ask for it and
+    removed afterwards, also after a failure; a previous run's leftovers (bgmn-*) are removed first."""
+    import shutil
+
+    import swarm_nodes
+
+    if os.geteuid() != 0 or not shutil.which("docker-registry"):
+        pytest.fail("the multi-node Swarm needs root (namespaces, dockerd) and Debian's docker-registry "
+                    "(`make packages`)", pytrace=False)
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(swarm_nodes.exclusive())
+            nodes = swarm_nodes.up()
+        except (RuntimeError, subprocess.CalledProcessError, docker.errors.DockerException) as exc:
+            detail = getattr(exc, "stderr", "") or ""
+            swarm_nodes.clear()
+            pytest.fail(f"the multi-node Swarm did not come up: {exc} {detail}", pytrace=False)
+        try:
+            yield nodes
+        finally:
+            problems = swarm_nodes.clear() + swarm_nodes.leftovers()
+            assert not problems, f"the multi-node Swarm was not removed entirely: {problems}"

@@ -51,13 +51,14 @@ class Stack:
 
     def __init__(self, client: docker.DockerClient, images: TestImages, *, driver: str = "bridge",
                  nginx_image: str | None = None, admin_dir: str | None = None,
-                 nginx_restart: str | None = None) -> None:
+                 nginx_restart: str | None = None, publish_ip: str = "127.0.0.1") -> None:
         self.client = client
         self.images = images
         self.driver = driver  # "overlay": an attachable Swarm overlay (the node must be a Swarm manager)
         self.nginx_image = nginx_image or images.nginx
         self.admin_dir = admin_dir  # mounted into nginx at the same path (switch: shared-dict)
         self.nginx_restart = nginx_restart  # nginx's restart policy (None: none, as `docker run` gives)
+        self.publish_ip = publish_ip  # where nginx's ports are published (tests/swarm_nodes.py: the manager's)
         self.id = secrets.token_hex(4)
         self.name = f"bgt-{self.id}"
         self.network = self.name
@@ -78,15 +79,15 @@ class Stack:
             name=self.nginx_name,
             network=self.network,
             # docker picks free host ports; 8081 is where bluegreen opens a staged color's preview
-            ports={"80/tcp": ("127.0.0.1", None), f"{PREVIEW_PORT}/tcp": ("127.0.0.1", None)},
+            ports={"80/tcp": (self.publish_ip, None), f"{PREVIEW_PORT}/tcp": (self.publish_ip, None)},
             labels={STACK_LABEL: self.id},
             restart_policy={"Name": self.nginx_restart} if self.nginx_restart else None,
             detach=True,
         )
         nginx.reload()
         ports = nginx.attrs["NetworkSettings"]["Ports"]
-        self.public_url = f"http://127.0.0.1:{ports['80/tcp'][0]['HostPort']}"
-        self.preview_url = f"http://127.0.0.1:{ports[f'{PREVIEW_PORT}/tcp'][0]['HostPort']}"
+        self.public_url = f"http://{self.publish_ip}:{ports['80/tcp'][0]['HostPort']}"
+        self.preview_url = f"http://{self.publish_ip}:{ports[f'{PREVIEW_PORT}/tcp'][0]['HostPort']}"
         wait_until(lambda: httpx.get(self.public_url, timeout=2).status_code, 15,
                    f"nginx {self.nginx_name} to answer on {self.public_url}")
         return self
@@ -261,8 +262,8 @@ class Stack:
         nginx.restart(timeout=5)
         nginx.reload()
         ports = nginx.attrs["NetworkSettings"]["Ports"]
-        self.public_url = f"http://127.0.0.1:{ports['80/tcp'][0]['HostPort']}"
-        self.preview_url = f"http://127.0.0.1:{ports[f'{PREVIEW_PORT}/tcp'][0]['HostPort']}"
+        self.public_url = f"http://{self.publish_ip}:{ports['80/tcp'][0]['HostPort']}"
+        self.preview_url = f"http://{self.publish_ip}:{ports[f'{PREVIEW_PORT}/tcp'][0]['HostPort']}"
 
     def reload_nginx(self) -> None:
         """`nginx -s reload`; raises with nginx's output when it refuses."""

@@ -39,6 +39,7 @@ class OwnEngine:
     name: str
     bip: str = "10.198.0.1/24"  # not the machine's 172.x: addresses in the results tell the engines apart
     pool: str = "10.197.0.0/16"
+    flags: tuple[str, ...] = ()  # more dockerd flags (tests/swarm_nodes.py: --insecure-registry)
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -108,9 +109,12 @@ class OwnEngine:
         """dockerd in the namespace, detached (it outlives the caller); seconds until it answers."""
         t0 = time.monotonic()
         if self.pid() is None:
-            args = [*self.enter(), "dockerd", f"--data-root={self.data_root}", f"--exec-root={self.exec_root}",
+            # a UTS namespace of its own named like the engine: a Swarm node's name is its engine's hostname
+            args = [*self.enter(), "unshare", "--uts", "sh", "-c", 'hostname "$0" && exec "$@"', self.name,
+                    "dockerd", f"--data-root={self.data_root}", f"--exec-root={self.exec_root}",
                     f"-H={self.host}", f"--pidfile={self.pidfile}", f"--bip={self.bip}",
-                    f"--default-address-pool=base={self.pool},size=24", *(["--live-restore"] if live else [])]
+                    f"--default-address-pool=base={self.pool},size=24", *(["--live-restore"] if live else []),
+                    *self.flags]
             with open(self.log, "ab") as log:
                 subprocess.Popen(["setsid", *args], stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                  start_new_session=True)
