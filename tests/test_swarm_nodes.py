@@ -146,7 +146,8 @@ def test_an_image_gone_from_the_registry_fails_on_the_workers_before_anything_sw
         result = site.deploy("gone")
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
-    assert f"Task {site.container('green')}." in output and "of the new version failed to start" in output, output
+    assert f"Task {site.container('green')}." in output and "of the new version failed to start on node bgmn-w" in output, \
+        output
     assert f"No such image: {registry_ref(APP)}@{digest}" in output, output
     assert site.upstream_text() == before
     code, doc = site.status()

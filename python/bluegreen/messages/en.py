@@ -279,7 +279,7 @@ MESSAGES = {
     "swarm.nginx_not_attached": "❌ The nginx container '{nginx}' is not attached to '{network}': it could neither reach nor probe the tasks. Run: docker network connect {network} {nginx}; nothing was changed",
     "swarm.image_local": "❌ Image {image} exists only on this node (it has no registry digest: never pushed), and the swarm has {nodes} nodes: the others could not pull it. Push it to a registry every node can reach and deploy that reference; nothing was changed",
     "swarm.service_failed": "❌ Swarm refused the change to service {name}: {error}",
-    "swarm.task_failed": "❌ Task {name} of the new version failed to start: {error}",
+    "swarm.task_failed": "❌ Task {name} of the new version failed to start on node {node}: {error}",
     "swarm.tasks_timeout": "❌ {name}: {running} of {replicas} tasks of the new version run after {seconds}",
     "swarm.waiting": "ℹ️  Waiting for the tasks of {name}: {running}/{replicas} running ({elapsed} / {deadline})",
     "swarm.unavailable": "❌ This Docker engine is not a Swarm manager ({error}): a service with runtime: swarm is deployed, rolled back and looked at from a manager node",

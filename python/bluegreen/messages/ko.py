@@ -279,7 +279,7 @@ MESSAGES = {
     "swarm.nginx_not_attached": "❌ nginx 컨테이너 '{nginx}'가 '{network}'에 연결되어 있지 않아 태스크에 접근하거나 헬스체크할 수 없습니다. 실행: docker network connect {network} {nginx}; 변경 사항 없음",
     "swarm.image_local": "❌ 이미지 {image}는 이 노드에만 있습니다 (레지스트리 다이제스트 없음: push된 적 없음). Swarm 노드가 {nodes}개이므로 다른 노드가 가져올 수 없습니다. 모든 노드가 접근할 수 있는 레지스트리에 push한 뒤 그 이미지로 배포하세요; 변경 사항 없음",
     "swarm.service_failed": "❌ Swarm이 서비스 {name} 변경을 거부했습니다: {error}",
-    "swarm.task_failed": "❌ 새 버전의 태스크 {name} 시작 실패: {error}",
+    "swarm.task_failed": "❌ 새 버전의 태스크 {name}이(가) 노드 {node}에서 시작 실패: {error}",
     "swarm.tasks_timeout": "❌ {name}: {seconds} 후에도 새 버전 태스크가 {replicas}개 중 {running}개만 실행 중입니다",
     "swarm.waiting": "ℹ️  {name} 태스크 대기 중: {running}/{replicas}개 실행 중 ({elapsed} / {deadline})",
     "swarm.unavailable": "❌ 이 Docker 엔진은 Swarm 매니저가 아닙니다 ({error}): runtime: swarm 서비스의 배포, 롤백, 상태 확인은 매니저 노드에서 실행하세요",

@@ -260,6 +260,7 @@ class SwarmRuntime:
             if broken:
                 task = broken[0]
                 raise DeployFailed("swarm.task_failed", name=f"{name}.{task.get('Slot', '?')}",
+                                   node=self._node(task.get("NodeID", "")) or "?",
                                    error=task.get("Status", {}).get("Err") or task["Status"].get("State", "?"))
             others = [t for t in tasks if t.get("Status", {}).get("State") in CURRENT and (
                 t.get("Spec", {}).get("ContainerSpec", {}).get("Labels") or {}).get("bluegreen.release") != release]
