@@ -105,6 +105,7 @@ MESSAGES = {
     "history.outside_edit": "edited outside bluegreen ({path} changed and loaded by nginx, same color)",
     "status.problem.edited_outside": "⚠️  {path} was edited outside bluegreen and nginx loaded it at {since} (traffic still on {color}); the next deploy/rollback adopts it",
     # --- staged deploys, hooks, the kept previous version ---
+    "deploy.cut_at_grace": "⚠️  {name} was still answering when its grace ({grace}, stop_timeout) ran out and was killed: what it still answered was cut (a stream, a long answer; nginx re-sends an idempotent one to the other color). Raise stop_timeout, or make the app finish its requests on SIGTERM",
     "deploy.keeping": "ℹ️  Keeping the previous {name} aside as {kept}, stopped (grace {grace}), until the new version is through...",
     "deploy.kept_discarded": "ℹ️  Replaced version removed: {name}",
     "deploy.kept_restored": "✅ Previous version put back: {name} (the rollback target is kept)",

@@ -105,6 +105,7 @@ MESSAGES = {
     "history.outside_edit": "bluegreen 밖에서 수정됨 ({path} 변경 후 Nginx가 로드, 같은 색)",
     "status.problem.edited_outside": "⚠️  {path}이(가) bluegreen 밖에서 수정되었고 {since}에 Nginx가 로드했습니다 (트래픽은 계속 {color}); 다음 배포/롤백이 이를 받아들입니다",
     # --- staged deploys, hooks, the kept previous version ---
+    "deploy.cut_at_grace": "⚠️  {name}이(가) 유예 시간({grace}, stop_timeout)이 끝날 때까지 응답 중이어서 강제 종료되었습니다: 처리 중이던 요청(스트림, 긴 응답)이 끊겼습니다 (nginx는 멱등 요청을 다른 색으로 다시 보냅니다). stop_timeout을 늘리거나 앱이 SIGTERM 때 요청을 마치게 하세요",
     "deploy.keeping": "ℹ️  이전 {name}을(를) 새 버전이 완료될 때까지 {kept}(으)로 정지해 보관합니다 (유예 {grace})...",
     "deploy.kept_discarded": "ℹ️  교체된 버전 삭제: {name}",
     "deploy.kept_restored": "✅ 이전 버전 복원: {name} (롤백 대상 유지)",

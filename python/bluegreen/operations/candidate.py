@@ -41,7 +41,7 @@ class Candidate:
 
     # --- steps -----------------------------------------------------------------------------------------------
     def make_room(self, frame: Frame, *, named: bool) -> None:
-        """The idle color is about to be replaced: nginx must stop naming it first (design note 4)."""
+        """The idle color is about to be replaced: nginx must stop naming it first (docs/facts.md 4)."""
         if named and self.active:
             with frame.timed("make_room"):
                 self._switch(frame, primary=self.active, backup=None)
@@ -61,6 +61,8 @@ class Candidate:
                              grace=format_seconds(svc.stop_timeout))
                 self.kept = self.runtime.set_aside(self.color, grace=svc.stop_timeout)
                 failpoints.reach("deploy.set_aside")
+                if self.kept:
+                    self._cut_at_grace(frame)
             release = f"{now_iso()}-{uuid.uuid4().hex[:8]}"
             labels = {**svc.labels, "bluegreen.service": svc.name, "bluegreen.color": self.color,
                       "bluegreen.image": self.image, "bluegreen.build": self.build,
@@ -73,6 +75,15 @@ class Candidate:
             self.out.say("deploy.started", id=started[0].id[:12])
         else:
             self.out.say("deploy.started_many", count=len(started), ids=", ".join(i.id[:12] for i in started))
+
+    def _cut_at_grace(self, frame: Frame) -> None:
+        """A previous version that outlived its grace was killed (exit 137, SIGKILL after `stop_timeout`): whatever it
+        still answered was cut — a stream, a long answer (nginx re-sends an idempotent one to the other color). Said
+        in one line and kept in the report (`cut_at_grace`), never hidden behind a successful deploy."""
+        kept = self.runtime.kept(self.color)
+        if kept is not None and kept.exit_code == 137:
+            self.out.say("deploy.cut_at_grace", name=kept.name, grace=format_seconds(self.svc.stop_timeout))
+            frame.report.extra["cut_at_grace"] = kept.name
 
     def gate(self, frame: Frame) -> None:
         """Health-gate every instance over the path nginx uses (the runtime's prober): each needs N consecutive
