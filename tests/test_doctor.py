@@ -114,18 +114,36 @@ def test_the_guides_layout_is_found_with_the_block_in_default_conf(stack, tmp_pa
     assert doc["checks"]["restart_colors"]["level"] == "ok"  # the guide's colors run with unless-stopped
 
 
-def test_an_admin_directory_others_can_enter_fails_doctor_and_refuses_a_deploy_with_nothing_changed(
-        kept_dict_stack, tmp_path):
-    """Mode 0755 (what Docker gives a directory it creates): doctor names admin_dir and `chmod 0700`; a deploy exits
-    3 before anything changed — containers, nginx's files and workers, state_dir identical."""
+def test_a_loose_admin_directory_is_a_warning_and_the_deploy_sets_it_back(kept_dict_stack, tmp_path):
+    """Mode 0755 (what Docker gives a directory it creates): nginx admits only bluegreen's key, so doctor warns
+    (admin_dir, `chmod 0700`) and the next deploy goes on and makes the directory 0700 again."""
     site = deployed(kept_dict_stack, tmp_path, switch="shared-dict")
     admin = kept_dict_stack.admin_dir
     os.chmod(admin, 0o755)
     try:
         code, doc = doctor(site)
-        assert code == 1 and doc["failed"] == ["admin_dir"], doc
+        assert code == 0 and "admin_dir" in doc["warnings"] and not doc["failed"], doc
         assert "mode 0755" in doc["checks"]["admin_dir"]["message"]
         assert doc["checks"]["admin_dir"]["fix"] == f"chmod 0700 {admin}"
+        assert doc["checks"]["admin_dir"]["refuses_deploy"] is False
+        deployed_again = site.bg("deploy", "backend", APP_TAG="v3")
+        assert deployed_again.returncode == 0, deployed_again.stdout + deployed_again.stderr
+        assert os.stat(admin).st_mode & 0o777 == 0o700
+    finally:
+        os.chmod(admin, 0o700)
+
+
+def test_an_admin_directory_of_another_user_fails_doctor_and_refuses_a_deploy_with_nothing_changed(
+        kept_dict_stack, tmp_path):
+    """A directory another user owns (nobody): doctor names admin_dir and the chown; a deploy exits 3 before anything
+    changed — containers, nginx's files and workers, state_dir identical."""
+    site = deployed(kept_dict_stack, tmp_path, switch="shared-dict")
+    admin = kept_dict_stack.admin_dir
+    os.chown(admin, 65534, -1)
+    try:
+        code, doc = doctor(site)
+        assert code == 1 and doc["failed"] == ["admin_dir"], doc
+        assert doc["checks"]["admin_dir"]["fix"] == f"chown root {admin} && chmod 0700 {admin}"
         assert doc["checks"]["admin_dir"]["refuses_deploy"] is True
         before = snapshot(site)
         refused = site.bg("deploy", "backend", "--json", APP_TAG="v3")
@@ -135,7 +153,7 @@ def test_an_admin_directory_others_can_enter_fails_doctor_and_refuses_a_deploy_w
         assert (report["result"], report["exit_code"]) == ("rejected", 3)
         assert snapshot(site) == before
     finally:
-        os.chmod(admin, 0o700)
+        os.chown(admin, 0, -1)
 
 
 def test_a_color_without_a_restart_policy_fails_restart_colors_and_the_reboot(kept_stack, tmp_path):
