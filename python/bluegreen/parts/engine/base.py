@@ -5,16 +5,34 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Callable, TypeVar
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
 
 import docker
-from docker.errors import APIError, DockerException
+from docker.errors import APIError, DockerException, NotFound
 
 from bluegreen.errors import Unreachable
 
 T = TypeVar("T")
 R = TypeVar("R")
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)")
+
+
+@contextmanager
+def inside(container: str) -> Iterator[None]:
+    """A command or a read in `container` (nginx): a container that is gone, stopped or between two tries of its
+    restart policy is nginx not running (exit 6, and the look's wait after a reboot); any other engine error is
+    unreachable."""
+    try:
+        yield
+    except NotFound:
+        raise Unreachable("nginx.not_running", name=container) from None
+    except APIError as exc:
+        if _not_running(exc):
+            raise Unreachable("nginx.not_running", name=container) from None
+        raise unreachable(exc) from None
+    except DockerException as exc:
+        raise unreachable(exc) from None
 
 
 def unreachable(exc: DockerException) -> Unreachable:

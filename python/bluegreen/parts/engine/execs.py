@@ -12,7 +12,7 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.utils.socket import frames_iter
 
 from bluegreen.errors import Unreachable
-from bluegreen.parts.engine.base import _Base, _not_running, _rfc3339, unreachable
+from bluegreen.parts.engine.base import _Base, _rfc3339, inside, unreachable
 
 
 # Reads a byte range without reading the file from its start: dd seeks to the block, tail trims within it.
@@ -50,31 +50,19 @@ class _Exec(_Base):
 
     def exec(self, container: str, cmd: list[str], stdin: bytes | None = None) -> tuple[int, str]:
         """Run `cmd` in the container; `stdin` is fed to it (one API round trip instead of an upload + an exec)."""
-        try:
+        with inside(container):
             if stdin is None:
                 code, out = self._client.containers.get(container).exec_run(cmd, stdout=True, stderr=True)
             else:
                 code, out = self._exec_with_input(container, cmd, stdin)
-        except NotFound:
-            raise Unreachable("nginx.not_running", name=container) from None
-        except APIError as exc:
-            if _not_running(exc):
-                raise Unreachable("nginx.not_running", name=container) from None
-            raise unreachable(exc) from None
         return code, (out or b"").decode("utf-8", "replace")
 
     def exec_split(self, container: str, cmd: list[str]) -> tuple[int, str, str]:
         """Run `cmd` in the container: (exit code, stdout, stderr) apart (`nginx -T` prints its dump on stdout and
         its verdict on stderr)."""
-        try:
+        with inside(container):
             code, (out, err) = self._client.containers.get(container).exec_run(cmd, stdout=True, stderr=True,
                                                                                 demux=True)
-        except NotFound:
-            raise Unreachable("nginx.not_running", name=container) from None
-        except APIError as exc:
-            if _not_running(exc):
-                raise Unreachable("nginx.not_running", name=container) from None
-            raise unreachable(exc) from None
         return code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
 
     def _exec_with_input(self, container: str, cmd: list[str], data: bytes) -> tuple[int, bytes]:
@@ -118,14 +106,8 @@ class _Exec(_Base):
 
     def processes(self, container: str) -> list[Process]:
         """Every process in the container with its age, read by the engine (no tools needed in the container)."""
-        try:
+        with inside(container):
             top = self._client.containers.get(container).top(ps_args="-o pid,etimes,args")
-        except NotFound:
-            raise Unreachable("nginx.not_running", name=container) from None
-        except APIError as exc:
-            if _not_running(exc):
-                raise Unreachable("nginx.not_running", name=container) from None
-            raise unreachable(exc) from None
         found = []
         for row in top.get("Processes") or []:
             age = row[1] if len(row) >= 3 else ""
@@ -135,15 +117,9 @@ class _Exec(_Base):
     def read_from(self, container: str, path: str, offset: int, limit: int) -> tuple[int, bytes] | None:
         """Up to `limit` bytes of a file in the container from `offset` (-1: its last `limit` bytes; past the end:
         the file shrank, from 0), as (start offset, bytes); None when it is not a regular file."""
-        try:
+        with inside(container):
             code, (out, _) = self._client.containers.get(container).exec_run(
                 ["sh", "-c", _READ_FROM, "bluegreen", path, str(offset), str(limit)], demux=True)
-        except NotFound:
-            raise Unreachable("nginx.not_running", name=container) from None
-        except APIError as exc:
-            if _not_running(exc):
-                raise Unreachable("nginx.not_running", name=container) from None
-            raise unreachable(exc) from None
         head, _, data = (out or b"").partition(b"\n")
         if code != 0 or not head.strip().isdigit():
             return None
