@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bluegreen.colors import other
 from bluegreen.errors import Inconsistent
 from bluegreen.parts.state import now_iso
 
@@ -71,14 +72,27 @@ def _settle_kept(frame: Frame, live: Live) -> bool:
             scene.runtime.discard_kept(color)
         else:
             out.say("repair.put_back_kept", name=scene.service.container(color))
+            moved = current is not None and _serve_elsewhere(frame, live, color)
             if current is not None:
                 scene.runtime.remove(color, grace=scene.service.stop_timeout)
             scene.runtime.put_back(color)
             fresh = scene.look()
-            if color in (fresh.active, fresh.backup) and fresh.served.loaded:
+            if moved and fresh.running(other(color)):  # as before the killed deploy: the other color serves
+                frame.switch(primary=other(color), backup=color, previous=fresh.served.loaded)
+            elif color in (fresh.active, fresh.backup) and fresh.served.loaded:
                 frame.restore(fresh.served.loaded, fresh.served.loaded)
         settled = True
     return settled
+
+
+def _serve_elsewhere(frame: Frame, live: Live, color: str) -> bool:
+    """Before the unpromoted candidate on `color` goes, nginx stops naming it: the other color serves alone (a
+    container nginx names is never stopped). False when nginx does not name it, or the other color does not run
+    (then nothing else could serve, and the guard refuses to remove what serves)."""
+    if color not in (live.active, live.backup) or not live.running(other(color)):
+        return False
+    frame.switch(primary=other(color), backup=None, previous=live.served.loaded)
+    return True
 
 def adopt(frame: Frame, live: Live) -> None:
     """A person edited the upstream file and nginx loaded it: that is now the truth. Never switched back;
