@@ -17,7 +17,7 @@ Nothing here ever changes which color serves: the file bluegreen renders names t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
@@ -164,6 +164,11 @@ class Apply:
         serving = survey.facts(p.serving.name) if p.serving else None
         if p.serving and (serving is None or serving.id != p.serving.id or not serving.running):
             raise Inconsistent("init.changed_meanwhile", path=p.serving.name)
+        if p.config.nginx.switch == "shared-dict" and p.rendered is not None:
+            # The admin key exists only now (the frame made it, under the lock; a dry run creates nothing): the file
+            # nginx loads names its digest, or nginx would admit nobody on the socket.
+            p.rendered = frame.scene.switch.render(primary=p.color, backup=p.backup)
+            p.changes = [replace(c, text=p.rendered) if c.path == p.service.upstream_file else c for c in p.changes]
 
     def act(self, frame: Frame) -> None:
         p, out = self.p, self.out
