@@ -38,8 +38,8 @@ class Guard:
     def check(self, found: Sequence[ContainerInfo], *, color: str | None = None) -> None:
         """Before `found` (all of `color`'s instances, when given) stop: DeployFailed when nginx names any of them,
         or when what it serves cannot be told."""
-        if not found:
-            return  # nothing to stop
+        if not any(i.running for i in found):
+            return  # nothing to stop: a container that does not run serves nothing, whatever nginx names
         name = found[0].name
         scan = self.switch.scan()
         if scan.dump is None:
@@ -56,6 +56,10 @@ class Guard:
         """Before an operation that may stop `color`'s instances changes anything: nginx's configuration can be
         read, is what nginx serves, and no file but bluegreen's names the color (bluegreen's own file is the
         operation's to change). Else Inconsistent: refused, nothing changed."""
+        # None runs (a staged color that died): removing them cuts nothing, and `nginx -T` may fail on those very
+        # names (host not found), which must not keep them from being cleared.
+        if not any(i.running for i in found):
+            return
         scan = self.switch.scan()
         if scan.dump is None:
             raise Inconsistent("nginx.dump_failed", nginx=self.switch.container, error=scan.error)
