@@ -56,9 +56,10 @@ class Guard:
         """Before an operation that may stop `color`'s instances changes anything: nginx's configuration can be
         read, is what nginx serves, and no file but bluegreen's names the color (bluegreen's own file is the
         operation's to change). Else Inconsistent: refused, nothing changed."""
-        # None runs (a staged color that died): removing them cuts nothing, and `nginx -T` may fail on those very
-        # names (host not found), which must not keep them from being cleared.
-        if not any(i.running for i in found):
+        # Instances none of which runs (a staged color that died): removing them cuts nothing, and `nginx -T` may
+        # fail on those very names (host not found), which must not keep them from being cleared. With no instance
+        # at all the scan still runs: a file of someone else's may name the color's containers before they exist.
+        if found and not any(i.running for i in found):
             return
         scan = self.switch.scan()
         if scan.dump is None:
