@@ -139,7 +139,7 @@ class Switch(Protocol):
 
     def quick_readiness(self, state: ServiceState) -> str: ...
 
-    def drain(self, timeout: float) -> bool: ...
+    def drain(self, timeout: float, peers: set[str] | None = None) -> bool: ...
 
 
 class ReloadSwitch:
@@ -262,8 +262,8 @@ class ReloadSwitch:
         answer = quick_ticket.reload_answer(state.quick or {})
         return quick_ticket.why_not(state, answer, self.config_digest) or "ready"
 
-    def drain(self, timeout: float) -> bool:
-        return self.control.drain(timeout)
+    def drain(self, timeout: float, peers: set[str] | None = None) -> bool:
+        return self.control.drain(timeout, peers)
 
 
 def loaded_file(record: Record, disk: str | None, mtime: float | None,
