@@ -157,6 +157,9 @@ def test_streams_end_on_their_release_through_a_switch_and_a_deploy(backend_stac
     assert httpx.get(site.stack.public_url + "/", timeout=5).headers["X-App-Version"] == "v3"
     (drained,) = report["drain"]
     assert drained["color"] == "green" and drained["cut"] == 0 and not drained["timed_out"], drained
+    # The wait shows progress: nginx's previous workers still carried the streams to green.
+    assert f"requests to {site.container('green')} still proxied by nginx's previous workers" in deploy.stderr, \
+        deploy.stderr
     print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s; drain {drained}")
 
 

@@ -105,6 +105,8 @@ MESSAGES = {
     "history.outside_edit": "edited outside bluegreen ({path} changed and loaded by nginx, same color)",
     "status.problem.edited_outside": "⚠️  {path} was edited outside bluegreen and nginx loaded it at {since} (traffic still on {color}); the next deploy/rollback adopts it",
     # --- staged deploys, hooks, the kept previous version ---
+    "drain.waiting_workers": "⏳ {count} requests to {name} still proxied by nginx's previous workers, up to {bound} (drain_timeout): {left} left",
+    "drain.waiting_workers_uncounted": "⏳ Waiting for nginx's previous workers to finish their requests, up to {bound} (drain_timeout): {left} left",
     "drain.waiting": "⏳ {count} requests still in flight on {name}, up to {bound} (drain_timeout): {left} left",
     "drain.waiting_uncounted": "⏳ Waiting for {name} to finish its requests, up to {bound} (drain_timeout; they cannot be counted from here): {left} left",
     "drain.done": "✅ {name} finished its {count} requests in flight ({seconds})",

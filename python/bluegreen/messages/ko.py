@@ -105,6 +105,8 @@ MESSAGES = {
     "history.outside_edit": "bluegreen 밖에서 수정됨 ({path} 변경 후 Nginx가 로드, 같은 색)",
     "status.problem.edited_outside": "⚠️  {path}이(가) bluegreen 밖에서 수정되었고 {since}에 Nginx가 로드했습니다 (트래픽은 계속 {color}); 다음 배포/롤백이 이를 받아들입니다",
     # --- staged deploys, hooks, the kept previous version ---
+    "drain.waiting_workers": "⏳ nginx 이전 워커가 아직 {name}(으)로 전달 중인 요청 {count}개, 최대 {bound} (drain_timeout) 기다립니다: {left} 남음",
+    "drain.waiting_workers_uncounted": "⏳ nginx 이전 워커가 처리 중인 요청을 마치기를 최대 {bound} (drain_timeout) 기다립니다: {left} 남음",
     "drain.waiting": "⏳ {name}에서 아직 처리 중인 요청 {count}개, 최대 {bound} (drain_timeout) 기다립니다: {left} 남음",
     "drain.waiting_uncounted": "⏳ {name}이(가) 처리 중인 요청을 마치기를 최대 {bound} (drain_timeout) 기다립니다 (여기서는 요청 수를 셀 수 없습니다): {left} 남음",
     "drain.done": "✅ {name}이(가) 처리 중이던 요청 {count}개를 마쳤습니다 ({seconds})",

@@ -51,8 +51,13 @@ class Candidate:
                 # on it): they finish before the color is asked to stop, an app that exits at once on SIGTERM
                 # included. Only their connections to this color count: a stream on the active one costs nothing.
                 peers = {a for a in map(self.runtime.address, self.runtime.instances(self.color)) if a}
-                began = self.scene.clock.monotonic()
-                self.scene.switch.drain(self.svc.drain_timeout, peers)
+                began, bound = self.scene.clock.monotonic(), format_seconds(self.svc.drain_timeout)
+
+                def progress(count: int | None, left: float) -> None:
+                    self.out.progress("drain.waiting_workers" if count else "drain.waiting_workers_uncounted",
+                                      count=count, name=self.name, bound=bound, left=format_seconds(left))
+
+                self.scene.switch.drain(self.svc.drain_timeout, peers, progress)
                 self.drained = self.scene.clock.monotonic() - began
 
     def start(self, frame: Frame, env: dict[str, str]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from bluegreen import failpoints
 from bluegreen.clock import REAL, Clock
@@ -160,11 +161,13 @@ class NginxControl:
     def workers(self) -> set[str]:
         return set(self.generation().workers)
 
-    def drain(self, timeout: float, peers: set[str] | None = None) -> bool:
+    def drain(self, timeout: float, peers: set[str] | None = None,
+              progress: Callable[[int | None, float], None] | None = None) -> bool:
         """Wait until nginx's workers of an older generation (a reload leaves them finishing what they proxy) no
         longer proxy anything to `peers` (`ip:port`, the instances about to stop) — or, with no peers or when their
         sockets cannot be read from this host, until none is shutting down at all. False when some remain after
-        `timeout`. Narrowed to the peers, a stream on the other color through an old worker costs nothing."""
+        `timeout`. Narrowed to the peers, a stream on the other color through an old worker costs nothing.
+        `progress(held or None when not counted, seconds left)` while it waits."""
         deadline = self.clock.deadline(timeout)
         while True:
             processes = self.docker.processes(self.container)
@@ -177,6 +180,8 @@ class NginxControl:
                 return True
             if deadline.expired:
                 return False
+            if progress:
+                progress(held, deadline.remaining)
             deadline.pause(0.05)
 
     def reload(self) -> Generation:
