@@ -101,7 +101,7 @@ bench: env $(BENCH_STAMP)  ## prove it: failed requests, rollback time, reloads 
 # backend"): SSE streams, WebSockets and short GETs through 20 deploy + rollback cycles per switch mode, the recreate
 # baseline, two fault rows; ~35 minutes. Hold both locks around it on a shared machine (HELPERS.md).
 .PHONY: bench-real
-bench-real: env $(BENCH_STAMP)  ## long answers through deploys: real backend, SSE + WebSocket → bench/results/real-backend-<date>.*
+bench-real: env $(BENCH_STAMP)  ## SSE, WebSockets through deploys → bench/results/real-backend-<date>.*
 	$(VENV)/bin/python bench/real_backend_bench.py $(BENCH_REAL_ARGS)
 
 # The fault bench (README "Faults"): every fault row at an exact phase, both switch modes, ~20 minutes. It takes

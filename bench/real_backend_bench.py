@@ -298,9 +298,11 @@ def markdown(doc: dict) -> str:
     st = doc["clients"]["streams"]
     ws = doc["clients"]["websockets"]
     lines = [f"Run {doc['date']} on commit {doc['commit']} · {doc['machine']['cpus']} CPUs · nginx "
-             f"{doc['machine']['nginx']} · Docker {doc['machine']['docker']} · total {doc['seconds'] / 60:.1f} min · "
+             f"{doc['machine']['nginx']} · Docker {doc['machine']['docker']} · total {doc['seconds'] / 60:.1f} min"
+             " · "
              f"clients: SSE streams of {st['seconds']:g} s started {st['rate']:g}/s ({', '.join(st['methods'])} "
-             f"alternately), {ws['count']} WebSockets held ≤ {ws.get('lifetime') or '∞'} s each, GET / at {doc['clients']['short'][0]['rate']:g}/s on new "
+             f"alternately), {ws['count']} WebSockets held ≤ {ws.get('lifetime') or '∞'} s each, GET / at "
+             f"{doc['clients']['short'][0]['rate']:g}/s on new "
              f"connections · service: drain_timeout {doc['plan']['service']['drain_timeout']}, stop_timeout "
              f"{doc['plan']['service']['stop_timeout']} · harness checks: "
              + ("ok" if doc["harness_checks"] == ["ok"] else "; ".join(doc["harness_checks"])), ""]
@@ -317,7 +319,8 @@ def markdown(doc: dict) -> str:
     row("… cut at a drain deadline (counted in the report)", lambda m: str(m["streams"]["cut_at_deadline"]))
     row("… failed to open", lambda m: str(m["streams"]["failed_to_open"]))
     row("… tokens from two releases", lambda m: str(m["streams"]["changed_release"]))
-    row(f"WebSocket connections ({ws['count']} held, each ≤ {ws.get('lifetime') or '∞'} s; reopened after a close not the client's)",
+    row(f"WebSocket connections ({ws['count']} held, each ≤ {ws.get('lifetime') or '∞'} s; reopened after a "
+        "close not the client's)",
         lambda m: f"{m['sockets']['connections']} ({m['sockets']['reopened_after_close']})")
     row("… closes (code by whom)", lambda m: ", ".join(f"{k} × {v}" for k, v in m["sockets"]["closes"].items())
         or "none")
