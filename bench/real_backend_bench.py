@@ -44,7 +44,7 @@ import docker  # noqa: E402
 from provenance import measured_on  # noqa: E402
 from zdt import analyze, held, modes, report  # noqa: E402
 from zdt.load import LoadClass  # noqa: E402
-from zdt.stack import NGINX_NJS_IMAGE, BenchStack  # noqa: E402
+from zdt.stack import NGINX_NJS_IMAGE, BenchStack, missing_images  # noqa: E402
 
 BACKEND = "bluegreen-test/backend"
 STREAM_S = 20
@@ -93,8 +93,7 @@ def main() -> int:
     if faults:
         plan.after_cycles = fault_rows
     client = docker.from_env()
-    missing = [ref for ref in (NGINX_NJS_IMAGE, *(f"{BACKEND}:{v}" for v in ("v1", "v2", "v3")))
-               if not client.images.list(name=ref)]
+    missing = missing_images(client, [NGINX_NJS_IMAGE, *(f"{BACKEND}:{v}" for v in ("v1", "v2", "v3"))])
     if missing:
         log(f"missing images {missing}: run `make env` (scripts/build-images.sh) first")
         return 2

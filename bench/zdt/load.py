@@ -73,10 +73,11 @@ class Answer:
     keep: bool  # the server did not ask to close the connection
 
 
-async def read_answer(reader: asyncio.StreamReader) -> Answer:
+async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    """An answer's status line and headers (names in lower case)."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
+    except asyncio.IncompleteReadError:
         raise Failed("closed") from None
     except asyncio.LimitOverrunError:
         raise Failed("protocol") from None
@@ -90,6 +91,11 @@ async def read_answer(reader: asyncio.StreamReader) -> Answer:
         name, sep, value = line.partition(":")
         if sep:
             headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+async def read_answer(reader: asyncio.StreamReader) -> Answer:
+    status, headers = await read_head(reader)
     try:
         if headers.get("transfer-encoding", "").lower() == "chunked":
             while True:

@@ -88,6 +88,11 @@ def site_conf(upstream: str, *, keepalive_timeout: str | None = None, keepalive_
             f"    location / {{ proxy_pass http://{target};{connect}{upgrade} }}\n}}\n")
 
 
+def missing_images(client: docker.DockerClient, refs: list[str]) -> list[str]:
+    """The images a bench needs that the engine does not have (`make env` builds them)."""
+    return [ref for ref in refs if not client.images.list(name=ref)]
+
+
 @dataclass
 class Nginx:
     name: str

@@ -28,7 +28,7 @@ import struct
 import sys
 import time
 
-from zdt.load import HOST, Failed
+from zdt.load import HOST, Failed, read_head
 
 # Record fields, in order (kept as lists: one line of JSON per stream would be as large as the data).
 STREAM_FIELDS = ("kind", "start", "end", "status", "tokens", "done", "releases", "error")
@@ -149,7 +149,7 @@ class Client:
 
     async def socket(self, slot: int) -> list:
         t0 = time.monotonic()
-        ticks, releases, code, by, error = 0, set(), None, None, None
+        ticks, releases, code, by, error, opened = 0, set(), None, None, None, False
         every = self.socket_spec.get("every", 1)
         lifetime = self.socket_spec.get("lifetime", 0)
         # the first connection of each slot lives a share of a lifetime, so that the slots do not close together
@@ -167,6 +167,7 @@ class Client:
             status, _ = await asyncio.wait_for(read_head(reader), 5)
             if status != 101:
                 raise Failed(f"http-{status}")
+            opened = True
             stop = asyncio.ensure_future(self.stopping.wait())
             try:
                 while True:
@@ -199,28 +200,13 @@ class Client:
         except Failed as failed:
             error = failed.kind
         except (asyncio.IncompleteReadError, ConnectionResetError, OSError, asyncio.TimeoutError):
-            code, by = 1006, "eof"  # ended without a close frame: what a browser reports as 1006
+            if opened:
+                code, by = 1006, "eof"  # ended without a close frame: what a browser reports as 1006
+            else:
+                error = "handshake"  # never opened: a failed connect, not a socket cut
         finally:
             writer.close()
         return [slot, t0, time.monotonic(), ticks, code, by, sorted(releases), error]
-
-
-async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
-    try:
-        head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError:
-        raise Failed("closed") from None
-    lines = head.decode("latin-1").split("\r\n")
-    try:
-        status = int(lines[0].split(" ", 2)[1])
-    except (IndexError, ValueError):
-        raise Failed("protocol") from None
-    headers = {}
-    for line in lines[1:]:
-        name, sep, value = line.partition(":")
-        if sep:
-            headers[name.strip().lower()] = value.strip()
-    return status, headers
 
 
 def take_event(event: str, got: dict) -> None:
