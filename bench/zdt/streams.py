@@ -25,10 +25,9 @@ import base64
 import json
 import os
 import struct
-import sys
 import time
 
-from zdt.load import HOST, Failed, read_head
+from zdt.load import HOST, Failed, read_head, run_client, until_stopped
 
 # Record fields, in order (kept as lists: one line of JSON per stream would be as large as the data).
 STREAM_FIELDS = ("kind", "start", "end", "status", "tokens", "done", "releases", "error")
@@ -49,12 +48,7 @@ class Client:
         workers = [asyncio.create_task(self.hold(slot)) for slot in range(self.socket_spec.get("count", 0))]
         if self.stream_spec.get("rate"):
             workers.append(asyncio.create_task(self.schedule()))
-        stop_reader = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        try:
-            await asyncio.wait_for(asyncio.shield(stop_reader), max_seconds)
-        except asyncio.TimeoutError:
-            pass
-        self.stopping.set()
+        await until_stopped(self.stopping, max_seconds)
         await asyncio.gather(*workers)
         if self.tasks:  # the streams in flight end by themselves, within their length and its timeout
             await asyncio.wait(self.tasks, timeout=self.stream_spec.get("seconds", 0) + 40)
@@ -248,15 +242,11 @@ def client_frame(opcode: int, payload: bytes) -> bytes:
 
 
 def main(argv: list[str]) -> int:
-    spec = json.loads(open(argv[1], encoding="utf-8").read())
-    client = Client(spec["port"], spec)
-    asyncio.run(client.run(spec["max_seconds"]))
-    doc = {"stream_fields": STREAM_FIELDS, "socket_fields": SOCKET_FIELDS, "streams": client.streams,
-           "sockets": client.sockets, "spec": {"streams": client.stream_spec, "websockets": client.socket_spec}}
-    with open(argv[2], "w", encoding="utf-8") as out:
-        json.dump(doc, out, separators=(",", ":"))
-    print(f"streams: {len(client.streams)} streams, {len(client.sockets)} WebSocket connections", flush=True)
-    return 0
+    return run_client(argv, lambda spec: Client(spec["port"], spec),
+                      lambda c: {"stream_fields": STREAM_FIELDS, "socket_fields": SOCKET_FIELDS, "streams": c.streams,
+                                 "sockets": c.sockets,
+                                 "spec": {"streams": c.stream_spec, "websockets": c.socket_spec}},
+                      lambda c: f"streams: {len(c.streams)} streams, {len(c.sockets)} WebSocket connections")
 
 
 if __name__ == "__main__":
