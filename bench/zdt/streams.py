@@ -25,6 +25,7 @@ import base64
 import json
 import os
 import struct
+import sys
 import time
 
 from zdt.load import HOST, Failed, read_head, run_client, until_stopped
