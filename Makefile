@@ -97,6 +97,13 @@ $(BENCH_STAMP): bench/requirements.lock $(VENV_STAMP)
 bench: env $(BENCH_STAMP)  ## prove it: failed requests, rollback time, reloads → bench/results/<date>.{json,md,png}
 	$(VENV)/bin/python bench/zero_downtime_bench.py
 
+# Long answers and open connections with the real backend (docs/real-backend.md "Proof: 20 cycles with the real
+# backend"): SSE streams, WebSockets and short GETs through 20 deploy + rollback cycles per switch mode, the recreate
+# baseline, two fault rows; ~35 minutes. Hold both locks around it on a shared machine (HELPERS.md).
+.PHONY: bench-real
+bench-real: env $(BENCH_STAMP)  ## SSE, WebSockets through deploys → bench/results/real-backend-<date>.*
+	$(VENV)/bin/python bench/real_backend_bench.py $(BENCH_REAL_ARGS)
+
 # The fault bench (README "Faults"): every fault row at an exact phase, both switch modes, ~20 minutes. It takes
 # /tmp/bluegreen-heavy.lock itself (waiting for it) because row 11 restarts dockerd, which stops every container
 # on the machine without live-restore: don't wrap it in another flock on that file.

@@ -42,7 +42,7 @@ import docker  # noqa: E402
 from provenance import measured_on  # noqa: E402
 from zdt import analyze, anatomy, modes, report  # noqa: E402
 from zdt.load import LoadClass  # noqa: E402
-from zdt.stack import APP_REPO, NGINX_IMAGE, NGINX_NJS_IMAGE, BenchStack  # noqa: E402
+from zdt.stack import APP_REPO, NGINX_IMAGE, NGINX_NJS_IMAGE, BenchStack, missing_images  # noqa: E402
 
 # Rates this 2-core machine sustains with nginx, docker-proxy and the CLI beside the generator (the sanity stage
 # checks it on every run). New-connection classes: 360 req/s; keep-alive: 2 × 50 req/s on 8 connections each.
@@ -87,8 +87,7 @@ def main() -> int:
     only = set(args.only.split(",")) if args.only else ({"reload"} if args.smoke else None)
     variants = [v for v in modes.VARIANTS if only is None or v.name in only]
     client = docker.from_env()
-    missing = [ref for ref in (NGINX_IMAGE, NGINX_NJS_IMAGE, f"{APP_REPO}:v1", f"{APP_REPO}:v2", f"{APP_REPO}:v3")
-               if not client.images.list(name=ref)]
+    missing = missing_images(client, [NGINX_IMAGE, NGINX_NJS_IMAGE, *(f"{APP_REPO}:{v}" for v in ("v1", "v2", "v3"))])
     if missing:
         log(f"missing images {missing}: run `make env` (scripts/build-images.sh) first")
         return 2

@@ -58,3 +58,15 @@ def test_chaos_bench_smoke(tmp_path: Path) -> None:
     assert row["row"] == "1b" and row["mode"] == "reload" and "harness_error" not in row, row
     commit_named(doc["meta"]["commit"])
     commit_named((tmp_path / "smoke.md").read_text(encoding="utf-8"))
+
+
+@pytest.mark.usefixtures("images", "nginx_njs_image")
+def test_real_backend_bench_smoke(tmp_path: Path) -> None:
+    run_bench(["bench/real_backend_bench.py", "--smoke", "--out", str(tmp_path)], timeout=300)
+    doc = json.loads((tmp_path / "smoke.json").read_text(encoding="utf-8"))
+    mode = doc["modes"]["dict"]
+    assert mode["operations"]["rollback"]["count"] >= 1 and mode["streams"]["started"] > 0, mode["streams"]
+    assert mode["sockets"]["connections"] > 0 and mode["drain"]["deploys"] >= 1
+    commit_named(doc["commit"])
+    commit_named((tmp_path / "smoke.md").read_text(encoding="utf-8"))
+    assert (tmp_path / "smoke.png").stat().st_size > 1000

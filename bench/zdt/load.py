@@ -34,6 +34,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any, Callable
 
 HOST = "127.0.0.1"
 
@@ -73,10 +74,11 @@ class Answer:
     keep: bool  # the server did not ask to close the connection
 
 
-async def read_answer(reader: asyncio.StreamReader) -> Answer:
+async def read_head(reader: asyncio.StreamReader) -> tuple[int, dict[str, str]]:
+    """An answer's status line and headers (names in lower case)."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
-    except asyncio.IncompleteReadError as exc:
+    except asyncio.IncompleteReadError:
         raise Failed("closed") from None
     except asyncio.LimitOverrunError:
         raise Failed("protocol") from None
@@ -90,6 +92,11 @@ async def read_answer(reader: asyncio.StreamReader) -> Answer:
         name, sep, value = line.partition(":")
         if sep:
             headers[name.strip().lower()] = value.strip()
+    return status, headers
+
+
+async def read_answer(reader: asyncio.StreamReader) -> Answer:
+    status, headers = await read_head(reader)
     try:
         if headers.get("transfer-encoding", "").lower() == "chunked":
             while True:
@@ -105,6 +112,16 @@ async def read_answer(reader: asyncio.StreamReader) -> Answer:
         raise Failed("protocol") from None
     keep = headers.get("connection", "").lower() != "close"
     return Answer(status, headers.get("x-app-color"), headers.get("x-app-version"), keep)
+
+
+async def until_stopped(stopping: asyncio.Event, max_seconds: float) -> None:
+    """Until "stop" (or EOF) on stdin, or max_seconds; then `stopping` is set."""
+    stop_reader = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    try:
+        await asyncio.wait_for(asyncio.shield(stop_reader), max_seconds)
+    except asyncio.TimeoutError:
+        pass
+    stopping.set()
 
 
 class Generator:
@@ -125,12 +142,7 @@ class Generator:
                 self.owned[i] += 1
         schedulers = [asyncio.create_task(self.busy(i, c, k) if c.keepalive == "busy" else self.schedule(i, c))
                       for i, c in enumerate(self.classes) for k in range(c.connections if c.keepalive == "busy" else 1)]
-        stop_reader = asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-        try:
-            await asyncio.wait_for(asyncio.shield(stop_reader), max_seconds)
-        except asyncio.TimeoutError:
-            pass
-        self.stopping.set()
+        await until_stopped(self.stopping, max_seconds)
         await asyncio.gather(*schedulers)
         if self.tasks:  # in-flight requests end by their own timeouts
             await asyncio.wait(self.tasks, timeout=max(c.timeout for c in self.classes) + 2)
@@ -290,17 +302,23 @@ class Generator:
                 writer.close()
 
 
-def main(argv: list[str]) -> int:
+def run_client(argv: list[str], make: Callable[[dict], Any], document: Callable[[Any], dict],
+               said: Callable[[Any], str]) -> int:
+    """A client process (this one, zdt.streams): SPEC.json in, its records' document to OUT.json."""
     spec = json.loads(open(argv[1], encoding="utf-8").read())
-    classes = [LoadClass(**c) for c in spec["classes"]]
-    gen = Generator(spec["port"], classes)
-    asyncio.run(gen.run(spec["max_seconds"]))
-    doc = {"classes": [c.__dict__ for c in classes], "lag_max": gen.lag, "late": gen.late,
-           "records": gen.records}
+    client = make(spec)
+    asyncio.run(client.run(spec["max_seconds"]))
     with open(argv[2], "w", encoding="utf-8") as out:
-        json.dump(doc, out, separators=(",", ":"))
-    print(f"load: {len(gen.records)} requests", flush=True)
+        json.dump(document(client), out, separators=(",", ":"))
+    print(said(client), flush=True)
     return 0
+
+
+def main(argv: list[str]) -> int:
+    return run_client(argv, lambda spec: Generator(spec["port"], [LoadClass(**c) for c in spec["classes"]]),
+                      lambda gen: {"classes": [c.__dict__ for c in gen.classes], "lag_max": gen.lag, "late": gen.late,
+                                   "records": gen.records},
+                      lambda gen: f"load: {len(gen.records)} requests")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,9 @@ class Variant:
     swarm: bool = False  # runtime: swarm, 3 replicas per color, endpoint_mode: dnsrr
     until_requests: bool = False  # besides min_cycles, until plan.min_requests new-connection requests
     weight: float = 1.0  # its share of the run's time budget, against the other modes
+    repo: str = APP_REPO  # the releases' image repository (:v1, :v2, :v3): the C test app, or the real backend
+    websocket: bool = False  # the server block passes WebSockets on (Upgrade, HTTP/1.1 upstream)
+    service: dict = field(default_factory=dict)  # more service keys in bluegreen.yml (drain_timeout, stop_timeout)
 
 
 @dataclass
@@ -72,6 +75,9 @@ class Plan:
     warmup: float = 3.0
     hold_deploy: float = 0.5
     hold_rollback: float = 0.5
+    streams: dict | None = None  # SSE streams and WebSockets beside the classes (zdt.streams' spec)
+    # after a blue-green mode's cycles, still under its load: (run, cli, env) → fault rows (real_backend_bench)
+    after_cycles: Callable | None = None
 
 
 @dataclass
@@ -90,12 +96,14 @@ class ModeRun:
     idle_rollbacks: list[Operation] = field(default_factory=list)  # before the load: the CLI's own time
     setup: dict = field(default_factory=dict)  # the Variant's fields (blue-green modes)
     anatomy: dict = field(default_factory=dict)  # one no-load rollback with the import profiler on
+    cycles_ended: float = 0.0  # monotonic: what follows (plan.after_cycles) is not the cycles' doing
+    faults: list[dict] = field(default_factory=list)  # plan.after_cycles' rows
 
 
 def _under_load(stack: BenchStack, nginx: Nginx, plan: Plan, name: str, title: str,
                 body: Callable[[ModeRun, float], None], max_seconds: float) -> ModeRun:
     run = ModeRun(name, title, {})
-    load = Loads(nginx.port, plan.classes, stack.workdir, name, max_seconds + 60)
+    load = Loads(nginx.port, plan.classes, stack.workdir, name, max_seconds + 60, plan.streams)
     try:
         run.started = load.started
         start_load = os.getloadavg()[0]
@@ -145,12 +153,13 @@ def bluegreen(stack: BenchStack, plan: Plan, log: Callable[[str], None], variant
         admin.mkdir(mode=0o700)
         admin_dir = str(admin)
     site = site_conf(UPSTREAM, keepalive_timeout=variant.keepalive_timeout, keepalive_min_timeout=variant.site_kmt,
-                     variable=shared, connect_timeout="1s" if variant.swarm else None)
+                     variable=shared, connect_timeout="1s" if variant.swarm else None, websocket=variant.websocket)
     nginx = stack.nginx(name, {"default.conf": site, UPSTREAM_FILE: DICT_PLACEHOLDER if shared else PLACEHOLDER},
                         image=variant.image, admin_dir=admin_dir, network=network)
     nginx_keys = {"switch": variant.switch, **({"admin_dir": admin_dir} if admin_dir else {}),
                   **({"keepalive_min_timeout": variant.engine_kmt} if variant.engine_kmt else {})}
     service_keys = {"runtime": "swarm", "replicas": 3, "endpoint_mode": "dnsrr"} if variant.swarm else {}
+    service_keys.update(variant.service, image=f"{variant.repo}:v1")
     config = stack.bluegreen_config(nginx, name, nginx_keys=nginx_keys, service_keys=service_keys, network=network)
     try:
         run = _bluegreen_cycles(stack, plan, log, variant, nginx, config, max_seconds or plan.max_seconds)
@@ -172,7 +181,7 @@ def _bluegreen_cycles(stack: BenchStack, plan: Plan, log: Callable[[str], None],
         return timed(mode, action, target, [*_cli(), action, "backend", *args, "--json"], env=env)
 
     log(f"{name}: setup (deploy v1, deploy v2, rollback), then {plan.idle_rollbacks} rollbacks with no load")
-    for image, action in ((f"{APP_REPO}:v1", "deploy"), (f"{APP_REPO}:v2", "deploy"), (None, "rollback")):
+    for image, action in ((f"{variant.repo}:v1", "deploy"), (f"{variant.repo}:v2", "deploy"), (None, "rollback")):
         op = cli("setup", action, "-", *(("--image", image) if image else ()))
         if op.exit_code != 0:
             raise RuntimeError(f"{name} setup: bluegreen {action} exited {op.exit_code}:\n{op.output}")
@@ -188,7 +197,7 @@ def _bluegreen_cycles(stack: BenchStack, plan: Plan, log: Callable[[str], None],
     if profile["exit_code"] != 0 or back.exit_code != 0:
         raise RuntimeError(f"{name} setup: the profiled rollback exited {profile['exit_code']}, the next "
                            f"{back.exit_code}:\n{back.output}")
-    images = [f"{APP_REPO}:v3", f"{APP_REPO}:v2"]
+    images = [f"{variant.repo}:v3", f"{variant.repo}:v2"]
     strict = [c for c in plan.classes if c.keepalive == "none"]
 
     def body(run: ModeRun, deadline: float) -> None:
@@ -210,6 +219,9 @@ def _bluegreen_cycles(stack: BenchStack, plan: Plan, log: Callable[[str], None],
             log(f"{name}: cycle {i}: deploy {last[0].seconds:.2f} s, rollback {last[1].seconds:.2f} s")
         if i < plan.min_cycles:
             run.notes.append(f"only {i} cycles in the mode's time bound ({max_seconds:.0f} s)")
+        run.cycles_ended = time.monotonic()
+        if plan.after_cycles:
+            plan.after_cycles(run, cli, env)
 
     rate = sum(c.rate for c in strict)
     run = _under_load(stack, nginx, plan, name, variant.title, body, max_seconds)
@@ -227,25 +239,30 @@ def _sent(run: ModeRun, classes: list[LoadClass]) -> int:
 
 
 # --- the recreate baseline ----------------------------------------------------------------------------------------
-def _recreate_stack(stack: BenchStack, name: str, image: str = f"{APP_REPO}:v1") -> tuple[Nginx, str]:
+def _recreate_stack(stack: BenchStack, name: str, image: str = f"{APP_REPO}:v1", *, nginx_image: str = NGINX_IMAGE,
+                    websocket: bool = False) -> tuple[Nginx, str]:
     app = f"{stack.name}-{name}-app"
     stack.client.containers.run(image, name=app, network=stack.network, detach=True,
                                 environment={"BLUEGREEN_COLOR": "single"}, labels={"bluegreen.bench": stack.id})
-    nginx = stack.nginx(name, {"default.conf": site_conf(UPSTREAM),
-                               UPSTREAM_FILE: f"upstream {UPSTREAM} {{ server {app}:8000; }}\n"})
+    nginx = stack.nginx(name, {"default.conf": site_conf(UPSTREAM, websocket=websocket),
+                               UPSTREAM_FILE: f"upstream {UPSTREAM} {{ server {app}:8000; }}\n"}, image=nginx_image)
     _wait_answer(nginx)
     return nginx, app
 
 
-def recreate(stack: BenchStack, plan: Plan, log: Callable[[str], None]) -> ModeRun:
-    nginx, app = _recreate_stack(stack, "recreate")
+def recreate(stack: BenchStack, plan: Plan, log: Callable[[str], None], variant: Variant | None = None,
+             max_seconds: float = 200) -> ModeRun:
+    """variant: its repo, nginx image and WebSocket lines (the C test app behind nginx 1.22 when None)."""
+    variant = variant or Variant("recreate", "")
+    nginx, app = _recreate_stack(stack, "recreate", f"{variant.repo}:v1", nginx_image=variant.image,
+                                 websocket=variant.websocket)
     script = ('set -e; docker stop "$APP" >/dev/null; docker rm "$APP" >/dev/null; '
               'docker run -d --name "$APP" --network "$NET" -e BLUEGREEN_COLOR=single "$IMAGE" >/dev/null; '
               'docker exec "$NGINX" nginx -s reload')
 
     def swap(action: str, version: str) -> Operation:
         env = {**os.environ, "APP": app, "NET": stack.network, "NGINX": nginx.name,
-               "IMAGE": f"{APP_REPO}:{version}"}
+               "IMAGE": f"{variant.repo}:{version}"}
         return timed("recreate", action, version, ["bash", "-c", script], env=env)
 
     def body(run: ModeRun, deadline: float) -> None:
@@ -263,7 +280,8 @@ def recreate(stack: BenchStack, plan: Plan, log: Callable[[str], None]) -> ModeR
             last = run.operations[-2:]
             log(f"recreate: cycle {i + 1}: deploy {last[0].seconds:.2f} s, rollback {last[1].seconds:.2f} s")
 
-    return _under_load(stack, nginx, plan, "recreate", "Baseline: recreate (the guide's 기존 방식)", body, 200)
+    return _under_load(stack, nginx, plan, "recreate", "Baseline: recreate (the guide's 기존 방식)", body,
+                       max_seconds)
 
 
 # The report's columns, in order (sanity and the recreate baseline around them).

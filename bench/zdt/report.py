@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from zdt import analyze
 
@@ -145,11 +145,13 @@ def markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(doc: dict[str, Any], runs: dict[str, Any], out_dir: Path, stem: str) -> list[Path]:
+def write(doc: dict[str, Any], runs: dict[str, Any], out_dir: Path, stem: str,
+          text: Callable[[dict[str, Any]], str] | None = None) -> list[Path]:
+    """text: the .md's tables (this bench's markdown() when None)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / f"{stem}.json", out_dir / f"{stem}.md", out_dir / f"{stem}.png"]
     paths[0].write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    paths[1].write_text(markdown(doc), encoding="utf-8")
+    paths[1].write_text((text or markdown)(doc), encoding="utf-8")
     plot(runs, doc, paths[2])
     return paths
 
@@ -203,20 +205,21 @@ def plot(runs: dict[str, Any], doc: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     panels = [(n, r) for n, r in runs.items() if n != "sanity"]
+    names = {**SHORT, **doc.get("short_names", {})}
     fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(12, 3 * len(panels) + 5), constrained_layout=True,
                              gridspec_kw={"height_ratios": [3] * len(panels) + [5]})
     for ax, (name, run) in zip(axes, panels):
         m = doc["modes"][name]
         ka = sum(c["failures"] for c in m["classes"].values() if c["keepalive"] != "none")
         _timeline(ax, run, 5 if name == "recreate" else 4,
-                  f"{SHORT.get(name, name)}: {m['switches']} switches; failed: {m['new_connection_failures']:,} of "
+                  f"{names.get(name, name)}: {m['switches']} switches; failed: {m['new_connection_failures']:,} of "
                   f"{m['new_connection_requests']:,} on new connections, {ka:,} keep-alive "
                   f"(shaded: deploy orange, rollback purple)")
     axes[-2].set_xlabel("seconds since the load started")
     ax = axes[-1]
     series = []
     for name, run in panels:
-        short = SHORT.get(name, name)
+        short = names.get(name, name)
         rollbacks = [o for o in run.operations if o.action == "rollback"]
         answers = analyze.fresh_answers(run, 5 if name == "recreate" else 4)
         moved = [t for t in (analyze.first_target(answers, o.start, o.target) for o in rollbacks) if t is not None]

@@ -64,18 +64,20 @@ def timed(mode: str, action: str, target: str, argv: list[str], *, env: dict[str
 
 
 class LoadProcess:
-    """The load generator in its own process (python -m zdt.load), stopped through its stdin."""
+    """The load generator in its own process (python -m zdt.load), stopped through its stdin. `module`: another
+    client with the same protocol (zdt.streams: SSE streams and WebSockets), `extra`: what its spec adds."""
 
     def __init__(self, port: int, classes: list[LoadClass], workdir: Path, tag: str, max_seconds: float,
-                 *, nice: int = 0) -> None:
+                 *, nice: int = 0, module: str = "zdt.load", extra: dict | None = None) -> None:
         self.spec = workdir / f"load-{tag}.spec.json"
         self.out = workdir / f"load-{tag}.json"
         self.spec.write_text(json.dumps({"port": port, "max_seconds": max_seconds,
-                                         "classes": [c.__dict__ for c in classes]}), encoding="utf-8")
+                                         "classes": [c.__dict__ for c in classes], **(extra or {})}),
+                             encoding="utf-8")
         env = {**os.environ, "PYTHONPATH": str(BENCH_DIR)}
         # A busy (closed-loop) generator runs niced: it takes what CPU is left, never the open-loop schedule's.
         prefix = ["nice", "-n", str(nice)] if nice else []
-        self.proc = subprocess.Popen([*prefix, sys.executable, "-m", "zdt.load", str(self.spec), str(self.out)],
+        self.proc = subprocess.Popen([*prefix, sys.executable, "-m", module, str(self.spec), str(self.out)],
                                      stdin=subprocess.PIPE, env=env, text=True)
         self.started = time.monotonic()
 
@@ -110,21 +112,29 @@ class LoadProcess:
 
 class Loads:
     """The open-loop classes in one generator process, the busy (closed-loop) ones in another, niced: one
-    record document for both, as if a single generator had run them (merge_loads)."""
+    record document for both, as if a single generator had run them (merge_loads). `streams` (zdt.streams' spec:
+    SSE streams and WebSockets) runs a third process, whose document lands under the records' "streams"."""
 
-    def __init__(self, port: int, classes: list[LoadClass], workdir: Path, tag: str, max_seconds: float) -> None:
+    def __init__(self, port: int, classes: list[LoadClass], workdir: Path, tag: str, max_seconds: float,
+                 streams: dict | None = None) -> None:
         groups = [[c for c in classes if c.keepalive != "busy"], [c for c in classes if c.keepalive == "busy"]]
         self.procs = [LoadProcess(port, group, workdir, f"{tag}-{i}", max_seconds, nice=19 * i)
                       for i, group in enumerate(groups) if group]
-        self.started = min(p.started for p in self.procs)
+        self.streams = LoadProcess(port, [], workdir, f"{tag}-streams", max_seconds, module="zdt.streams",
+                                   extra=streams) if streams else None
+        self.streams_bound = (streams or {}).get("streams", {}).get("seconds", 0) + 60
+        self.started = min(p.started for p in [*self.procs, *([self.streams] if self.streams else [])])
 
     def stop(self) -> dict:
-        for p in self.procs:  # every generator stops scheduling at once, then each drains its in-flight requests
-            p.request_stop()
-        return merge_loads([p.stop() for p in self.procs])
+        for p in [*self.procs, *([self.streams] if self.streams else [])]:
+            p.request_stop()  # every generator stops scheduling at once, then each drains its in-flight requests
+        doc = merge_loads([p.stop() for p in self.procs])
+        if self.streams:  # its streams in flight run to their end
+            doc["streams"] = self.streams.stop(timeout=self.streams_bound)
+        return doc
 
     def kill(self) -> None:
-        for p in self.procs:
+        for p in [*self.procs, *([self.streams] if self.streams else [])]:
             p.kill()
 
 

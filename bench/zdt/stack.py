@@ -65,8 +65,15 @@ http {
 NJS_MODULE = "load_module /usr/lib/nginx/modules/ngx_http_js_module.so;\n"  # as the 1.30 image's own nginx.conf
 
 
+# WebSockets through the public entry (README's lines): HTTP/1.1 upstream, Upgrade passed on; a plain request
+# sends no Connection header, so nginx may keep its upstream connection open.
+WEBSOCKET_MAP = "map $http_upgrade $bgb_connection { default upgrade; '' ''; }\n"
+WEBSOCKET_LINES = (" proxy_http_version 1.1; proxy_set_header Upgrade $http_upgrade;"
+                   " proxy_set_header Connection $bgb_connection;")
+
+
 def site_conf(upstream: str, *, keepalive_timeout: str | None = None, keepalive_min_timeout: str | None = None,
-              variable: bool = False, connect_timeout: str | None = None) -> str:
+              variable: bool = False, connect_timeout: str | None = None, websocket: bool = False) -> str:
     """The user's own server block: the public entry, proxying to the upstream bluegreen owns (`variable`: to the
     variable bluegreen's shared-dict file defines). In reload mode keepalive_min_timeout belongs here: the public
     listener is the user's, bluegreen's file holds only upstreams."""
@@ -76,8 +83,14 @@ def site_conf(upstream: str, *, keepalive_timeout: str | None = None, keepalive_
     # Swarm: a request sent to a task being replaced waits for the connect to fail before nginx tries the next.
     connect = f" proxy_connect_timeout {connect_timeout};" if connect_timeout else ""
     target = f"${upstream}" if variable else upstream
-    return ("server {\n    listen 80 default_server;\n" + extra +
-            f"    location / {{ proxy_pass http://{target};{connect} }}\n}}\n")
+    upgrade = WEBSOCKET_LINES if websocket else ""
+    return ((WEBSOCKET_MAP if websocket else "") + "server {\n    listen 80 default_server;\n" + extra +
+            f"    location / {{ proxy_pass http://{target};{connect}{upgrade} }}\n}}\n")
+
+
+def missing_images(client: docker.DockerClient, refs: list[str]) -> list[str]:
+    """The images a bench needs that the engine does not have (`make env` builds them)."""
+    return [ref for ref in refs if not client.images.list(name=ref)]
 
 
 @dataclass
@@ -158,7 +171,7 @@ class BenchStack:
                              nginx={"container": nginx.name, "public_url": nginx.url, **(nginx_keys or {})},
                              prefix=f"{self.name}-{tag}", upstream=UPSTREAM,
                              upstream_file=f"/etc/nginx/conf.d/{UPSTREAM}.upstream.conf", health_timeout="20s",
-                             request_timeout="2s", stop_timeout="5s", **{"restart": "no", **(service_keys or {})})
+                             request_timeout="2s", **{"stop_timeout": "5s", "restart": "no", **(service_keys or {})})
         return path
 
     # --- cleanup --------------------------------------------------------------------------------------------
