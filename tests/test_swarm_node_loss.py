@@ -47,12 +47,34 @@ def drained(client, name: str) -> Iterator[None]:
         set_availability(client, name, "active")
 
 
+def stop_after(loop, version: str):
+    """The loop's result, once requests made after this instant answered (the last one with `version`)."""
+    now = loop.now()
+    wait_until(lambda: (hits := loop.snapshot().hits) and hits[-1].t > now + 0.3, 20, "requests after the deploy")
+    traffic = loop.stop()
+    assert traffic.failures == [] and traffic.hits[-1].version == version, traffic.summary()
+    return traffic
+
+
 def gated_again(result, node: str, why: str) -> None:
     """The deploy completed on the tasks Swarm started elsewhere, after saying which node took which away."""
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert f"Node {node} left ({why}) during the health check: Swarm starts task " in output, output
+    assert f"Node {node} left ({why}) during the health check, with tasks " in output, output
     assert output.count("Health check passed!") == 1 and "Nginx upstream switched: blue → green" in output, output
+
+
+def test_placement_puts_two_tasks_on_each_worker(site):
+    """`max_replicas_per_node: 2` and `constraints: [node.role==worker]`: each color's 4 tasks run 2 on each worker,
+    none on the manager (without them Swarm puts tasks on the manager too)."""
+    site.config["services"]["backend"].update(max_replicas_per_node=2, constraints=["node.role==worker"])
+    site.write_config()
+    ok(site.deploy("v1"))
+    ok(site.deploy("v2"))
+    code, doc = site.status()
+    assert code == 0, doc["problems"]
+    for color in ("blue", "green"):
+        assert nodes_of(doc, color) == [NODES[1], NODES[1], NODES[2], NODES[2]], doc["containers"]
 
 
 def test_a_worker_drained_while_the_new_tasks_are_gated(site, request_loop):
@@ -70,8 +92,7 @@ def test_a_worker_drained_while_the_new_tasks_are_gated(site, request_loop):
         code, doc = site.status()
         assert doc["active"] == "green" and len(nodes_of(doc, "green")) == 4, doc["containers"]
         assert W1 not in nodes_of(doc, "green"), doc["containers"]
-    traffic = loop.stop()
-    assert traffic.failures == [] and set(traffic.versions) == {"v1", "v2"}, traffic.summary()
+    assert set(stop_after(loop, "v2").versions) == {"v1", "v2"}
     wait_until(lambda: node_state(client, W1) == ("ready", "active"), 10, f"{W1} active again")
     ok(site.deploy("v3"))
     code, doc = site.status()
@@ -90,13 +111,12 @@ def test_a_worker_drained_under_restart_no_rolls_back_naming_it(site_restart_no,
                             "deploy", "backend", APP_TAG="v2")
         output = result.stdout + result.stderr
         assert result.returncode == 1, output
-        assert f"Node {W1} left (drain) during the health check, with task " in output, output
+        assert f"Node {W1} left (drain) during the health check, with tasks " in output, output
         assert "Swarm starts no task of " in output and "traffic stays on blue" in output, output
         code, doc = site.status()
         assert code == 3 and doc["active"] == "blue", doc
         assert any(f"ran on node {W1}, which is drain" in p["message"] for p in doc["problems"]), doc["problems"]
-    traffic = loop.stop()
-    assert traffic.failures == [] and set(traffic.versions) == {"v1"}, traffic.summary()
+    assert set(stop_after(loop, "v1").versions) == {"v1"}
 
 
 def test_a_worker_whose_engine_was_killed_while_the_new_tasks_are_gated(site, swarm_nodes, request_loop):
@@ -118,8 +138,7 @@ def test_a_worker_whose_engine_was_killed_while_the_new_tasks_are_gated(site, sw
         gated_again(result, W1, "down")
         code, doc = site.status()
         assert doc["active"] == "green" and W1 not in nodes_of(doc, "green"), doc["containers"]
-        traffic = loop.stop()
-        assert traffic.failures == [], traffic.summary()
+        stop_after(loop, "v2")
         client.nodes.get(W1).remove(force=True)
         ok(site.deploy("v3"))
         code, doc = site.status()

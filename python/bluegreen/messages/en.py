@@ -289,7 +289,7 @@ MESSAGES = {
     "swarm.task_failed": "❌ Task {name} of the new version failed to start on node {node}: {error}",
     "swarm.tasks_timeout": "❌ {name}: {running} of {replicas} tasks of the new version run after {seconds}",
     "swarm.waiting": "ℹ️  Waiting for the tasks of {name}: {running}/{replicas} running ({elapsed} / {deadline})",
-    "swarm.task_moved": "⚠️  Node {node} left ({why}) during the health check, with task {name} of the new version: the task Swarm starts in its place on another node is health-checked before any switch",
+    "swarm.task_moved": "⚠️  Node {node} left ({why}) during the health check, with tasks {names} of the new version: the tasks Swarm starts in their place on other nodes are health-checked before any switch",
     "swarm.not_moved": "❌ Swarm starts no task of {name} in place of those that left with their node: the service's `restart: no` is Swarm's restart condition none (give it `restart: unless-stopped`)",
     "status.problem.node_away": "❌ {name} ran on node {node}, which is {why}: it runs again once Swarm starts it on another node (its restart policy permitting) or the node is back (docker node ls)",
     "swarm.unavailable": "❌ This Docker engine is not a Swarm manager ({error}): a service with runtime: swarm is deployed, rolled back and looked at from a manager node",

@@ -289,7 +289,7 @@ MESSAGES = {
     "swarm.task_failed": "❌ 새 버전의 태스크 {name}이(가) 노드 {node}에서 시작 실패: {error}",
     "swarm.tasks_timeout": "❌ {name}: {seconds} 후에도 새 버전 태스크가 {replicas}개 중 {running}개만 실행 중입니다",
     "swarm.waiting": "ℹ️  {name} 태스크 대기 중: {running}/{replicas}개 실행 중 ({elapsed} / {deadline})",
-    "swarm.task_moved": "⚠️  헬스체크 중 노드 {node}이(가) 빠졌습니다 ({why}), 새 버전의 태스크 {name}과(와) 함께: Swarm이 다른 노드에서 대신 시작하는 태스크는 전환 전에 헬스체크합니다",
+    "swarm.task_moved": "⚠️  헬스체크 중 노드 {node}이(가) 빠졌습니다 ({why}), 새 버전의 태스크 {names}과(와) 함께: Swarm이 다른 노드에서 대신 시작하는 태스크는 전환 전에 헬스체크합니다",
     "swarm.not_moved": "❌ 노드와 함께 빠진 {name} 태스크를 Swarm이 대신 시작하지 않습니다: 서비스의 `restart: no`는 Swarm 재시작 조건 none입니다 (`restart: unless-stopped`로 설정하세요)",
     "status.problem.node_away": "❌ {name}은(는) 노드 {node}에서 실행되었으나 그 노드는 {why} 상태입니다: Swarm이 다른 노드에서 시작하거나(재시작 정책이 허용할 때) 노드가 돌아오면 다시 실행됩니다 (docker node ls)",
     "swarm.unavailable": "❌ 이 Docker 엔진은 Swarm 매니저가 아닙니다 ({error}): runtime: swarm 서비스의 배포, 롤백, 상태 확인은 매니저 노드에서 실행하세요",

@@ -98,9 +98,10 @@ class Candidate:
                 moved = [m for m in self.runtime.moved(self.color, self.instance_id or "") if m.id not in said]
                 if not moved:
                     raise
-            for m in moved:
-                said.add(m.id)
-                self.out.say("swarm.task_moved", name=m.name, node=m.node, why=m.why)
+            said.update(m.id for m in moved)
+            for node, why in dict.fromkeys((m.node, m.why) for m in moved):
+                self.out.say("swarm.task_moved", node=node, why=why,
+                             names=", ".join(m.name for m in moved if (m.node, m.why) == (node, why)))
             with frame.timed("start_candidate"):
                 self.runtime.settle(self.color, self.instance_id or "",
                                     lambda key, params: self.out.progress(key, **params))

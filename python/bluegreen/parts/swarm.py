@@ -272,6 +272,9 @@ class SwarmRuntime:
                 },
                 "RestartPolicy": {"Condition": restart, "Delay": 1_000_000_000},
                 "Networks": [{"Target": self.docker.network}],
+                "Placement": {"Constraints": list(svc.scale.constraints),
+                              **({"MaxReplicas": svc.scale.max_replicas_per_node}
+                                 if svc.scale.max_replicas_per_node else {})},
             },
             "Mode": {"Replicated": {"Replicas": self.replicas}},
             # The idle color serves nobody: start every new task at once (before the old ones stop: ~2 s instead
