@@ -130,11 +130,16 @@ def test_a_worker_whose_engine_was_killed_while_the_new_tasks_are_gated(site, sw
     pid = worker.pid()
 
     def kill() -> None:
+        print("DEBUG kill at", loop.now())
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: node_state(client, W1)[0] == "down", 40, f"the manager marks {W1} down")
+        print("DEBUG down at", loop.now())
 
     try:
         result = run_paused(site, "deploy.candidate_started", kill, "deploy", "backend", APP_TAG="v2")
+        print("DEBUG deployed at", loop.now())
+        print("DEBUG", [h for h in loop.snapshot().hits if not h.ok])
+        print("DEBUG", site.stack.client.containers.get(site.stack.nginx_name).logs(tail=30).decode())
         gated_again(result, W1, "down")
         code, doc = site.status()
         assert doc["active"] == "green" and W1 not in nodes_of(doc, "green"), doc["containers"]
