@@ -59,7 +59,6 @@ def stop_after(loop, version: str):
 def gated_again(result, node: str, why: str) -> None:
     """The deploy completed on the tasks Swarm started elsewhere, after saying which node took which away."""
     output = result.stdout + result.stderr
-    print("SHOW", output)
     assert result.returncode == 0, output
     assert f"Node {node} left ({why}) during the health check, with tasks " in output, output
     assert output.count("Health check passed!") == 1 and "Nginx upstream switched: blue → green" in output, output
