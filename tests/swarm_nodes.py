@@ -167,6 +167,32 @@ def up(images: tuple[str, ...] = PUSHED) -> Nodes:
     return Nodes(engines[0], engines[1:])
 
 
+def rejoin(nodes: Nodes, index: int, killed: int | None = None) -> None:
+    """Worker `index` (1, 2) back in the swarm, ready: its engine started again (once `killed`, the pid of its
+    dockerd that was killed, has exited) and, if the manager removed the node meanwhile, out of its old swarm and
+    joined anew."""
+    worker, manager = nodes.workers[index - 1], nodes.manager.client()
+    deadline = time.monotonic() + 20
+    while killed is not None and _alive(killed) and time.monotonic() < deadline:
+        time.sleep(0.05)  # poll: the killed dockerd exits (start() would take it for the running engine)
+    worker.start()
+
+    def listed(ready: bool) -> bool:
+        return any(n.attrs["Description"]["Hostname"] == NODES[index]
+                   and (not ready or n.attrs["Status"]["State"] == "ready") for n in manager.nodes.list())
+
+    if not listed(ready=False):
+        worker.client().swarm.leave(force=True)
+        worker.client().swarm.join(remote_addrs=[f"{MANAGER_ADDRESS}:2377"],
+                                   join_token=manager.swarm.attrs["JoinTokens"]["Worker"],
+                                   advertise_addr=address(index), listen_addr=f"{address(index)}:2377")
+    deadline = time.monotonic() + 40
+    while not listed(ready=True):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{NODES[index]} not ready within 40 s")
+        time.sleep(0.1)  # poll: a node reports ready after its first heartbeat
+
+
 @contextlib.contextmanager
 def exclusive(timeout: float = 600) -> Iterator[None]:
     """Hold LOCK (another test run holding it is waited for, up to `timeout` seconds)."""
@@ -202,6 +228,7 @@ def clear() -> list[str]:
     left = {p.name for p in Path("/run/netns").glob("bgmn-*")} if Path("/run/netns").exists() else set()
     for name in NODES:  # also an engine whose namespace is gone already (its pidfile, data and exec roots)
         problems += OwnEngine(name).down()
+    problems += _end_orphans()
     for name in sorted(left - set(NODES)):  # bgmn-lan, and anything else of ours
         r = _ip("netns", "del", name, check=False)
         if r.returncode != 0:
@@ -229,22 +256,48 @@ def leftovers() -> list[str]:
     if _registry_pid() is not None:
         found.append("registry process")
     found += [f"dockerd {pid}" for pid in _dockerds_of_ours()]
+    found += [f"containerd-shim {pid}" for pid in _orphan_shims()]
     return found
 
 
-def _dockerds_of_ours() -> list[int]:
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
+def _orphan_shims() -> list[int]:
+    """The containerd shims of an engine of ours whose dockerd was killed (SIGKILL: its containerd dies with it,
+    the shims and their containers run on, unmanaged; a test kills a worker's engine so)."""
+    return [pid for pid, argv in _processes() if argv and argv[0].endswith(b"containerd-shim-runc-v2")
+            and any(a.startswith(b"/run/docker-bgmn-") for a in argv)]
+
+
+def _end_orphans() -> list[str]:
+    """SIGKILL each orphaned shim's container (its init: the container's processes go with it), then the shim."""
+    problems = []
+    for shim in _orphan_shims():
         try:
-            argv = (proc / "cmdline").read_bytes().split(b"\0")
+            children = [int(p) for p in Path(f"/proc/{shim}/task/{shim}/children").read_text().split()]
         except OSError:
-            continue
-        if argv and argv[0].endswith(b"dockerd") and any(a.startswith(b"--data-root=/var/lib/docker-bgmn-")
-                                                       for a in argv):
-            pids.append(int(proc.name))
-    return pids
+            children = []  # gone meanwhile
+        for pid in [*children, shim]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while _alive(shim) and time.monotonic() < deadline:
+            time.sleep(0.05)  # poll: the shim exits
+        if _alive(shim):
+            problems.append(f"containerd-shim {shim} did not exit")
+    return problems
+
+
+def _processes() -> Iterator[tuple[int, list[bytes]]]:
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                yield int(proc.name), (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+
+
+def _dockerds_of_ours() -> list[int]:
+    return [pid for pid, argv in _processes() if argv and argv[0].endswith(b"dockerd")
+            and any(a.startswith(b"--data-root=/var/lib/docker-bgmn-") for a in argv)]
 
 
 if __name__ == "__main__":

@@ -49,6 +49,13 @@ def test_one_container_per_color_is_the_default():
     ({"endpoint_mode": "dnsrr"}, "endpoint_mode"),  # means nothing without runtime: swarm
     ({"runtime": "swarm", "endpoint_mode": "ipvs"}, "endpoint_mode"),
     ({"runtime": "swarm", "upstream_resolve": "auto"}, "upstream_resolve"),
+    ({"max_replicas_per_node": 2}, "max_replicas_per_node"), ({"constraints": ["node.role==worker"]}, "constraints"),
+    ({"runtime": "swarm", "max_replicas_per_node": 0}, "max_replicas_per_node"),
+    ({"runtime": "swarm", "max_replicas_per_node": True}, "max_replicas_per_node"),
+    ({"runtime": "swarm", "constraints": "node.role==worker"}, "constraints"),
+    ({"runtime": "swarm", "constraints": [""]}, "constraints"),
+    ({"runtime": "swarm", "constraints": ["node.role==worker\nx"]}, "constraints"),
+    ({"runtime": "swarm", "constraints": [{"node.role": "worker"}]}, "constraints"),
 ])
 def test_bad_scale_keys_are_refused_with_their_key(keys, key):
     with pytest.raises(UsageError) as err:
@@ -201,3 +208,22 @@ def test_addresses_no_running_task_has_are_stale():
             return [Server(i.ip, i.name) for i in instances if i.running]
 
     assert _stale(found, Runtime()) == ("10.0.0.3:8000", "10.0.0.7:8000")  # gone, and its successor missing
+
+
+def test_placement_reaches_the_service_spec():
+    """`max_replicas_per_node` and `constraints` become the tasks' Placement; without them, none (Swarm spreads)."""
+    from bluegreen.parts.swarm import SwarmRuntime
+
+    placed = service(runtime="swarm", replicas=4, max_replicas_per_node=2, constraints=["node.role==worker"])
+    assert (placed.scale.max_replicas_per_node, placed.scale.constraints) == (2, ("node.role==worker",))
+    spec = SwarmRuntime(_Pinned(), placed, None, None)._spec("app:1", {}, {})  # type: ignore[arg-type]
+    assert spec["TaskTemplate"]["Placement"] == {"Constraints": ["node.role==worker"], "MaxReplicas": 2}
+    spec = SwarmRuntime(_Pinned(), service(runtime="swarm"), None, None)._spec("app:1", {}, {})  # type: ignore[arg-type]
+    assert spec["TaskTemplate"]["Placement"] == {"Constraints": []}
+
+
+class _Pinned:
+    network = "overlay-net"
+
+    def image_refs(self, ref):
+        return None

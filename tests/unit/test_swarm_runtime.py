@@ -65,15 +65,16 @@ class FakeDocker:
     network = "overlay-net"
 
     def __init__(self, *, manager=True, nodes=1, driver="overlay", attachable=True, attached=True,
-                 digests=(), services=None, tasks=()):
-        self.manager, self.nodes, self.driver, self.attachable = manager, nodes, driver, attachable
+                 digests=(), services=None, tasks=(), away=None):
+        self.manager, self.node_count, self.driver, self.attachable = manager, nodes, driver, attachable
+        self.away = away or {}  # node id → why it runs no task (n1, node-1, is always there)
         self._attached, self.digests = attached, tuple(digests)
         self._services, self._tasks = services or {}, list(tasks)
         self.execs: list[list[str]] = []
         self.output = ""
 
     def swarm(self):
-        return self.manager, self.nodes
+        return self.manager, self.node_count
 
     def network_info(self, name):
         return {"Driver": self.driver, "Attachable": self.attachable}
@@ -90,8 +91,8 @@ class FakeDocker:
     def tasks(self, ids):
         return [t for t in self._tasks if t["ServiceID"] in ids]
 
-    def node_names(self):
-        return {"n1": "node-1"}
+    def nodes(self):
+        return {"n1": ("node-1", self.away.get("n1", "")), "n2": ("node-2", self.away.get("n2", ""))}
 
     def exec(self, container, cmd, stdin=None):
         self.execs.append(cmd)
@@ -137,9 +138,9 @@ def test_an_image_every_node_can_pull_runs_by_digest_and_a_local_one_by_id():
 
 
 # --- tasks as instances -----------------------------------------------------------------------------------------
-def task(tid, slot, state, desired="running", release="r1", ip="10.213.1.5", err="", at="2"):
+def task(tid, slot, state, desired="running", release="r1", ip="10.213.1.5", err="", at="2", node="n1"):
     return {"ID": tid, "ServiceID": "s-blue", "Slot": slot, "DesiredState": desired, "UpdatedAt": at,
-            "NodeID": "n1", "Status": {"State": state, "Err": err, "ContainerStatus": {"ExitCode": 137 if err else 0}},
+            "NodeID": node, "Status": {"State": state, "Err": err, "ContainerStatus": {"ExitCode": 137 if err else 0}},
             "Spec": {"ContainerSpec": {"Image": "sha256:" + "1" * 64,
                                        "Labels": {"bluegreen.service": "backend", "bluegreen.release": release}}},
             "NetworksAttachments": [{"Network": {"Spec": {"Name": "overlay-net"}}, "Addresses": [ip + "/24"]}]}
@@ -185,3 +186,30 @@ def test_resolve_needs_an_nginx_that_has_it():
     rt.preflight("app:1")
     assert rt.resolver == "127.0.0.11 valid=2s" and not rt.renders_addresses
     assert runtime(FakeDocker()).renders_addresses  # the default: addresses
+
+
+def test_tasks_taken_off_a_node_that_left_are_named_with_the_node():
+    """Drained (or down, or removed): the release's tasks Swarm shut down there are `moved` (the gate judges their
+    successors), and status names the node for each slot that runs no task yet; tasks of another release, or
+    taken off a node that is still there, are neither."""
+    docker = FakeDocker(services={"app-blue": BLUE}, away={"n2": "drain"}, tasks=[
+        task("t1", 1, "running"),
+        task("t2-old", 2, "running", desired="shutdown", node="n2", at="1"),
+        task("t2", 2, "running", at="3"),
+        task("t3-old", 3, "running", desired="shutdown", node="n2", at="1"),
+        task("t3", 3, "pending", at="3"),
+        task("t4-old", 4, "running", desired="shutdown", node="n2", release="r0", at="1"),
+        task("t5-old", 5, "shutdown", desired="shutdown", node="n1", at="1"),
+        task("t6-old", 6, "running", desired="shutdown", node="gone", at="1")])
+    rt = runtime(docker)
+    assert [(m.id, m.name, m.node, m.why) for m in rt.moved("blue", "r1")] == [
+        ("t2-old", "app-blue.2", "node-2", "drain"), ("t3-old", "app-blue.3", "node-2", "drain"),
+        ("t6-old", "app-blue.6", "gone", "removed")]
+    assert [p for p in rt.survey().problems if p[0] == "status.problem.node_away"] == [
+        ("status.problem.node_away", {"name": "app-blue.3", "node": "node-2", "why": "drain"}),
+        ("status.problem.node_away", {"name": "app-blue.4", "node": "node-2", "why": "drain"}),
+        ("status.problem.node_away", {"name": "app-blue.6", "node": "gone", "why": "removed"})]
+    docker.away = {}
+    assert [m.id for m in rt.moved("blue", "r1")] == ["t6-old"]
+    assert [p for p in rt.survey().problems if p[0] == "status.problem.node_away"] == [
+        ("status.problem.node_away", {"name": "app-blue.6", "node": "gone", "why": "removed"})]

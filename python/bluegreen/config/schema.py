@@ -305,12 +305,13 @@ def _reject_nginx_as_color(nginx: Nginx, services: dict[str, Service]) -> None:
                                  container=nginx.container)
 
 
-SCALE_KEYS = ("runtime", "replicas", "min_healthy", "endpoint_mode", "upstream_resolve")
+SCALE_KEYS = ("runtime", "replicas", "min_healthy", "endpoint_mode", "upstream_resolve", "max_replicas_per_node",
+              "constraints")
 
 
 def _parse_scale(d: dict[str, Any], key: str) -> Scale:
     """`runtime: containers|swarm`, `replicas: N`, `min_healthy: M` (1…N), and for Swarm `endpoint_mode:
-    vip|dnsrr` and `upstream_resolve: off|on` (refused with containers: they would mean nothing)."""
+    vip|dnsrr`, `upstream_resolve: off|on` and the placement (refused with containers: they would mean nothing)."""
     runtime = d.get("runtime", Scale.runtime)
     if runtime not in ("containers", "swarm"):
         raise UsageError("config.bad_value", key=f"{key}.runtime", value=repr(runtime)[:80])
@@ -324,7 +325,19 @@ def _parse_scale(d: dict[str, Any], key: str) -> Scale:
         if value is not None and (runtime != "swarm" or value not in allowed):
             raise UsageError("config.bad_value", key=f"{key}.{name}", value=repr(value)[:80])
     return Scale(runtime, replicas, min_healthy, d.get("endpoint_mode") or Scale.endpoint_mode,
-                 d.get("upstream_resolve") or Scale.upstream_resolve)
+                 d.get("upstream_resolve") or Scale.upstream_resolve, *_placement(d, key, runtime))
+
+
+def _placement(d: dict[str, Any], key: str, runtime: str) -> tuple[int, tuple[str, ...]]:
+    """Swarm's placement of a color's tasks: `max_replicas_per_node: N` and `constraints: [node.role==worker, …]`
+    (Swarm's own expressions, passed as they are; a wrong one fails the deploy before anything switches)."""
+    per_node, constraints = d.get("max_replicas_per_node"), d.get("constraints")
+    if per_node is not None and runtime != "swarm":
+        raise bad(f"{key}.max_replicas_per_node", per_node)
+    if constraints is not None and (runtime != "swarm" or not isinstance(constraints, list) or not all(
+            isinstance(c, str) and c.strip() and len(c) <= 200 and "\n" not in c for c in constraints)):
+        raise bad(f"{key}.constraints", constraints)
+    return _int(per_node, f"{key}.max_replicas_per_node", 0, 1, 100), tuple(constraints or ())
 
 
 __all__ = ["parse", "check", "IMAGE", "COLORS"]

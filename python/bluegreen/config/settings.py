@@ -90,7 +90,7 @@ class Hooks:
 
 @dataclass(frozen=True)
 class Scale:
-    """How a color runs (`runtime`, `replicas`, `min_healthy`, `endpoint_mode`, `upstream_resolve`): one
+    """How a color runs (`runtime`, `replicas`, `min_healthy`, `endpoint_mode`, `upstream_resolve`, placement): one
     container per color (the guide's setup), N containers per color on this host, or a Swarm service per color."""
 
     runtime: str = "containers"  # containers | swarm
@@ -99,6 +99,8 @@ class Scale:
     endpoint_mode: str = "vip"  # swarm: vip | dnsrr (nginx reaches tasks by their own addresses either way)
     upstream_resolve: str = "off"  # swarm: bluegreen renders the task addresses (off), or nginx >= 1.27.3
     #                                resolves tasks.<service> itself (on; loses requests at reloads: growing.md)
+    max_replicas_per_node: int = 0  # swarm: at most so many tasks of a color per node (0: no limit)
+    constraints: tuple[str, ...] = ()  # swarm: placement constraints, e.g. node.role==worker
 
     @property
     def needed(self) -> int:

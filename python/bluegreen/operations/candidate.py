@@ -87,6 +87,26 @@ class Candidate:
             self.out.say("deploy.started_many", count=len(started), ids=", ".join(i.id[:12] for i in started))
 
     def gate(self, frame: Frame) -> None:
+        """The health gate; a node lost meanwhile (Swarm: drained, or down) takes tasks with it, which Swarm starts
+        on other nodes: the color is gated again once they run, as often as nodes leave (each task says where from),
+        and never switched to with a task that was not gated."""
+        said: set[str] = set()
+        while True:
+            try:
+                return self._gate(frame)
+            except DeployFailed:
+                moved = [m for m in self.runtime.moved(self.color, self.instance_id or "") if m.id not in said]
+                if not moved:
+                    raise
+            said.update(m.id for m in moved)
+            for node, why in dict.fromkeys((m.node, m.why) for m in moved):
+                self.out.say("swarm.task_moved", node=node, why=why,
+                             names=", ".join(m.name for m in moved if (m.node, m.why) == (node, why)))
+            with frame.timed("start_candidate"):
+                self.runtime.settle(self.color, self.instance_id or "",
+                                    lambda key, params: self.out.progress(key, **params))
+
+    def _gate(self, frame: Frame) -> None:
         """Health-gate every instance over the path nginx uses (the runtime's prober): each needs N consecutive
         2xx before the deadline. The switch needs all of them, or `min_healthy`: then the others are removed."""
         svc, runtime = self.svc, self.runtime

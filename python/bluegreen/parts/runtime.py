@@ -37,6 +37,16 @@ class Survey:
     problems: tuple[tuple[str, dict[str, str]], ...] = ()  # (message key, parameters): what the runtime sees wrong
 
 
+@dataclass(frozen=True)
+class Moved:
+    """A task Swarm took off a node that left the swarm's work (`down`, drained): it starts it on another node."""
+
+    id: str
+    name: str  # `<service>.<slot>`
+    node: str
+    why: str  # the node's state or availability: down, drain, pause, removed
+
+
 Progress = Callable[[str, Mapping[str, str]], None]  # (message key, parameters): a runtime's progress line
 
 
@@ -74,6 +84,8 @@ class Runtime(Protocol):
     def images(self, repository: str) -> list[tuple[str, tuple[str, ...], str]]: ...
     def remove_image(self, ref: str) -> bool: ...
     def logs_tail(self, color: str, lines: int) -> list[str]: ...
+    def moved(self, color: str, release: str) -> tuple[Moved, ...]: ...
+    def settle(self, color: str, release: str, progress: Progress) -> None: ...
 
 
 def _quiet(key: str, params: Mapping[str, str]) -> None:
@@ -232,3 +244,10 @@ class ContainerRuntime:
             return self.docker.logs_tail(self.name(color), lines)
         return [f"{info.name}: {line}" for info in self.survey().instances[color]
                 for line in self.docker.logs_tail(info.name, max(5, lines // self.replicas))]
+
+    # --- a node lost mid-deploy (Swarm only: containers on this host have no node to lose) ---------------------
+    def moved(self, color: str, release: str) -> tuple[Moved, ...]:
+        return ()
+
+    def settle(self, color: str, release: str, progress: Progress) -> None:
+        """Nothing moves: the containers that started are the ones gated."""

@@ -30,7 +30,7 @@ from bluegreen.parts.health import Probe
 from bluegreen.parts.instance import ContainerInfo, Server
 from bluegreen.parts.nginx_config import RESOLVE_SINCE, version_of
 from bluegreen.parts.overlay_probe import probe_in
-from bluegreen.parts.runtime import KEPT_SUFFIX, Progress, Survey, _quiet
+from bluegreen.parts.runtime import KEPT_SUFFIX, Moved, Progress, Survey, _quiet
 from bluegreen.config.settings import COLORS, Nginx, Service
 from bluegreen.units import format_seconds
 
@@ -46,7 +46,7 @@ class SwarmRuntime:
     def __init__(self, docker: Docker, service: Service, nginx: Nginx, clock: Clock) -> None:
         self.docker, self.service, self.nginx, self.clock = docker, service, nginx, clock
         self.replicas = service.scale.replicas
-        self._nodes: dict[str, str] | None = None
+        self._nodes: dict[str, tuple[str, str]] | None = None  # node id → (hostname, why it runs no task)
 
     def name(self, color: str) -> str:
         return self.service.container(color)
@@ -93,11 +93,15 @@ class SwarmRuntime:
     def survey(self) -> Survey:
         names = [self.name(c) for c in COLORS] + [self.kept_name(c) for c in COLORS]
         services = self.docker.services(names)
+        self._nodes = None  # nodes come and go: read as they are now
         tasks = self.docker.tasks([services[self.name(c)]["ID"] for c in COLORS if self.name(c) in services])
         instances = {c: self._instances(services.get(self.name(c)), tasks) for c in COLORS}
         kept = {c: self._kept_info(services[self.kept_name(c)]) for c in COLORS if self.kept_name(c) in services}
         problems = () if self.docker.attached(self.nginx.container) else (
             ("status.problem.nginx_not_attached", {"nginx": self.nginx.container, "network": self.docker.network}),)
+        problems += tuple(("status.problem.node_away", {"name": m.name, "node": m.node, "why": m.why})
+                          for c in COLORS if self.name(c) in services
+                          for m in self._stranded(services[self.name(c)], tasks))
         return Survey(instances, kept, problems)
 
     def instances(self, color: str) -> tuple[ContainerInfo, ...]:
@@ -139,11 +143,52 @@ class SwarmRuntime:
             detail=why)
 
     def _node(self, node_id: str) -> str | None:
-        if not node_id:
-            return None
-        if self._nodes is None:
-            self._nodes = self.docker.node_names()
-        return self._nodes.get(node_id, node_id[:12])
+        return self._node_of(node_id)[0] if node_id else None
+
+    def _node_of(self, node_id: str) -> tuple[str, str]:
+        """(the node's hostname, why it runs no task, or "")."""
+        if self._nodes is None or node_id not in self._nodes:
+            self._nodes = self.docker.nodes()  # again when a task names a node not seen yet
+        # a node the swarm no longer lists was removed (`docker node rm`); none listed: they could not be read
+        return self._nodes.get(node_id, (node_id[:12], "removed" if self._nodes else ""))
+
+    # --- a node lost mid-deploy ------------------------------------------------------------------------------
+    def moved(self, color: str, release: str) -> tuple[Moved, ...]:
+        """Tasks of `release` that Swarm took off a node that left (down, drained, removed): it starts them on
+        another node, and the gate judges those."""
+        name = self.name(color)
+        service = self.docker.services([name]).get(name)
+        self._nodes = None  # a node's state is read now, not as it was at the first look
+        return tuple(m for m, task in self._left(name, self.docker.tasks([service["ID"]]) if service else [])
+                     if _release_of(task) == release and task.get("DesiredState") != "running")
+
+    def settle(self, color: str, release: str, progress: Progress) -> None:
+        """Until the color's N tasks of `release` run again (the ones Swarm started on other nodes included).
+        Under restart condition `none` Swarm starts none in place of a task that left with its node: said now,
+        rather than at the deadline."""
+        if self._spec_restart() == "none":
+            raise DeployFailed("swarm.not_moved", name=self.name(color))
+        self._wait(color, release, progress)
+
+    def _stranded(self, service: dict, tasks: list[dict]) -> list[Moved]:
+        """The service's slots that run no task while a task of theirs sits on a node that left: status names
+        the node."""
+        mine = [t for t in tasks if t.get("ServiceID") == service["ID"]]
+        running = {t.get("Slot") for t in mine if t.get("DesiredState") == "running"
+                   and t.get("Status", {}).get("State") == "running"}
+        seen: dict[str, Moved] = {}
+        for m, _ in self._left(service["Spec"]["Name"], [t for t in mine if t.get("Slot") not in running]):
+            seen.setdefault(m.name, m)
+        return list(seen.values())
+
+    def _left(self, name: str, tasks: list[dict]) -> list[tuple[Moved, dict]]:
+        """The tasks on a node that left, each with what it says about them."""
+        found = []
+        for task in tasks:
+            node, why = self._node_of(task["NodeID"]) if task.get("NodeID") else ("-", "")
+            if why:
+                found.append((Moved(task.get("ID", ""), f"{name}.{task.get('Slot', '?')}", node, why), task))
+        return found
 
     def _kept_info(self, service: dict) -> ContainerInfo:
         spec = service["Spec"]
@@ -211,9 +256,12 @@ class SwarmRuntime:
         self.docker.put_service(name, spec, current)
         return self._wait(color, labels.get("bluegreen.release", ""), progress)
 
+    def _spec_restart(self) -> str:
+        return {"no": "none", "on-failure": "on-failure"}.get(self.service.restart or "", "any")
+
     def _spec(self, image: str, env: Mapping[str, str], labels: Mapping[str, str]) -> dict:
         svc = self.service
-        restart = {"no": "none", "on-failure": "on-failure"}.get(svc.restart or "", "any")
+        restart = self._spec_restart()
         return {
             "Labels": dict(labels),
             "TaskTemplate": {
@@ -224,6 +272,9 @@ class SwarmRuntime:
                 },
                 "RestartPolicy": {"Condition": restart, "Delay": 1_000_000_000},
                 "Networks": [{"Target": self.docker.network}],
+                "Placement": {"Constraints": list(svc.scale.constraints),
+                              **({"MaxReplicas": svc.scale.max_replicas_per_node}
+                                 if svc.scale.max_replicas_per_node else {})},
             },
             "Mode": {"Replicated": {"Replicas": self.replicas}},
             # The idle color serves nobody: start every new task at once (before the old ones stop: ~2 s instead
@@ -256,15 +307,13 @@ class SwarmRuntime:
             found = self._instances(service, tasks)
             ours = [i for i in found if i.release == release]
             running = [i for i in ours if i.running]
-            broken = [t for t in tasks if (t.get("Spec", {}).get("ContainerSpec", {}).get("Labels") or {}).get(
-                "bluegreen.release") == release and t.get("Status", {}).get("State") in FAILED]
+            broken = [t for t in tasks if _release_of(t) == release and t.get("Status", {}).get("State") in FAILED]
             if broken:
                 task = broken[0]
                 raise DeployFailed("swarm.task_failed", name=f"{name}.{task.get('Slot', '?')}",
                                    node=self._node(task.get("NodeID", "")) or "?",
                                    error=task.get("Status", {}).get("Err") or task["Status"].get("State", "?"))
-            others = [t for t in tasks if t.get("Status", {}).get("State") in CURRENT and (
-                t.get("Spec", {}).get("ContainerSpec", {}).get("Labels") or {}).get("bluegreen.release") != release]
+            others = [t for t in tasks if t.get("Status", {}).get("State") in CURRENT and _release_of(t) != release]
             if len(running) >= self.replicas and len(found) == len(ours) and not (others and self.resolves):
                 return tuple(running)
             if deadline.expired:
@@ -333,6 +382,10 @@ class SwarmRuntime:
 
     def logs_tail(self, color: str, lines: int) -> list[str]:
         return self.docker.service_logs(self.name(color), lines)
+
+
+def _release_of(task: dict) -> str | None:
+    return (task.get("Spec", {}).get("ContainerSpec", {}).get("Labels") or {}).get("bluegreen.release")
 
 
 def nginx_version(docker: Docker, nginx: Nginx) -> tuple[int, ...]:

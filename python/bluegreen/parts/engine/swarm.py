@@ -40,10 +40,16 @@ class _Swarm(_Base):
             raise unreachable(exc) from None
 
     def node_names(self) -> dict[str, str]:
+        return {node_id: name for node_id, (name, _) in self.nodes().items()}
+
+    def nodes(self) -> dict[str, tuple[str, str]]:
+        """node id → (its hostname, why Swarm runs no task there: its state when not `ready` (`down`), else its
+        availability when not `active` (`drain`, `pause`), else "")."""
         try:
-            return {n["ID"]: n.get("Description", {}).get("Hostname", n["ID"][:12]) for n in self._client.api.nodes()}
+            found = self._client.api.nodes()
         except DockerException:
             return {}
+        return {n["ID"]: (n.get("Description", {}).get("Hostname", n["ID"][:12]), _away(n)) for n in found}
 
     def put_service(self, name: str, spec: dict, current: dict | None) -> None:
         """Create the service from `spec` ({TaskTemplate, Labels, Mode, UpdateConfig, EndpointSpec}), or update
@@ -75,3 +81,9 @@ class _Swarm(_Base):
         except DockerException:
             return []
         return data.decode("utf-8", "replace").splitlines()[-lines:]
+
+
+def _away(node: dict) -> str:
+    state = (node.get("Status") or {}).get("State", "unknown")
+    availability = (node.get("Spec") or {}).get("Availability", "active")
+    return state if state != "ready" else "" if availability == "active" else availability
