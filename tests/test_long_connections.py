@@ -13,7 +13,7 @@ Time is scaled down (proxy_read_timeout 2s, calls of 3 s) — the mechanism, not
 
 from __future__ import annotations
 
-import subprocess
+import json
 import threading
 import time
 
@@ -79,6 +79,8 @@ def test_a_get_cut_before_its_answer_is_reported_not_sent_to_the_other_release(b
     the cut, from nobody else — not blue v1's answer 13 s later, which the default `error timeout` gives
     (test_real_backend.py pins that)."""
     site = _site(backend_stack, tmp_path, stop_timeout="2s")
+    doctor = json.loads(site.bg("doctor", "backend", "--json").stdout)
+    assert doctor["checks"]["retries"]["level"] == "ok", doctor["checks"]["retries"]
     waiting: dict = {}
     client = threading.Thread(target=_get, args=(f"{site.stack.public_url}/slow?s=8", waiting), daemon=True)
     client.start()
