@@ -21,30 +21,17 @@ import httpx
 import pytest
 
 from helpers import wait_until
-from site_under_test import UPSTREAM, Site
+from long_site import wire
+from site_under_test import Site
 from test_real_backend import backend_stack, in_flight  # noqa: F401 (a fixture)
 from ws_client import Socket
 
 ACCESS_LOG = "/var/log/nginx/access.log"  # where the test nginx image writes (tests/images/nginx-njs/nginx.conf)
-# The recommended lines (docs/real-backend.md), read time scaled down: answers slower than 2 s are cut by nginx.
-LOCATION = """map $http_upgrade $connection_upgrade {{ default upgrade; '' ''; }}
-server {{
-    listen 80 default_server;
-    location / {{
-        proxy_pass http://{target};
-        proxy_http_version 1.1;
-        proxy_set_header Upgrade $http_upgrade;
-        proxy_set_header Connection $connection_upgrade;
-        proxy_read_timeout {read_timeout};
-        proxy_next_upstream {next_upstream};
-    }}
-}}
-"""
 
 
 def _site(stack, tmp_path, *, read_timeout: str = "60s", next_upstream: str = "off",
           server_params: str = "max_fails=0", stop_timeout: str = "3s", **monitor: str) -> Site:
-    """v1 then v2 deployed (green v2 serves, blue v1 is its backup), the location above in front of them."""
+    """v1 then v2 deployed (green v2 serves, blue v1 is its backup), the recommended location in front of them."""
     nginx = {"switch": stack.switch, "access_log": ACCESS_LOG}
     service = {"image": "bluegreen-test/backend:${APP_TAG}", "stop_timeout": stop_timeout,
                "server_params": server_params,
@@ -53,10 +40,7 @@ def _site(stack, tmp_path, *, read_timeout: str = "60s", next_upstream: str = "o
     if stack.switch == "shared-dict":
         service["preview"] = {"listen": "8081", "url": stack.preview_url}
     site = Site(stack, tmp_path, nginx=nginx, service=service)
-    target = ("$" if stack.switch == "shared-dict" else "") + UPSTREAM
-    stack.write_nginx_file("conf.d/default.conf", LOCATION.format(target=target, read_timeout=read_timeout,
-                                                                  next_upstream=next_upstream))
-    stack.reload_nginx()
+    wire(site, read_timeout=read_timeout, next_upstream=next_upstream)
     for release in ("v1", "v2"):
         result = site.deploy(release)
         assert result.returncode == 0, result.stdout + result.stderr
