@@ -1,13 +1,15 @@
 """Measurement (not a test; issue 22 item 5): in `switch: reload`, how many old nginx workers a run of deploys
 leaves behind while browsers hold WebSockets, without and with `worker_shutdown_timeout`.
 
-    .venv/bin/python bench/ws_workers_bench.py [--deploys 20] [--timeouts none,10s] [--stop-timeout 3s]
+    .venv/bin/python bench/ws_workers_bench.py [--cycles 20] [--timeouts none,10s] [--stop-timeout 3s]
+                                               [--rollback | --no-rollback]
 
 Per setting: a fresh stack (`bgh-ws-<id>…`: nginx 1.30 with 2 workers, the real backend, the site of
-tests/long_site.py), v1 deployed, then `--deploys` deploys back to back. Before each one a browser opens a
-WebSocket and keeps it, and every socket the app or nginx closed reconnects (what the client sketch in
-docs/real-backend.md does). After each deploy: nginx's worker processes (current and "shutting down"), sockets
-open, how long the deploy took. Writes bench/results/ws-workers-<date>.json and prints a markdown table. Hold
+tests/long_site.py), v1 deployed, then `--cycles` cycles back to back: a deploy, then (by default) a rollback —
+so one color (blue) is never stopped, as when each release is tried and taken back. Before each cycle a browser
+opens a WebSocket and keeps it, and every socket the app or nginx closed reconnects (what the client sketch in
+docs/real-backend.md does). After each cycle: nginx's worker processes (current and "shutting down"), sockets
+open, how long the deploy took. Writes bench/results/ws-workers-{rollback,deploys}-<date>.json and prints a markdown table. Hold
 /tmp/bluegreen-docker-tests.lock while it runs (it uses the shared engine).
 """
 
@@ -44,7 +46,8 @@ def workers(stack: Stack) -> tuple[int, int]:
     return len(titles) - old, old
 
 
-def run(client: docker.DockerClient, deploys: int, shutdown_timeout: str | None, stop_timeout: str) -> dict:
+def run(client: docker.DockerClient, cycles: int, shutdown_timeout: str | None, stop_timeout: str,
+        rollback: bool) -> dict:
     images = TestImages(app="bluegreen-test/app:1", nginx="bluegreen-test/nginx:1", app_repo="bluegreen-test/app")
     stack = Stack(client, images, nginx_image=NJS_NGINX)
     stack.name = stack.network = f"bgh-ws-{stack.id}"
@@ -62,7 +65,7 @@ def run(client: docker.DockerClient, deploys: int, shutdown_timeout: str | None,
         wire(site)
         assert site.deploy("v1").returncode == 0
         url = f"{stack.public_url}/ws?every=1"
-        for n in range(1, deploys + 1):
+        for n in range(1, cycles + 1):
             for i, ws in enumerate(sockets):
                 if not ws.open:
                     sockets[i], reconnects = Socket(url), reconnects + 1
@@ -71,8 +74,9 @@ def run(client: docker.DockerClient, deploys: int, shutdown_timeout: str | None,
             began = time.monotonic()
             result = site.deploy("v2" if n % 2 else "v3")
             seconds = time.monotonic() - began
+            back = site.bg("rollback", "backend").returncode if rollback else 0
             current, old = workers(stack)
-            rows.append({"deploy": n, "exit": result.returncode, "seconds": round(seconds, 1),
+            rows.append({"cycle": n, "exit": result.returncode or back, "deploy_seconds": round(seconds, 1),
                          "workers": current, "shutting_down": old, "sockets_open": sum(ws.open for ws in sockets),
                          "reconnects_so_far": reconnects})
             print(f"  {shutdown_timeout or 'none'} #{n}: {rows[-1]}", flush=True)
@@ -82,36 +86,40 @@ def run(client: docker.DockerClient, deploys: int, shutdown_timeout: str | None,
         after = workers(stack)
     finally:
         stack.close()
-    times = sorted(r["seconds"] for r in rows)
-    return {"worker_shutdown_timeout": shutdown_timeout, "stop_timeout": stop_timeout, "rows": rows,
+    times = sorted(r["deploy_seconds"] for r in rows)
+    return {"worker_shutdown_timeout": shutdown_timeout, "stop_timeout": stop_timeout, "rollback": rollback,
+            "rows": rows,
             "max_shutting_down": max(r["shutting_down"] for r in rows),
             "last_shutting_down": rows[-1]["shutting_down"], "reconnects": reconnects,
             "deploy_p50_s": statistics.median(times), "deploy_max_s": times[-1],
-            "failed_deploys": sum(r["exit"] != 0 for r in rows), "after_all_closed": list(after)}
+            "failed_cycles": sum(r["exit"] != 0 for r in rows), "after_all_closed": list(after)}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--deploys", type=int, default=20)
+    parser.add_argument("--cycles", type=int, default=20)
+    parser.add_argument("--rollback", action=argparse.BooleanOptionalAction, default=True,
+                        help="roll back after each deploy (default), so blue is never stopped")
     parser.add_argument("--timeouts", default="none,10s", help="worker_shutdown_timeout values; none: not set")
     parser.add_argument("--stop-timeout", default="3s")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results")
     args = parser.parse_args()
     client = docker.from_env()
-    results = [run(client, args.deploys, None if t == "none" else t, args.stop_timeout)
+    results = [run(client, args.cycles, None if t == "none" else t, args.stop_timeout, args.rollback)
                for t in args.timeouts.split(",")]
     doc = {"measured_on": measured_on(), "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-           "deploys": args.deploys, "results": results}
+           "cycles": args.cycles, "results": results}
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"ws-workers-{dt.date.today().isoformat()}.json"
+    kind = "rollback" if args.rollback else "deploys"
+    path = args.out / f"ws-workers-{kind}-{dt.date.today().isoformat()}.json"
     path.write_text(json.dumps(doc, indent=2) + "\n")
-    print("| worker_shutdown_timeout | old workers after each deploy (max / after the last) | reconnects | "
-          "deploy p50 / max | failed deploys |")
-    print("|---|---|---|---|---|")
+    print("| cycle | worker_shutdown_timeout | old workers after each cycle (max / after the last) | sockets open "
+          "at the end | reconnects | deploy p50 / max | failed |")
+    print("|---|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['worker_shutdown_timeout'] or 'not set'} | {r['max_shutting_down']} / "
-              f"{r['last_shutting_down']} | {r['reconnects']} | {r['deploy_p50_s']} s / {r['deploy_max_s']} s | "
-              f"{r['failed_deploys']} |")
+        print(f"| {'deploy + rollback' if r['rollback'] else 'deploy'} | {r['worker_shutdown_timeout'] or 'not set'} "
+              f"| {r['max_shutting_down']} / {r['last_shutting_down']} | {r['rows'][-1]['sockets_open']} | "
+              f"{r['reconnects']} | {r['deploy_p50_s']} s / {r['deploy_max_s']} s | {r['failed_cycles']} |")
     print(f"written: {path}")
     return 0
 

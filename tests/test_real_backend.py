@@ -188,8 +188,9 @@ def test_a_stream_longer_than_stop_timeout_is_cut_visibly(backend_stack, tmp_pat
         assert len(stream.events) < TOKENS - 1, stream
     assert "was killed: what it still answered was cut" in result.stdout + result.stderr, result.stdout
     print(f"[{backend_stack.switch}] GET /slow?s={STREAM_S:g} opened on green v2: {waiting}")
-    # Today (issue 22 item 3): nginx re-sends the cut GET to the other color, which answers it in full, late.
-    # Pinned so that the fix of item 3 changes this line on purpose.
+    # The site here keeps nginx's default `proxy_next_upstream error timeout`: nginx re-sends the cut GET to the other
+    # color, which answers it in full, late (what `bluegreen doctor`'s retries check warns of). With the
+    # recommended `proxy_next_upstream off` it gets 502 at the cut: tests/test_long_connections.py.
     assert waiting.get("status") == 200 and waiting.get("color") == "blue" and waiting["seconds"] > STREAM_S, waiting
     print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s; "
           f"last lines: {result.stdout.splitlines()[-2:]}")
