@@ -114,8 +114,8 @@ def test_calls_slower_than_proxy_read_timeout_neither_reach_the_backup_nor_roll_
     v2: the slow ones get nginx's 504 at 2 s, which the monitor counts as slow, not failed. With `max_fails=0`
     every short one is answered by green and the release is kept. With the guide's `max_fails=3 fail_timeout=30s`
     nginx counts each timeout as a failed attempt: after three, green is unavailable for 30 s and blue — the
-    backup, the previous release — answers everyone, which the monitor's probes see (the other color) and roll
-    back: the measured reason for `max_fails=0` (docs/real-backend.md)."""
+    backup, the previous release — answers in its place: the measured reason for `max_fails=0`
+    (docs/real-backend.md)."""
     site = _site(backend_stack, tmp_path, read_timeout="2s", server_params=server_params)
     monitor = site.spawn("monitor", "backend", "--duration", "9s")
     slow, short = _slow_traffic(site, 8)
@@ -129,8 +129,10 @@ def test_calls_slower_than_proxy_read_timeout_neither_reach_the_backup_nor_roll_
         assert set(colors) == {"g"}, colors
         assert monitor.returncode == 0 and site.history()[0]["result"] == "healthy", out + err
     else:
+        # The previous release answers: 3 timeouts on a worker mark green unavailable there (each worker counts on
+        # its own). Whether the monitor then rolls back depends on which worker its probes meet (3 in a row from
+        # blue: it did in one run, not in another), so only the move to the backup is asserted.
         assert "b" in colors, colors
-        assert monitor.returncode == 5 and "answered by blue" in site.history()[0]["reason"], out + err
 
 
 @pytest.mark.parametrize("backend_stack", ["reload", "shared-dict"], indirect=True)
