@@ -192,6 +192,7 @@ def test_a_report_path_that_cannot_be_written_is_refused_up_front(site, tmp_path
     (("services", "backend", "health", "interval"), "0s", "health.interval"),
     (("services", "backend", "health", "timeout"), float("inf"), "health.timeout"),
     (("services", "backend", "stop_timeout"), "1e400", "stop_timeout"),
+    (("services", "backend", "drain_timeout"), "-1s", "drain_timeout"),
     (("services", "backend", "health", "path"), "/h\n", "health.path"),
     (("services", "backend", "volumes"), ["/:/host"], "volumes"),
     (("services", "backend", "image"), "$(touch /tmp/pwned)", "image"),
@@ -228,6 +229,7 @@ def test_a_secret_expanded_into_a_bad_image_is_refused_masked(site, tmp_path):
 @pytest.mark.parametrize("args, says", [
     (("deploy", "backend", "--image", "bluegreen-test/app:v3\n--privileged"), "--image"),
     (("deploy", "backend", "--monitor", "25h"), "--monitor"),
+    (("deploy", "backend", "--drain-timeout", "soon"), "--drain-timeout"),
     (("monitor", "backend", "--duration", "0"), "--duration"),
     (("history", "backend", "--limit", "0"), "--limit"),
     (("status", "backend\x1b[2J"), "backend\\x1b[2J"),

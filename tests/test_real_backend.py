@@ -1,9 +1,10 @@
 """The real Python backend (bluegreen-test/backend: uvicorn + Starlette) behind nginx 1.30, in both switch modes:
 server-sent event streams opened on green before a rollback to blue and a deploy that replaces green end on their
-own release with every token: the deploy waits for them (reload mode: its drain of nginx's old workers;
-shared-dict: `docker stop`, while uvicorn finishes responses in progress on SIGTERM). A stream that outlives
-`stop_timeout` is cut where it stands: the client sees a broken stream (no `done` event), never one finished by
-another release; a GET still waiting for its answer is re-sent to the other color (issue 22, docs/real-backend.md).
+own release with every token: the deploy drains green (asks it to stop, counts its requests in flight, waits; in
+reload mode first for nginx's old workers' connections to green). A stream that outlives `drain_timeout` is cut
+where it stands, counted in the deploy's output and report: the client sees a broken stream (no `done` event),
+never one finished by another release. A stream on the *active* color holds no deploy to the idle one (issue 22,
+docs/real-backend.md).
 """
 
 from __future__ import annotations
@@ -82,9 +83,10 @@ class Stream:
                 f"releases={sorted(self.releases)} error={self.error} {self.seconds:.1f}s")
 
 
-def _site(stack: Stack, tmp_path, switch: str, stop_timeout: str) -> Site:
+def _site(stack: Stack, tmp_path, switch: str, drain_timeout: str, stop_timeout: str = "20s") -> Site:
     nginx = {"switch": switch}
-    service = {"image": "bluegreen-test/backend:${APP_TAG}", "stop_timeout": stop_timeout}
+    service = {"image": "bluegreen-test/backend:${APP_TAG}", "stop_timeout": stop_timeout,
+               "drain_timeout": drain_timeout}
     if switch == "shared-dict":
         service["preview"] = {"listen": "8081", "url": stack.preview_url}
     site = Site(stack, tmp_path, nginx=nginx, service=service)
@@ -124,25 +126,27 @@ def in_flight(site: Site, color: str) -> int:
     return int(out) if code == 0 else -1
 
 
-def _replace_their_color(site: Site) -> tuple[subprocess.CompletedProcess, float]:
+def _replace_their_color(site: Site, *options: str) -> tuple[subprocess.CompletedProcess, dict, float]:
     """With streams on green v2: a rollback (blue v1 serves; the streams stay on green), then a deploy of v3, which
-    replaces green under them. Returns the deploy and when it returned (time.monotonic())."""
+    replaces green under them. Returns the deploy, its JSON report and when it returned (time.monotonic())."""
     rollback = site.bg("rollback", "backend")
     assert rollback.returncode == 0, rollback.stdout + rollback.stderr
-    deploy = site.deploy("v3")
+    deploy = site.bg("deploy", "backend", "--json", *options, APP_TAG="v3")
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-    return deploy, time.monotonic()
+    return deploy, json.loads(deploy.stdout), time.monotonic()
 
 
 def test_streams_end_on_their_release_through_a_switch_and_a_deploy(backend_stack, tmp_path):
-    """Streams on green v2 through a rollback to blue and a deploy that replaces green (`stop_timeout: 20s`): each
-    ends with `done`, every token from green v2, and the deploy returned only after they ended (reload mode: its
-    drain waits for nginx's old workers; shared-dict: `docker stop` waits for uvicorn, which finishes them)."""
-    site = _site(backend_stack, tmp_path, backend_stack.switch, stop_timeout="20s")
+    """Streams on green v2 through a rollback to blue and a deploy that replaces green (`drain_timeout: 20s`,
+    `stop_timeout: 2s`: the drain, not the stop's grace, gives them their time): each ends with `done`, every token
+    from green v2, and the deploy returned only after they ended. In shared-dict mode the drain counted them (3 in
+    flight when green was asked to stop); in reload mode nginx's old workers carried them, and the deploy waited
+    for their connections to green before asking it to stop (0 left then)."""
+    site = _site(backend_stack, tmp_path, backend_stack.switch, drain_timeout="20s", stop_timeout="2s")
     streams = _open_streams(site)
     began = time.monotonic()
-    deploy, returned = _replace_their_color(site)
-    assert "was killed" not in deploy.stdout + deploy.stderr, deploy.stdout  # nothing cut, nothing said
+    deploy, report, returned = _replace_their_color(site)
+    assert "were cut" not in deploy.stderr and "killed" not in deploy.stderr, deploy.stderr  # nothing cut
     for stream in streams:
         stream.join()
         print(f"[{backend_stack.switch}] {stream}")
@@ -151,16 +155,22 @@ def test_streams_end_on_their_release_through_a_switch_and_a_deploy(backend_stac
         assert stream.done is not None and stream.done["tokens"] == len(stream.events) >= TOKENS - 1, stream
     assert returned >= max(s.ended for s in streams), "the deploy returned before green's streams ended"
     assert httpx.get(site.stack.public_url + "/", timeout=5).headers["X-App-Version"] == "v3"
-    print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s")
+    (drained,) = report["drain"]
+    assert drained["color"] == "green" and drained["cut"] == 0 and not drained["timed_out"], drained
+    # The wait shows progress: nginx's previous workers still carried the streams to green.
+    assert f"requests to {site.container('green')} still proxied by nginx's previous workers" in deploy.stderr, \
+        deploy.stderr
+    print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s; drain {drained}")
 
 
-def test_a_stream_longer_than_stop_timeout_is_cut_visibly(backend_stack, tmp_path):
-    """The same rollback and deploy with `stop_timeout: 2s`: the deploy kills green with its streams 2 s into its
-    stop (after a drain of up to 2 s in reload mode). Each stream ends without `done` (an error for the client)
-    after tokens from green v2 only — nginx cannot re-send an answer that has begun. The deploy succeeds and says
-    the cut: one warning line naming the instance, `cut_at_grace` in its JSON report. A plain GET still waiting for
-    its answer is measured too (the issue saw nginx re-send it to the other color)."""
-    site = _site(backend_stack, tmp_path, backend_stack.switch, stop_timeout="2s")
+def test_a_stream_longer_than_drain_timeout_is_cut_and_counted(backend_stack, tmp_path):
+    """The same rollback and deploy with `--drain-timeout 2s` (for this run; bluegreen.yml says 30s, and
+    `stop_timeout: 20s` bounds nothing here):
+    the deploy kills green with its streams 2 s into the drain. Each stream ends without `done` (an error for the
+    client) after tokens from green v2 only — nginx cannot re-send an answer that has begun. The deploy succeeds and
+    says the cut with its number: 4 requests (3 streams, 1 slow GET), in its output and its JSON report. The GET
+    still waiting for its answer is measured too (the issue saw nginx re-send it to the other color)."""
+    site = _site(backend_stack, tmp_path, backend_stack.switch, drain_timeout="30s")
     streams = _open_streams(site)
     waiting: dict = {}
 
@@ -178,7 +188,7 @@ def test_a_stream_longer_than_stop_timeout_is_cut_visibly(backend_stack, tmp_pat
     slow.start()
     wait_until(lambda: in_flight(site, "green") == len(streams) + 1, 10, "the slow GET on green")
     began = time.monotonic()
-    result, returned = _replace_their_color(site)
+    result, report, returned = _replace_their_color(site, "--drain-timeout", "2s")
     slow.join(STREAM_S + 40)
     for stream in streams:
         stream.join()
@@ -186,11 +196,33 @@ def test_a_stream_longer_than_stop_timeout_is_cut_visibly(backend_stack, tmp_pat
         assert stream.status == 200 and stream.releases == {("v2", "green")}, stream
         assert stream.done is None and stream.error is not None, stream
         assert len(stream.events) < TOKENS - 1, stream
-    assert "was killed: what it still answered was cut" in result.stdout + result.stderr, result.stdout
+    (drained,) = report["drain"]
+    assert drained["timed_out"] and drained["cut"] == len(streams) + 1, drained
+    said = f"{len(streams) + 1} requests still in flight on {site.container('green')} were cut at the drain deadline"
+    assert said in result.stderr, result.stderr
+    assert returned - began < 2 * STREAM_S, "the drain's bound is drain_timeout, not the streams' length"
     print(f"[{backend_stack.switch}] GET /slow?s={STREAM_S:g} opened on green v2: {waiting}")
     # The site here keeps nginx's default `proxy_next_upstream error timeout`: nginx re-sends the cut GET to the other
     # color, which answers it in full, late (what `bluegreen doctor`'s retries check warns of). With the
     # recommended `proxy_next_upstream off` it gets 502 at the cut: tests/test_long_connections.py.
     assert waiting.get("status") == 200 and waiting.get("color") == "blue" and waiting["seconds"] > STREAM_S, waiting
-    print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s; "
-          f"last lines: {result.stdout.splitlines()[-2:]}")
+    print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s; drain {drained}")
+
+
+def test_a_stream_on_the_active_color_holds_no_deploy(backend_stack, tmp_path):
+    """A long stream on green, the active color, while v3 deploys to blue: the deploy does not wait for it — in
+    reload mode the make-room reload leaves the stream on an old worker, and only that worker's connections to
+    *blue* are waited for — and the stream goes on on green v2 to its end."""
+    site = _site(backend_stack, tmp_path, backend_stack.switch, drain_timeout="30s")
+    long_s = 20
+    stream = Stream(f"{site.stack.public_url}/chat?s={long_s}&every=0.5").start()
+    wait_until(lambda: stream.events, 10, "the stream's first token")
+    began = time.monotonic()
+    deploy = site.deploy("v3")
+    took = time.monotonic() - began
+    assert deploy.returncode == 0, deploy.stdout + deploy.stderr
+    assert took < long_s / 2, f"the deploy to blue waited {took:.1f}s for a stream on green"
+    assert not stream.ended, "the stream ended before the deploy returned"
+    stream._thread.join(long_s + 40)
+    print(f"[{backend_stack.switch}] deploy took {took:.1f}s; {stream}")
+    assert stream.done is not None and stream.releases == {("v2", "green")}, stream

@@ -20,6 +20,9 @@ Map call(Object serviceOrOptions = [:], Object service = null) {
         lang: null,
         // Watch the new color this long after the switch (e.g. '60s') and switch back if it fails; null = don't.
         monitor: null,
+        // How long requests still in flight on the color being replaced may take ('120s' for long LLM answers),
+        // then they are cut and counted; null = the service's drain_timeout in bluegreen.yml (30s by default).
+        drainTimeout: null,
         // File name of the JSON report (written in the build's temp dir, then archived);
         // null = bluegreen-deploy-<service>.json.
         report: null,
@@ -50,7 +53,7 @@ Map call(Object serviceOrOptions = [:], Object service = null) {
         error("blueGreenDeploy: promotionTimeout and submitter apply to promotion: 'manual' only")
     }
     Map deploy = [step: 'blueGreenDeploy', report: options.report, useLock: options.useLock,
-                  cli: options.subMap(['service', 'config', 'lang', 'image', 'monitor'])] +
+                  cli: options.subMap(['service', 'config', 'lang', 'image', 'monitor', 'drainTimeout'])] +
         options.subMap(['label', 'runner', 'runnerImage'])
     if (options.promotion == 'manual') {
         return blueGreenPromotion(deploy + options.subMap(['promotionTimeout', 'submitter']))

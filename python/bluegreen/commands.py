@@ -9,7 +9,7 @@ Each command builds the parts it needs for one service (the scene) from the conf
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
@@ -93,14 +93,19 @@ def _scene(opts: Options, service: str, state=None):
     return scene_for(config_mod.load(opts.config_path), service, opts.out, state=state)
 
 
-def deploy(opts: Options, service: str, *, image: str | None, monitor: float | None, stage: bool = False) -> Report:
+def deploy(opts: Options, service: str, *, image: str | None, monitor: float | None, stage: bool = False,
+           drain: float | None = None) -> Report:
     """The deploy (which releases the lock when it returns), then the watch. A rollback by the monitor turns
-    the deploy's report into `monitor_rolled_back` (exit 5). Staged: no switch, so nothing to watch yet."""
+    the deploy's report into `monitor_rolled_back` (exit 5). Staged: no switch, so nothing to watch yet.
+    `drain` (--drain-timeout) stands for the service's `drain_timeout` in this run."""
     from bluegreen.operations.deploy import Deploy
     from bluegreen.operations.run import run
     from bluegreen.parts.system import gather
 
     config = config_mod.load(opts.config_path)
+    if drain is not None:
+        changed = replace(config.service(service), drain_timeout=drain)
+        config = replace(config, services={**config.services, service: changed})
     scene = scene_for(config, service, opts.out)
     system = partial(gather, config, scene.service, scene.switch, complete=False)
     return _then_monitor(scene, run(scene, Deploy(scene, image=image, stage=stage, system=system)),

@@ -14,7 +14,8 @@ class BlueGreenDeployTest extends HarnessTestCase {
     void 'test the map form passes every option to the CLI through the environment'() {
         fakeCli()
         harness.runStep('blueGreenDeploy', [service: 'backend', image: 'reg:5000/maice-back:7', config: 'deploy/prod.yml',
-                                            lang: 'ko', monitor: '60s', report: 'deploy-report.json'])
+                                            lang: 'ko', monitor: '60s', drainTimeout: '120s',
+                                            report: 'deploy-report.json'])
 
         assertBuildSucceeded()
         Map env = cliRun('deploy')
@@ -23,6 +24,7 @@ class BlueGreenDeployTest extends HarnessTestCase {
         assert env.BLUEGREEN_CONFIG == 'deploy/prod.yml'
         assert env.BLUEGREEN_LANG == 'ko'
         assert env.BLUEGREEN_MONITOR == '60s'
+        assert env.BLUEGREEN_DRAIN_TIMEOUT == '120s'
         assert env.BLUEGREEN_REPORT == "${harness.tmp.path}/deploy-report.json"
         assert harness.archived.keySet() == ['deploy-report.json'] as Set
     }

@@ -101,19 +101,23 @@ def _reported(action: str, opts: Options, service: str, report_path: str | None,
 @click.option("--monitor", envvar="BLUEGREEN_MONITOR", default=None,
               help="After the switch, watch the service this long (e.g. 60s) and roll back if it degrades "
                    "(exit 5). Empty or 0: no monitoring.")
+@click.option("--drain-timeout", envvar="BLUEGREEN_DRAIN_TIMEOUT", default=None,
+              help="How long requests still in flight on a color being replaced may take (e.g. 120s for long "
+                   "answers), then they are cut and counted. Default: the service's drain_timeout (30s).")
 @click.option("--stage", is_flag=True, envvar="BLUEGREEN_STAGE",
               help="Start and health-gate the new version and open its preview entry, but do not switch: "
                    "`promote` switches, `abort` removes it.")
 @REPORT
 @JSON
 @click.pass_obj
-def deploy(opts: Options, service: str, image: str | None, monitor: str | None, stage: bool, report: str | None,
-           json_mode: bool) -> None:
+def deploy(opts: Options, service: str, image: str | None, monitor: str | None, drain_timeout: str | None,
+           stage: bool, report: str | None, json_mode: bool) -> None:
     """Deploy SERVICE's new image to the idle color and switch nginx to it."""
     opts = _with(opts, json_mode)
     _reported("deploy", opts, service, report,
               lambda: commands.deploy(opts, service, image=cli_options.image_option(image),
-                                      monitor=cli_options.duration_option(monitor, "--monitor"), stage=stage))
+                                      monitor=cli_options.duration_option(monitor, "--monitor"), stage=stage,
+                                      drain=cli_options.duration_option(drain_timeout, "--drain-timeout")))
 
 
 @cli.command()

@@ -126,7 +126,7 @@ def _log_format(value: Any) -> str:
 def _parse_service(name: str, raw: Any) -> Service:
     key = f"services.{name}"
     allowed = {"image", "container_prefix", "port", "upstream", "upstream_file", "server_params", "health",
-               "stop_timeout", "restart", "volumes", "labels", "env", "monitor", "preview", "hooks", "retain",
+               "stop_timeout", "drain_timeout", "restart", "volumes", "labels", "env", "monitor", "preview", "hooks", "retain",
                *SCALE_KEYS}
     d = _mapping(raw, key, allowed)
     image_ref = d.get("image", DEFAULT_IMAGE)
@@ -151,6 +151,7 @@ def _parse_service(name: str, raw: Any) -> Service:
         server_params=server_params,
         health=_parse_health(d.get("health"), f"{key}.health"),
         stop_timeout=duration(d.get("stop_timeout"), f"{key}.stop_timeout", 30.0, GRACE),
+        drain_timeout=duration(d.get("drain_timeout"), f"{key}.drain_timeout", 30.0, GRACE),
         restart=restart, volumes=_parse_volumes(d.get("volumes"), f"{key}.volumes"),
         labels=_parse_labels(d.get("labels"), f"{key}.labels"),
         env=tuple(_parse_env(n, v, f"{key}.env.{n}") for n, v in

@@ -126,6 +126,9 @@ class Service:
     retain: int | None = None  # keep this many deployed images of the service; None: never remove images
     base_dir: Path | None = None  # bluegreen.yml's directory: relative hook programs start there
     scale: Scale = Scale()
+    # How long the requests an instance still answers may take once it is asked to stop (parts/drain.py); then
+    # they are cut. `stop_timeout` is the app's own shutdown after its last request.
+    drain_timeout: float = 30.0
 
     @property
     def preview_upstream(self) -> str:

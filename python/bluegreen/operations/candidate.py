@@ -15,6 +15,7 @@ import uuid
 
 from bluegreen import failpoints
 from bluegreen.errors import DeployFailed
+from bluegreen.operations.drain import drain
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import one_color
 from bluegreen.parts import health
@@ -38,6 +39,7 @@ class Candidate:
         self.kept = False  # the color's previous version is set aside, stopped
         self.switched = False
         self.previewed = False
+        self.drained = 0.0  # seconds of drain_timeout spent on nginx's old workers before the color is asked to stop
 
     # --- steps -----------------------------------------------------------------------------------------------
     def make_room(self, frame: Frame, *, named: bool) -> None:
@@ -45,9 +47,18 @@ class Candidate:
         if named and self.active:
             with frame.timed("make_room"):
                 self._switch(frame, primary=self.active, backup=None)
-                # Old workers may still be proxying requests to the idle color (those a rollback left on it);
-                # stopping it now would cut them unless the app drains on SIGTERM. Bounded by the stop grace.
-                self.scene.switch.drain(self.svc.stop_timeout)
+                # A reload leaves old workers proxying what they had to the idle color (requests a rollback left
+                # on it): they finish before the color is asked to stop, an app that exits at once on SIGTERM
+                # included. Only their connections to this color count: a stream on the active one costs nothing.
+                peers = {a for a in map(self.runtime.address, self.runtime.instances(self.color)) if a}
+                began, bound = self.scene.clock.monotonic(), format_seconds(self.svc.drain_timeout)
+
+                def progress(count: int | None, left: float) -> None:
+                    self.out.progress("drain.waiting_workers" if count else "drain.waiting_workers_uncounted",
+                                      count=count, name=self.name, bound=bound, left=format_seconds(left))
+
+                self.scene.switch.drain(self.svc.drain_timeout, peers, progress)
+                self.drained = self.scene.clock.monotonic() - began
 
     def start(self, frame: Frame, env: dict[str, str]) -> None:
         svc = self.svc
@@ -58,11 +69,10 @@ class Candidate:
                 self.runtime.ensure_image(self.image)
             if self.runtime.instances(self.color):
                 self.out.say("deploy.keeping", name=self.name, kept=self.runtime.kept_name(self.color),
-                             grace=format_seconds(svc.stop_timeout))
-                self.kept = self.runtime.set_aside(self.color, grace=svc.stop_timeout)
+                             grace=format_seconds(svc.drain_timeout))
+                grace = drain(frame, self.color, spent=self.drained)
+                self.kept = self.runtime.set_aside(self.color, grace=grace)
                 failpoints.reach("deploy.set_aside")
-                if self.kept:
-                    self._cut_at_grace(frame)
             release = f"{now_iso()}-{uuid.uuid4().hex[:8]}"
             labels = {**svc.labels, "bluegreen.service": svc.name, "bluegreen.color": self.color,
                       "bluegreen.image": self.image, "bluegreen.build": self.build,
@@ -75,15 +85,6 @@ class Candidate:
             self.out.say("deploy.started", id=started[0].id[:12])
         else:
             self.out.say("deploy.started_many", count=len(started), ids=", ".join(i.id[:12] for i in started))
-
-    def _cut_at_grace(self, frame: Frame) -> None:
-        """A previous version that outlived its grace was killed (exit 137, SIGKILL after `stop_timeout`): whatever it
-        still answered was cut — a stream, a long answer (nginx re-sends an idempotent one to the other color). Said
-        in one line and kept in the report (`cut_at_grace`), never hidden behind a successful deploy."""
-        kept = self.runtime.kept(self.color)
-        if kept is not None and kept.exit_code == 137:
-            self.out.say("deploy.cut_at_grace", name=kept.name, grace=format_seconds(self.svc.stop_timeout))
-            frame.report.extra["cut_at_grace"] = kept.name
 
     def gate(self, frame: Frame) -> None:
         """Health-gate every instance over the path nginx uses (the runtime's prober): each needs N consecutive
@@ -210,7 +211,8 @@ class Candidate:
         # the rollback target, untouched: only a started candidate (or one replacing a set-aside version) goes.
         if self.instance_id or (self.kept and self.runtime.instances(self.color)):
             out.log_tail(self.runtime.logs_tail(self.color, 20), name=self.name)
-            self.runtime.remove(self.color, grace=0)
+            # A candidate nginx served (switched, or behind the preview entry) finishes what it still answers.
+            self.runtime.remove(self.color, grace=drain(frame, self.color) if in_nginx else 0)
             out.say("rollback.candidate_removed", name=self.name)
         if self.kept and self.runtime.put_back(self.color):
             out.say("deploy.kept_restored", name=self.name)

@@ -99,6 +99,11 @@ class Guarded:
         self.guard.check(self._color(color), color=color)
         return self._runtime.set_aside(color, grace=grace)
 
+    def drain(self, color: str, **kwargs: Any) -> Any:
+        """Asks the color's instances to stop: a stop like any other."""
+        self.guard.check(self._color(color), color=color)
+        return self._runtime.drain(color, **kwargs)
+
     def remove(self, color: str, *, grace: float) -> bool:
         self.guard.check(self._color(color), color=color)
         return self._runtime.remove(color, grace=grace)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bluegreen.colors import other
 from bluegreen.errors import Inconsistent
+from bluegreen.operations.drain import drain
 from bluegreen.parts.state import now_iso
 
 if TYPE_CHECKING:
@@ -73,8 +74,8 @@ def _settle_kept(frame: Frame, live: Live) -> bool:
         else:
             out.say("repair.put_back_kept", name=scene.service.container(color))
             moved = current is not None and _serve_elsewhere(frame, live, color)
-            if current is not None:
-                scene.runtime.remove(color, grace=scene.service.stop_timeout)
+            if current is not None:  # a candidate nginx served finishes what it still answers
+                scene.runtime.remove(color, grace=drain(frame, color) if moved else scene.service.stop_timeout)
             scene.runtime.put_back(color)
             fresh = scene.look()
             if moved and fresh.running(other(color)):  # as before the killed deploy: the other color serves

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from bluegreen import failpoints
 from bluegreen.clock import REAL, Clock
 from bluegreen.errors import DeployFailed, Inconsistent
-from bluegreen.parts import host_nginx
+from bluegreen.parts import host_nginx, in_flight
 from bluegreen.parts.access_log import LogSource, open_source
 from bluegreen.parts.engine import Docker, FileRead, Process
 from bluegreen.parts.host_nginx import MASTER, SHUTTING_DOWN, WORKER
@@ -160,15 +161,28 @@ class NginxControl:
     def workers(self) -> set[str]:
         return set(self.generation().workers)
 
-    def drain(self, timeout: float) -> bool:
-        """Wait until no worker of an older generation is shutting down, i.e. every request it was still
-        proxying has ended; False when some remain after `timeout` (a websocket, say)."""
+    def drain(self, timeout: float, peers: set[str] | None = None,
+              progress: Callable[[int | None, float], None] | None = None) -> bool:
+        """Wait until nginx's workers of an older generation (a reload leaves them finishing what they proxy) no
+        longer proxy anything to `peers` (`ip:port`, the instances about to stop) — or, with no peers or when their
+        sockets cannot be read from this host, until none is shutting down at all. False when some remain after
+        `timeout`. Narrowed to the peers, a stream on the other color through an old worker costs nothing.
+        `progress(held or None when not counted, seconds left)` while it waits."""
         deadline = self.clock.deadline(timeout)
-        while any(SHUTTING_DOWN in p.args for p in self.docker.processes(self.container)):
+        while True:
+            processes = self.docker.processes(self.container)
+            old = [int(p.pid) for p in processes if SHUTTING_DOWN in p.args and p.pid.isdigit()]
+            if not old:
+                return True
+            master = _master(processes)
+            held = in_flight.held_by(old, peers) if peers and master and host_nginx.is_master(master) else None
+            if held == 0:
+                return True
             if deadline.expired:
                 return False
+            if progress:
+                progress(held, deadline.remaining)
             deadline.pause(0.05)
-        return True
 
     def reload(self) -> Generation:
         """Graceful reload, confirmed by new workers within `reload_timeout`; raises when not confirmed.

@@ -17,7 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol, Sequence
 
+from bluegreen.clock import REAL
 from bluegreen.parts import health
+from bluegreen.parts.drain import Drained, Progress as DrainProgress, drain
 from bluegreen.parts.engine import Docker, each
 from bluegreen.parts.health import Probe
 from bluegreen.parts.instance import ContainerInfo, Server
@@ -61,6 +63,7 @@ class Runtime(Protocol):
     def ensure_image(self, image: str) -> None: ...
     def start(self, color: str, *, image: str, env: Mapping[str, str], labels: Mapping[str, str],
               progress: Progress = ...) -> tuple[ContainerInfo, ...]: ...
+    def drain(self, color: str, *, timeout: float, progress: DrainProgress) -> Drained: ...
     def remove(self, color: str, *, grace: float) -> bool: ...
     def remove_instances(self, found: Sequence[ContainerInfo], *, grace: float) -> bool: ...
     def kept_name(self, color: str) -> str: ...
@@ -172,6 +175,11 @@ class ContainerRuntime:
         svc = self.service
         return tuple(each(lambda name: self.docker.run(name=name, image=image, env=env, labels=labels,
                                                        volumes=svc.volumes, restart=svc.restart), self.names(color)))
+
+    def drain(self, color: str, *, timeout: float, progress: DrainProgress) -> Drained:
+        """Ask the color's instances to stop and wait while they still answer requests (parts/drain.py)."""
+        names = [i.name for i in self.survey().instances[color]]
+        return drain(self.docker, names, port=self.service.port, timeout=timeout, clock=REAL, progress=progress)
 
     def remove(self, color: str, *, grace: float) -> bool:
         """Stop (SIGTERM, SIGKILL after `grace`) and remove the color's instances — all of them, also those a

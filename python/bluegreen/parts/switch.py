@@ -20,7 +20,7 @@ loaded by it (an edit followed by `nginx -s reload` in one script), one written 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 from bluegreen import failpoints
 from bluegreen.colors import other
@@ -139,7 +139,8 @@ class Switch(Protocol):
 
     def quick_readiness(self, state: ServiceState) -> str: ...
 
-    def drain(self, timeout: float) -> bool: ...
+    def drain(self, timeout: float, peers: set[str] | None = None,
+              progress: Callable[[int | None, float], None] | None = None) -> bool: ...
 
 
 class ReloadSwitch:
@@ -262,8 +263,9 @@ class ReloadSwitch:
         answer = quick_ticket.reload_answer(state.quick or {})
         return quick_ticket.why_not(state, answer, self.config_digest) or "ready"
 
-    def drain(self, timeout: float) -> bool:
-        return self.control.drain(timeout)
+    def drain(self, timeout: float, peers: set[str] | None = None,
+              progress: Callable[[int | None, float], None] | None = None) -> bool:
+        return self.control.drain(timeout, peers, progress)
 
 
 def loaded_file(record: Record, disk: str | None, mtime: float | None,

@@ -128,6 +128,25 @@ class _Containers(_Base):
         assert info is not None
         return info
 
+    def ask_to_stop(self, name: str) -> tuple[int, str] | None:
+        """Send the container its stop signal (SIGTERM unless its image says otherwise) and nothing more: the app
+        finishes what it is answering while bluegreen watches (parts/drain.py). Its (pid on this host, id); None
+        when it does not run. The kill API marks it stopped by hand, so a restart policy does not start it again
+        when it exits by itself (measured: `restart: always`, exit 0, stays exited)."""
+        try:
+            c = self._client.containers.get(name)
+            if c.status != "running":
+                return None
+            pid = int((c.attrs.get("State") or {}).get("Pid") or 0)
+            c.kill(signal=(c.attrs.get("Config") or {}).get("StopSignal") or "SIGTERM")
+        except NotFound:
+            return None
+        except DockerException as exc:
+            if "is not running" in str(exc):
+                return None
+            raise DeployFailed("docker.remove_failed", name=name, error=_one_line(exc)) from None
+        return pid, c.id
+
     def remove(self, name: str, *, stop_timeout: float) -> bool:
         """Stop gracefully (SIGTERM, then SIGKILL after the grace) and remove. False when absent."""
         try:
