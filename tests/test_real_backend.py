@@ -202,8 +202,9 @@ def test_a_stream_longer_than_drain_timeout_is_cut_and_counted(backend_stack, tm
     assert said in result.stderr, result.stderr
     assert returned - began < 2 * STREAM_S, "the drain's bound is drain_timeout, not the streams' length"
     print(f"[{backend_stack.switch}] GET /slow?s={STREAM_S:g} opened on green v2: {waiting}")
-    # Today (issue 22 item 3): nginx re-sends the cut GET to the other color, which answers it in full, late.
-    # Pinned so that the fix of item 3 changes this line on purpose.
+    # The site here keeps nginx's default `proxy_next_upstream error timeout`: nginx re-sends the cut GET to the other
+    # color, which answers it in full, late (what `bluegreen doctor`'s retries check warns of). With the
+    # recommended `proxy_next_upstream off` it gets 502 at the cut: tests/test_long_connections.py.
     assert waiting.get("status") == 200 and waiting.get("color") == "blue" and waiting["seconds"] > STREAM_S, waiting
     print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s; drain {drained}")
 

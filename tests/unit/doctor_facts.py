@@ -25,6 +25,7 @@ SITE = """server {
     location / {
         proxy_pass http://maice_backend;
         proxy_set_header Host $host;
+        proxy_next_upstream off;
     }
 }
 """

@@ -28,6 +28,17 @@ def test_a_5xx_is_a_failure_of_the_server_that_answered():
     assert LogFormat(DEFAULT_FORMAT).parse(line(status=500, us="500")).outcome_at(GREEN).failed
 
 
+@pytest.mark.parametrize("fmt, text", [
+    (DEFAULT_FORMAT, line(status=504, rt="60.001", us="504")),
+    ('$status $request_time "$upstream_addr" "$request"', f'504 60.001 "{GREEN}" "GET / HTTP/1.1"'),
+])
+def test_a_504_is_slow_not_failed(fmt, text):
+    """nginx gave up waiting (proxy_read_timeout): a slow answer, not the release's failure (an LLM call past the
+    timeout); its time still counts for latency."""
+    req = LogFormat(fmt).parse(text)
+    assert req.outcome_at(GREEN).failed is False and req.seconds == 60.001
+
+
 def test_each_server_tried_has_its_own_outcome():
     """nginx tried green (502), then blue (200): green failed, blue did not, though the client got 200."""
     req = LogFormat(DEFAULT_FORMAT).parse(line(up=f"{GREEN}, {BLUE}", us="502, 200"))

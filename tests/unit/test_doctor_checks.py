@@ -34,7 +34,7 @@ def test_nginx_t_failing_on_someone_elses_file_fails_refuses_a_deploy_and_skips_
     assert 'unknown directive "servr"' in line
     assert fix == "correct /etc/nginx/conf.d/default.conf:3 until `docker exec nginx nginx -t` passes"
     _, skipped = checks.run(f)
-    assert skipped == ["upstream_block", "access_log", "websocket", "reboot"]
+    assert skipped == ["upstream_block", "access_log", "websocket", "retries", "reboot"]
 
 
 def test_nginx_t_failing_on_bluegreens_own_file_is_left_to_the_runs_repair():
@@ -199,6 +199,43 @@ def test_headers_from_an_included_snippet_count():
     site = SITE.replace("proxy_set_header Host $host;", "include snippets/ws.conf;")
     text = dump_text(site, OWN, NGINX_CONF, ("/etc/nginx/snippets/ws.conf", WS + "\n"))
     assert nginx_side.websocket(facts(dump=text)).key == "doctor.websocket.ok"
+
+
+# --- retries ---------------------------------------------------------------------------------------------------
+def test_proxy_next_upstream_off_is_ok():
+    finding = nginx_side.retries(facts())
+    assert finding.level == OK and "(proxy_next_upstream off)" in said(finding)[0]
+
+
+@pytest.mark.parametrize("site, flags", [
+    (SITE.replace("proxy_next_upstream off;", ""), "error timeout"),  # nginx's default re-sends
+    (SITE.replace("proxy_next_upstream off;", "proxy_next_upstream error timeout non_idempotent;"),
+     "error timeout non_idempotent"),
+    # set at the server: the location inherits it
+    (SITE.replace("proxy_next_upstream off;", "").replace("listen 80;", "listen 80;\n proxy_next_upstream http_502;"),
+     "http_502"),
+])
+def test_a_location_that_re_sends_to_the_next_server_warns_with_its_place_and_the_fix(site, flags):
+    """The guide's site (no proxy_next_upstream): nginx re-sends a GET cut before its answer to the backup —
+    another release (measured, docs/real-backend.md). A warning, not a failure: nothing breaks a deploy."""
+    finding = nginx_side.retries(facts(dump=dump_text(site)))
+    assert (finding.level, finding.refuses, finding.params["flags"]) == (WARN, False, flags)
+    line, fix = said(finding)
+    where = finding.params["where"]
+    assert where.startswith("location / (/etc/nginx/conf.d/default.conf:")
+    assert line.startswith(f"{where}: proxy_next_upstream {flags}: ") and "another release" in line
+    assert fix.startswith(f"in {where}: `proxy_next_upstream off;`")
+    assert said(finding, "ko")[1].startswith(f"{where}에: `proxy_next_upstream off;`")
+
+
+def test_one_try_re_sends_nothing_and_every_location_that_re_sends_is_named():
+    """`proxy_next_upstream_tries 1` is `off` in effect; a second location without either is named too."""
+    tried_once = SITE.replace("proxy_next_upstream off;", "proxy_next_upstream_tries 1;")
+    assert nginx_side.retries(facts(dump=dump_text(tried_once))).level == OK
+    two = SITE.replace("proxy_next_upstream off;", "").replace(
+        "    }\n}", "    }\n    location /chat { proxy_pass http://maice_backend; }\n}")
+    finding = nginx_side.retries(facts(dump=dump_text(two)))
+    assert finding.params["where"].count("location ") == 2, finding.params
 
 
 # --- restart policies, live-restore ----------------------------------------------------------------------------

@@ -8,6 +8,8 @@
     access_log      nginx writes the access log the monitor reads, in its format        nginx_side
     websocket       locations proxying to the service have all or none of the
                     WebSocket headers                                                   nginx_side
+    retries         nginx re-sends no request cut before its answer to the next server
+                    (the other color: another release)                                  nginx_side
     restart_nginx   nginx's restart policy                                              docker_side
     restart_colors  each color's containers' restart policy (and bluegreen.yml's)       docker_side
     live_restore    the engine keeps containers running while it restarts               docker_side
@@ -41,6 +43,7 @@ def python(f: Facts) -> Finding:
 CHECKS: tuple[tuple[str, Callable[[Facts], Finding | None]], ...] = (
     ("nginx_test", nginx_side.nginx_test), ("upstream_block", nginx_side.upstream_block),
     ("njs", nginx_side.njs), ("access_log", nginx_side.access_log), ("websocket", nginx_side.websocket),
+    ("retries", nginx_side.retries),
     ("restart_nginx", docker_side.restart_nginx), ("restart_colors", docker_side.restart_colors),
     ("live_restore", docker_side.live_restore), ("reboot", docker_side.reboot),
     ("admin_dir", host_side.admin_dir), ("state_dir", host_side.state_dir),

@@ -1,5 +1,6 @@
 """Checks of nginx's configuration as `nginx -T` prints it (parts/nginx_config.py reads it): the test itself, where
-the service's upstream block is, the njs module, the access log the monitor reads, and WebSocket headers.
+the service's upstream block is, the njs module, the access log the monitor reads, WebSocket headers, and what
+nginx re-sends to the other color.
 
 Every check that reads the configuration is skipped (None) when `nginx -T` failed: nginx_test says why.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bluegreen.parts.facts import FAIL, OK, Facts, Finding
+from bluegreen.parts.facts import FAIL, OK, WARN, Facts, Finding
 from bluegreen.config.log_format import DOCKER_LOGS, OFF, REQUIRED
 from bluegreen.parts.nginx_config import Directive
 
@@ -147,6 +148,27 @@ def websocket(f: Facts) -> Finding | None:
     if complete:
         return Finding("websocket", OK, "doctor.websocket.ok", {"where": ", ".join(complete)})
     return Finding("websocket", OK, "doctor.websocket.none", {"upstream": f.service.upstream})
+
+
+def retries(f: Facts) -> Finding | None:
+    """nginx re-sends a request whose answer had not begun (`proxy_next_upstream`, `error timeout` by default) to
+    the next server: with the previous release kept as `backup`, to another release, late, after the app may have
+    done the work (an LLM call paid twice). Measured in docs/real-backend.md; `off` shows the cut to the client."""
+    dump = f.nginx.dump
+    if dump is None:
+        return None
+    resending: dict[str, str] = {}
+    for d, parents in proxying(f):
+        flags = dump.in_force("proxy_next_upstream", d.path, parents)
+        tries = dump.in_force("proxy_next_upstream_tries", d.path, parents)
+        words = " ".join(flags[-1].args) if flags else "error timeout"  # nginx's default
+        if words != "off" and not (tries and tries[-1].args == ("1",)):
+            resending.setdefault(_location(d, parents), words)
+    if resending:
+        where, words = next(iter(resending.items()))
+        return Finding("retries", WARN, "doctor.retries.resends", {"where": ", ".join(resending), "flags": words},
+                       "doctor.fix.retries", {"where": where})
+    return Finding("retries", OK, "doctor.retries.ok", {"upstream": f.service.upstream})
 
 
 def proxying(f: Facts) -> list[tuple[Directive, tuple[Directive, ...]]]:

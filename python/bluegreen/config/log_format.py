@@ -12,6 +12,7 @@ from dataclasses import dataclass
 # The format the monitor reads when nginx.log_format is not given (parts/access_log.py parses it).
 DEFAULT_FORMAT = ('time=$time_iso8601 msec=$msec status=$status rt=$request_time upstream="$upstream_addr" '
                   'ustatus="$upstream_status" request="$request"')
+GATEWAY_TIMEOUT = 504
 REQUIRED = ("status", "request_time", "upstream_addr")
 DOCKER_LOGS = "docker-logs"
 OFF = "off"
@@ -28,7 +29,7 @@ class BadFormat(ValueError):
 @dataclass(frozen=True)
 class Attempt:
     addr: str  # "10.0.0.2:8000"
-    failed: bool  # this server's answer was a 5xx, or nginx passed the request on after it
+    failed: bool  # this server's answer was a 5xx other than 504, or nginx passed the request on after it
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,18 @@ class LogFormat:
         attempts = []
         for i, addr in enumerate(addrs):
             if len(statuses) == len(addrs):
-                failed = not statuses[i].isdigit() or int(statuses[i]) >= 500
+                failed = not statuses[i].isdigit() or _failure(int(statuses[i]))
             else:  # no per-server status: the last server gave the answer, earlier ones passed it on
-                failed = status >= 500 if i == len(addrs) - 1 else True
+                failed = _failure(status) if i == len(addrs) - 1 else True
             attempts.append(Attempt(addr, failed))
         return Request(status, seconds, tuple(attempts), _path(fields.get("request")))
+
+
+def _failure(status: int) -> bool:
+    """A 5xx is a failure, except 504: nginx gave up waiting (`proxy_read_timeout`), or the app's own gateway did.
+    Slow is not failed (docs/real-backend.md): an LLM call past the timeout says nothing of the release, and a
+    release that hangs fails the monitor's probes, whose own timeout is a failure."""
+    return status >= 500 and status != GATEWAY_TIMEOUT
 
 
 def _values(field: str) -> list[str]:

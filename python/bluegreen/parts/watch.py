@@ -16,6 +16,7 @@ from bluegreen.config.settings import Nginx, Service
 from bluegreen.units import format_seconds
 
 BASELINE_REQUESTS = 1000  # the previous color's newest requests before the switch
+SWITCHING_PROTOCOLS = 101  # a WebSocket's status in the access log
 PROGRESS_EVERY = 5.0  # at most, between progress lines: a minute of watching should not flood the build log
 
 
@@ -107,6 +108,8 @@ class Watch:
         for request in requests:
             if self.format.has_request and request.path in self.probed_paths:
                 continue  # our own probes (and the deploy's verification) are not traffic
+            if request.status == SWITCHING_PROTOCOLS:
+                continue  # a WebSocket, logged when it closed: its time is how long it was open, not a latency
             outcomes = [a for a in request.attempts if a.addr in addrs]
             if outcomes:
                 tally.add(failed=any(a.failed for a in outcomes), seconds=request.seconds)
