@@ -14,6 +14,8 @@ from bluegreen.units import format_seconds
 if TYPE_CHECKING:
     from bluegreen.operations.frame import Frame
 
+ASKED_MIN = 2.0  # seconds; measured: uvicorn's close frames go out within 0.5 s of SIGTERM
+
 
 def drain(frame: Frame, color: str, *, spent: float = 0.0) -> float:
     """Drain the color's instances; the grace the stop that follows gives them: `stop_timeout` for the app's own
@@ -29,8 +31,11 @@ def drain(frame: Frame, color: str, *, spent: float = 0.0) -> float:
         else:
             out.progress("drain.waiting", count=count, name=name, bound=bound, left=format_seconds(left))
 
+    # However much of the bound the old workers took, an app asked to stop gets a moment to close what it holds
+    # itself (a WebSocket's close frame, 1012/1001, so its client reconnects at once) before it is killed.
+    timeout = max(svc.drain_timeout - spent, min(svc.stop_timeout, svc.drain_timeout, ASKED_MIN))
     with frame.timed("drain"):
-        drained = runtime.drain(color, timeout=max(0.0, svc.drain_timeout - spent), progress=progress)
+        drained = runtime.drain(color, timeout=timeout, progress=progress)
     if not drained.names:
         return svc.stop_timeout
     frame.report.extra.setdefault("drain", []).append(
