@@ -102,7 +102,7 @@ def _slow_traffic(site: Site, seconds: float) -> tuple[list[dict], list[dict]]:
         got: dict = {}
         _get(f"{site.stack.public_url}/", got)
         short.append(got)
-        time.sleep(0.1)
+        time.sleep(0.1)  # the short requests' pace (~10/s) until `end`, not a wait for anything
     caller.join(30)
     return slow, short
 
