@@ -14,7 +14,7 @@ import pytest
 from helpers import wait_until
 from site_under_test import run_paused
 from swarm_nodes import NODES, rejoin
-from test_swarm import SHORT_CONNECT, ok
+from test_swarm import SHORT_CONNECT, ok, upstream_lines
 from test_swarm_nodes import nodes_of, site as site_restart_no  # noqa: F401 - a fixture
 
 
@@ -62,6 +62,21 @@ def gated_again(result, node: str, why: str) -> None:
     assert result.returncode == 0, output
     assert f"Node {node} left ({why}) during the health check, with tasks " in output, output
     assert output.count("Health check passed!") == 1 and "Nginx upstream switched: blue → green" in output, output
+
+
+def short_read_timeout(site) -> None:
+    """A request nginx sent to a task on a node as it went silent waits for the answer: `proxy_read_timeout` (60 s by
+    default) bounds it, then nginx resends it to the next task (`proxy_next_upstream timeout`, idempotent requests);
+    measured here without it, 1 or 2 of ~450 requests ran into the client's 5 s timeout."""
+    site.stack.write_nginx_file("conf.d/default.conf", SHORT_CONNECT.replace(
+        "proxy_connect_timeout 1s;", "proxy_connect_timeout 1s;\n        proxy_read_timeout 2s;"))
+    site.stack.reload_nginx()
+
+
+def kill_engine(client, pid: int) -> None:
+    """SIGKILL of a worker's dockerd (its containers go on, unmanaged), until the manager marks the node down."""
+    os.kill(pid, signal.SIGKILL)
+    wait_until(lambda: node_state(client, W1)[0] == "down", 40, f"the manager marks {W1} down")
 
 
 def test_placement_puts_two_tasks_on_each_worker(site):
@@ -125,22 +140,13 @@ def test_a_worker_whose_engine_was_killed_while_the_new_tasks_are_gated(site, sw
     fails. Then the node is removed (`docker node rm --force`): the next deploy works on the two nodes left; the
     engine restarted and joined again, the one after uses it again."""
     client, worker = site.stack.client, swarm_nodes.workers[0]
-    # A request nginx sent to a task on the node as it went silent waits for the answer: `proxy_read_timeout` (60 s
-    # by default) bounds it, then nginx resends it to the next task (`proxy_next_upstream timeout`, idempotent
-    # requests); measured here without it, 1 or 2 of ~450 requests ran into the client's 5 s timeout.
-    site.stack.write_nginx_file("conf.d/default.conf", SHORT_CONNECT.replace(
-        "proxy_connect_timeout 1s;", "proxy_connect_timeout 1s;\n        proxy_read_timeout 2s;"))
-    site.stack.reload_nginx()
+    short_read_timeout(site)
     ok(site.deploy("v1"))
     loop = request_loop(site.stack.public_url + "/", interval=0.02)
     pid = worker.pid()
-
-    def kill() -> None:
-        os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: node_state(client, W1)[0] == "down", 40, f"the manager marks {W1} down")
-
     try:
-        result = run_paused(site, "deploy.candidate_started", kill, "deploy", "backend", APP_TAG="v2")
+        result = run_paused(site, "deploy.candidate_started", lambda: kill_engine(client, pid),
+                            "deploy", "backend", APP_TAG="v2")
         gated_again(result, W1, "down")
         code, doc = site.status()
         assert doc["active"] == "green" and W1 not in nodes_of(doc, "green"), doc["containers"]
@@ -153,3 +159,61 @@ def test_a_worker_whose_engine_was_killed_while_the_new_tasks_are_gated(site, sw
         rejoin(swarm_nodes, 1, killed=pid)
     assert node_state(client, W1) == ("ready", "active")
 
+
+
+def watch_briskly(site) -> None:
+    site.config["services"]["backend"]["monitor"] = {"interval": "0.5s", "min_requests": 1000, "failures": 3}
+    site.write_config()
+
+
+def followed(site, result, node: str, why: str) -> None:
+    """The monitor named the node, had nginx name the tasks Swarm started elsewhere, and passed: no rollback; nginx
+    names exactly green's running tasks, none on the node; history has the follow switch."""
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert f"Node {node} left ({why}) while green was watched, with tasks " in output, output
+    assert "nginx names the tasks of " in output and "Post-deploy monitoring passed" in output, output
+    assert "Automatic rollback" not in output and "Rolled back" not in output, output
+    code, doc = site.status()
+    green = [c for c in doc["containers"] if c["color"] == "green" and c["state"] == "running"]
+    assert doc["active"] == "green" and len(green) == 4 and node not in nodes_of(doc, "green"), doc["containers"]
+    named = {line.split()[1].split(":")[0] for line in upstream_lines(site)
+             if line.startswith("server") and "backup" not in line}
+    assert named == {c["address"] for c in green}, (named, doc["containers"])
+    # newest first: the monitor's entry is written when its watch ends, the follow's during it
+    assert [e["action"] for e in site.history()[:3]] == ["monitor", "follow", "deploy"], site.history()[:3]
+
+
+def test_a_worker_drained_while_the_monitor_watches(site, request_loop):
+    """The node leaves after the switch, as `deploy --monitor` starts watching: the monitor names it, health-checks
+    the tasks Swarm starts elsewhere and has nginx name them (a follow switch), and does not roll back a healthy
+    release for a lost node; no request fails. Without the follow it rolled back (and could not: blue's tasks had
+    left too)."""
+    client = site.stack.client
+    watch_briskly(site)
+    ok(site.deploy("v1"))
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    with drained(client, W1):
+        result = run_paused(site, "monitor.watching", lambda: set_availability(client, W1, "drain"),
+                            "deploy", "backend", "--monitor", "15s", APP_TAG="v2")
+        followed(site, result, W1, "drain")
+    assert set(stop_after(loop, "v2").versions) == {"v1", "v2"}
+
+
+def test_a_worker_whose_engine_was_killed_while_the_monitor_watches(site, swarm_nodes, request_loop):
+    """The same with the worker's dockerd SIGKILLed after the switch: its tasks go on answering, unmanaged, until
+    the manager marks the node down; then Swarm starts them elsewhere, and the monitor follows as above."""
+    client, worker = site.stack.client, swarm_nodes.workers[0]
+    short_read_timeout(site)
+    watch_briskly(site)
+    ok(site.deploy("v1"))
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    pid = worker.pid()
+    try:
+        result = run_paused(site, "monitor.watching", lambda: os.kill(pid, signal.SIGKILL),
+                            "deploy", "backend", "--monitor", "40s", APP_TAG="v2")
+        followed(site, result, W1, "down")
+        stop_after(loop, "v2")
+    finally:
+        rejoin(swarm_nodes, 1, killed=pid)
+    assert node_state(client, W1) == ("ready", "active")

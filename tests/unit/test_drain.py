@@ -108,15 +108,29 @@ def test_uncounted_waits_for_the_exit_and_cuts_nothing_it_cannot_count(counts, m
 # --- the count, on real sockets of this process ---------------------------------------------------------------
 @pytest.fixture
 def connected():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
+    server = _listening_below_ephemeral()
     port = server.getsockname()[1]
     clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(3)]
     accepted = [server.accept()[0] for _ in clients]
     yield port, clients, accepted
     for s in [*clients, *accepted, server]:
         s.close()
+
+
+def _listening_below_ephemeral() -> socket.socket:
+    """A port no client socket on this host gets as its own (the host's table is counted, busy with other tests'
+    connections: a port from the ephemeral range could be another connection's local port too)."""
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    for port in range(low - 1, low - 2000, -1):
+        server = socket.socket()
+        try:
+            server.bind(("127.0.0.1", port))
+        except OSError:
+            server.close()
+            continue
+        server.listen()
+        return server
+    raise RuntimeError(f"no free port below {low}")
 
 
 def _own_cgroup_word() -> str:

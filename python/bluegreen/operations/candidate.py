@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import shlex
 import uuid
+from typing import Callable, Mapping
 
 from bluegreen import failpoints
 from bluegreen.errors import DeployFailed
@@ -122,9 +123,7 @@ class Candidate:
         else:
             self.out.say("health.waiting", url=url, deadline=format_seconds(svc.health.timeout))
         by_name = {i.name: i for i in ready}
-
-        def probe_round(names: list[str]) -> dict[str, health.Probe]:
-            return dict(zip(names, runtime.probe_all([by_name[n] for n in names], svc.health.path)))
+        probe_round = prober(self.scene, by_name)
 
         def still_running() -> set[str]:
             if not self.many:
@@ -256,6 +255,13 @@ class Candidate:
         if primary is None:
             raise DeployFailed("preview.no_active")
         self.serving = frame.switch(primary=primary, backup=backup, previous=self.serving, preview=preview)
+
+
+def prober(scene: Scene, by_name: Mapping[str, ContainerInfo]) -> Callable[[list[str]], dict[str, health.Probe]]:
+    """One round of the health gate: the named instances probed over the path nginx uses (the runtime's prober)."""
+    def probe_round(names: list[str]) -> dict[str, health.Probe]:
+        return dict(zip(names, scene.runtime.probe_all([by_name[n] for n in names], scene.service.health.path)))
+    return probe_round
 
 
 def _release(found: tuple[ContainerInfo, ...]) -> str | None:
