@@ -114,6 +114,30 @@ def test_a_worker_drained_while_the_new_tasks_are_gated(site, request_loop):
     assert code == 0 and doc["active"] == "blue" and W1 in nodes_of(doc, "blue"), doc
 
 
+def test_a_worker_drained_after_the_gate_is_gated_again_before_the_switch(site, request_loop):
+    """The node leaves once the gate passed, before the switch: the tasks Swarm starts in place of the candidate's
+    are gated too before nginx names them (the switch checks), and the deploy's monitor does not follow again what
+    the deploy already handled."""
+    client = site.stack.client
+    watch_briskly(site)
+    ok(site.deploy("v1"))
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    with drained(client, W1):
+        result = run_paused(site, "deploy.gated", lambda: set_availability(client, W1, "drain"),
+                            "deploy", "backend", "--monitor", "3s", APP_TAG="v2")
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert f"Node {W1} left (drain) during the health check, with tasks " in output, output
+        assert output.count("Health check passed!") == 2, output
+        assert output.index("Health check passed!", output.index(f"Node {W1} left")) < output.index(
+            "Nginx upstream switched: blue → green"), output
+        assert "while green was watched" not in output and "Post-deploy monitoring passed" in output, output
+        code, doc = site.status()
+        green = [c for c in doc["containers"] if c["color"] == "green" and c["state"] == "running"]
+        assert doc["active"] == "green" and len(green) == 4 and W1 not in nodes_of(doc, "green"), doc
+    assert set(stop_after(loop, "v2").versions) == {"v1", "v2"}
+
+
 def test_a_worker_drained_under_restart_no_rolls_back_naming_it(site_restart_no, request_loop):
     """`restart: no` (Swarm's condition none): Swarm starts nothing in place of the tasks the drain took away; the
     deploy says so at once, naming the node, and rolls back (exit 1); no request fails, status names the node for

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shlex
 import uuid
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from bluegreen import failpoints
 from bluegreen.errors import DeployFailed
@@ -21,7 +21,9 @@ from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.look import one_color
 from bluegreen.parts import health
 from bluegreen.parts.hooks import argv as hook_argv, run_hook
+from bluegreen.output import Reporter
 from bluegreen.parts.instance import RELEASE_LABEL, ContainerInfo
+from bluegreen.parts.runtime import Moved
 from bluegreen.parts.state import now_iso
 from bluegreen.parts.upstream import parse_upstream
 from bluegreen.units import format_seconds
@@ -41,6 +43,7 @@ class Candidate:
         self.switched = False
         self.previewed = False
         self.drained = 0.0  # seconds of drain_timeout spent on nginx's old workers before the color is asked to stop
+        self.moved: set[str] = set()  # Swarm tasks of the candidate said to have left with their node
 
     # --- steps -----------------------------------------------------------------------------------------------
     def make_room(self, frame: Frame, *, named: bool) -> None:
@@ -90,22 +93,26 @@ class Candidate:
     def gate(self, frame: Frame) -> None:
         """The health gate; a node lost meanwhile (Swarm: drained, or down) takes tasks with it, which Swarm starts
         on other nodes: the color is gated again once they run, as often as nodes leave (each task says where from),
-        and never switched to with a task that was not gated."""
-        said: set[str] = set()
+        and never switched to with a task that was not gated (`switch` checks again)."""
         while True:
             try:
                 return self._gate(frame)
             except DeployFailed:
-                moved = [m for m in self.runtime.moved(self.color, self.instance_id or "") if m.id not in said]
-                if not moved:
+                if not self._await_moved(frame):
                     raise
-            said.update(m.id for m in moved)
-            for node, why in dict.fromkeys((m.node, m.why) for m in moved):
-                self.out.say("swarm.task_moved", node=node, why=why,
-                             names=", ".join(m.name for m in moved if (m.node, m.why) == (node, why)))
-            with frame.timed("start_candidate"):
-                self.runtime.settle(self.color, self.instance_id or "",
-                                    lambda key, params: self.out.progress(key, **params))
+
+    def _await_moved(self, frame: Frame) -> bool:
+        """Tasks that left with their node since last said: named, and Swarm's tasks in their place awaited (or
+        DeployFailed under its restart condition none). False when no task left."""
+        moved = [m for m in self.runtime.moved(self.color, self.instance_id or "") if m.id not in self.moved]
+        if not moved:
+            return False
+        self.moved.update(m.id for m in moved)
+        say_moved(self.out, "swarm.task_moved", moved)
+        with frame.timed("start_candidate"):
+            self.runtime.settle(self.color, self.instance_id or "",
+                                lambda key, params: self.out.progress(key, **params))
+        return True
 
     def _gate(self, frame: Frame) -> None:
         """Health-gate every instance over the path nginx uses (the runtime's prober): each needs N consecutive
@@ -184,6 +191,9 @@ class Candidate:
         return self.svc.preview.url if self.svc.preview else ""
 
     def switch(self, frame: Frame) -> None:
+        # A node that left after the gate (or while the deploy was staged): nginx never names a task not gated.
+        if self._await_moved(frame):
+            self.gate(frame)
         self.out.say("switch.start")
         with frame.timed("switch_traffic"):
             self._switch(frame, primary=self.color, backup=self.active)
@@ -262,6 +272,13 @@ def prober(scene: Scene, by_name: Mapping[str, ContainerInfo]) -> Callable[[list
     def probe_round(names: list[str]) -> dict[str, health.Probe]:
         return dict(zip(names, scene.runtime.probe_all([by_name[n] for n in names], scene.service.health.path)))
     return probe_round
+
+
+def say_moved(out: Reporter, key: str, moved: Sequence[Moved], **params: str) -> None:
+    """One line per node that left, naming its tasks."""
+    for node, why in dict.fromkeys((m.node, m.why) for m in moved):
+        out.say(key, node=node, why=why, names=", ".join(m.name for m in moved if (m.node, m.why) == (node, why)),
+                **params)
 
 
 def _release(found: tuple[ContainerInfo, ...]) -> str | None:

@@ -122,6 +122,7 @@ class Deploy:
             c.start(frame, self.release.env)
             failpoints.reach("deploy.candidate_started")
             c.gate(frame)
+            failpoints.reach("deploy.gated")
             if self.svc.preview and self.active:
                 c.open_preview(frame)
             if not c.hook(frame, "post_gate", action="deploy"):

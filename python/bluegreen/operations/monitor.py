@@ -28,7 +28,7 @@ from dataclasses import replace
 
 from bluegreen import failpoints
 from bluegreen.errors import BlueGreenError, MonitorRolledBack, RollbackUnavailable
-from bluegreen.operations.candidate import prober
+from bluegreen.operations.candidate import prober, say_moved
 from bluegreen.operations.follow import Follow
 from bluegreen.operations.frame import Frame, Scene
 from bluegreen.operations.run import run
@@ -157,14 +157,13 @@ class Monitor:
         `none`) or they fail their check, the slots fail the rounds, saying why."""
         watched, runtime, out = self.watched, self.scene.runtime, self.out
         assert watched is not None and self.watch is not None
-        moved = [m for m in runtime.moved(watched.color, watched.release) if m.id not in self.left]
+        watching = {i.id for i in self.replicas}  # not those that moved before the watch (the deploy gated theirs)
+        moved = [m for m in runtime.moved(watched.color, watched.release)
+                 if m.id in watching and m.id not in self.left]
         if not moved:
             return
-        for node, why in dict.fromkeys((m.node, m.why) for m in moved):
-            names = ", ".join(m.name for m in moved if (m.node, m.why) == (node, why))
-            out.say("monitor.task_moved", node=node, why=why, color=watched.color, names=names)
-            self.left.update((m.id, out.text("monitor.instance_left", node=node, why=why)) for m in moved
-                             if (m.node, m.why) == (node, why))
+        say_moved(out, "monitor.task_moved", moved, color=watched.color)
+        self.left.update((m.id, out.text("monitor.instance_left", node=m.node, why=m.why)) for m in moved)
         try:
             runtime.settle(watched.color, watched.release, lambda key, params: out.progress(key, **params))
         except BlueGreenError as error:
