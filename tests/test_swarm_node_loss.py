@@ -79,6 +79,25 @@ def kill_engine(client, pid: int) -> None:
     wait_until(lambda: node_state(client, W1)[0] == "down", 40, f"the manager marks {W1} down")
 
 
+def watch_briskly(site) -> None:
+    site.config["services"]["backend"]["monitor"] = {"interval": "0.5s", "min_requests": 1000, "failures": 3}
+    site.write_config()
+
+
+@contextlib.contextmanager
+def v2_with_w1_drained_at(site, request_loop, point: str, *, monitor: str) -> Iterator:
+    """v1 deployed, requests every 20 ms; `deploy --monitor <monitor>` of v2 paused at `point` while W1 is drained: its
+    result; W1 active again afterwards, and no request failed."""
+    client = site.stack.client
+    watch_briskly(site)
+    ok(site.deploy("v1"))
+    loop = request_loop(site.stack.public_url + "/", interval=0.02)
+    with drained(client, W1):
+        yield run_paused(site, point, lambda: set_availability(client, W1, "drain"),
+                         "deploy", "backend", "--monitor", monitor, APP_TAG="v2")
+    assert set(stop_after(loop, "v2").versions) == {"v1", "v2"}
+
+
 def test_placement_puts_two_tasks_on_each_worker(site):
     """`max_replicas_per_node: 2` and `constraints: [node.role==worker]`: each color's 4 tasks run 2 on each worker,
     none on the manager (without them Swarm puts tasks on the manager too)."""
@@ -118,13 +137,7 @@ def test_a_worker_drained_after_the_gate_is_gated_again_before_the_switch(site, 
     """The node leaves once the gate passed, before the switch: the tasks Swarm starts in place of the candidate's
     are gated too before nginx names them (the switch checks), and the deploy's monitor does not follow again what
     the deploy already handled."""
-    client = site.stack.client
-    watch_briskly(site)
-    ok(site.deploy("v1"))
-    loop = request_loop(site.stack.public_url + "/", interval=0.02)
-    with drained(client, W1):
-        result = run_paused(site, "deploy.gated", lambda: set_availability(client, W1, "drain"),
-                            "deploy", "backend", "--monitor", "3s", APP_TAG="v2")
+    with v2_with_w1_drained_at(site, request_loop, "deploy.gated", monitor="3s") as result:
         output = result.stdout + result.stderr
         assert result.returncode == 0, output
         assert f"Node {W1} left (drain) during the health check, with tasks " in output, output
@@ -135,7 +148,6 @@ def test_a_worker_drained_after_the_gate_is_gated_again_before_the_switch(site, 
         code, doc = site.status()
         green = [c for c in doc["containers"] if c["color"] == "green" and c["state"] == "running"]
         assert doc["active"] == "green" and len(green) == 4 and W1 not in nodes_of(doc, "green"), doc
-    assert set(stop_after(loop, "v2").versions) == {"v1", "v2"}
 
 
 def test_a_worker_drained_under_restart_no_rolls_back_naming_it(site_restart_no, request_loop):
@@ -185,11 +197,6 @@ def test_a_worker_whose_engine_was_killed_while_the_new_tasks_are_gated(site, sw
 
 
 
-def watch_briskly(site) -> None:
-    site.config["services"]["backend"]["monitor"] = {"interval": "0.5s", "min_requests": 1000, "failures": 3}
-    site.write_config()
-
-
 def followed(site, result, node: str, why: str) -> None:
     """The monitor named the node, had nginx name the tasks Swarm started elsewhere, and passed: no rollback; nginx
     names exactly green's running tasks, none on the node; history has the follow switch."""
@@ -213,15 +220,8 @@ def test_a_worker_drained_while_the_monitor_watches(site, request_loop):
     the tasks Swarm starts elsewhere and has nginx name them (a follow switch), and does not roll back a healthy
     release for a lost node; no request fails. Without the follow it rolled back (and could not: blue's tasks had
     left too)."""
-    client = site.stack.client
-    watch_briskly(site)
-    ok(site.deploy("v1"))
-    loop = request_loop(site.stack.public_url + "/", interval=0.02)
-    with drained(client, W1):
-        result = run_paused(site, "monitor.watching", lambda: set_availability(client, W1, "drain"),
-                            "deploy", "backend", "--monitor", "15s", APP_TAG="v2")
+    with v2_with_w1_drained_at(site, request_loop, "monitor.watching", monitor="15s") as result:
         followed(site, result, W1, "drain")
-    assert set(stop_after(loop, "v2").versions) == {"v1", "v2"}
 
 
 def test_a_worker_whose_engine_was_killed_while_the_monitor_watches(site, swarm_nodes, request_loop):
