@@ -33,11 +33,6 @@ class Drained:
     timed_out: bool = False
     by_name: dict[str, int] = field(default_factory=dict)  # requests cut, per instance
 
-    @property
-    def clean(self) -> bool:
-        """Nothing was cut (an uncounted drain is clean when every instance exited in time)."""
-        return not self.timed_out
-
 
 Progress = Callable[[int | None, float], None]  # (requests in flight or None when not counted, seconds left)
 
