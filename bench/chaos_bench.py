@@ -36,6 +36,8 @@ from chaos.run import CLASSES, run_row  # noqa: E402
 from chaos.stack import Result  # noqa: E402
 
 MODES = ("reload", "shared-dict")
+SHARED = ("Three engines of the tests' own (tests/swarm_nodes.py) on a 2-core machine shared with other work: "
+          "timings are noisy; the failed requests, exit codes and statuses are the result.")
 
 
 def log(message: str) -> None:
@@ -111,7 +113,8 @@ def run(args: argparse.Namespace, catalogue: list, modes: list[str], prefix: str
     meta = {"date": epoch.strftime("%Y-%m-%d"), "started": epoch.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "commit": measured_on(), "cpus": os.cpu_count(), "docker": "Docker " + client.version().get("Version", "?")
             + (f" (own engine {own.name}, its own network namespace)" if (own := engine.of_docker_host()) else ""),
-            "classes": [c.__dict__ for c in CLASSES], "seconds": time.monotonic() - started}
+            "classes": [c.__dict__ for c in CLASSES], "seconds": time.monotonic() - started,
+            **({"note": SHARED} if prefix != "faults" else {})}
     js, md = report.write(args.out, args.stem or f"{prefix}-{meta['date']}", meta, results)
     log(f"wrote {js} and {md} ({meta['seconds']:.0f} s)")
     return 1 if any("harness_error" in d and not d.get("not_run") for d in results) else 0

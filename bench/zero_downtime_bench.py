@@ -222,6 +222,11 @@ def finish(runs: dict, seconds: float, checks: list[str], date: dt.datetime, ana
     doc["date"] = date.strftime("%Y-%m-%dT%H:%M:%SZ")
     doc["commit"] = measured_on()
     doc["anatomy"] = anatomy_doc
+    if stem and stem.startswith("swarm-nodes"):
+        doc["note"] = ("A manager and two workers, three Docker engines of the tests' own (tests/swarm_nodes.py) on "
+                       "one 2-core machine shared with other work (Docker tests ran meanwhile): latencies are noisy; "
+                       "the failed requests are the claim. The one-node Swarm row and the recreate baseline: "
+                       "bench/results/2026-12-01.md.")
     if seconds > plan.budget + 60:
         checks.append(f"the run took {seconds / 60:.1f} min, over its {plan.budget / 60 + 1:.0f}-minute bound")
     if "recreate" in doc["modes"] and doc["modes"]["recreate"]["new_connection_failures"] == 0:

@@ -13,10 +13,11 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Callable
 
 import docker
 
-from chaos.rows import Row, paused
+from chaos.rows import Outcome, Row, paused
 from chaos.stack import ChaosStack, wait, write_backend_config
 from three_nodes import APP_REPO, PUBLISH_IP, swarm_nodes
 
@@ -72,15 +73,18 @@ def _availability(stack: NodesStack, value: str) -> None:
     node.update(dict(node.attrs["Spec"], Availability=value))
 
 
-def _tasks_on_worker(stack: NodesStack) -> int:
-    return sum(1 for s in stack.client.services.list(filters={"name": stack.name}) for t in s.tasks()
-               if t.get("DesiredState") == "running" and t.get("NodeID") == stack.client.nodes.get(NAME).id)
+def _on_worker(stack: NodesStack) -> dict[str, int]:
+    """Tasks meant to run on the worker, per color (the candidate's are those the fault takes away mid-gate)."""
+    node = stack.client.nodes.get(NAME).id
+    return {color: sum(1 for t in stack.client.services.get(stack.container(color)).tasks()
+                       if t.get("DesiredState") == "running" and t.get("NodeID") == node)
+            for color in ("blue", "green")}
 
 
 def _drain(stack: NodesStack) -> dict:
-    before = _tasks_on_worker(stack)
+    before = _on_worker(stack)
     _availability(stack, "drain")
-    return {"node": NAME, "tasks_on_it_before": before}
+    return {"node": NAME, "tasks_on_it": before}
 
 
 def _activate(stack: NodesStack) -> None:
@@ -89,11 +93,11 @@ def _activate(stack: NodesStack) -> None:
 
 
 def _kill(stack: NodesStack) -> dict:
-    before = _tasks_on_worker(stack)
+    before = _on_worker(stack)
     stack.killed = stack.nodes.workers[WORKER - 1].pid()
     os.kill(stack.killed, signal.SIGKILL)
     seconds = wait(lambda: _state(stack)[0] == "down" and 1, 40, f"the manager marks {NAME} down")
-    return {"node": NAME, "tasks_on_it_before": before, "marked_down": bool(seconds)}
+    return {"node": NAME, "tasks_on_it": before, "marked_down": bool(seconds)}
 
 
 def _rejoin(stack: NodesStack) -> None:
@@ -112,11 +116,25 @@ def _give_back(stack: NodesStack) -> None:
 DEPLOY = ("deploy", "backend", "--image", f"{APP_REPO}:v3")
 
 
+def named(act: Callable[[ChaosStack], Outcome]) -> Callable[[ChaosStack], Outcome]:
+    """The row's outcome, with the line in which the deploy names the node it lost (none: it did not notice)."""
+    def run(stack: ChaosStack) -> Outcome:
+        outcome = act(stack)
+        said = outcome.command.stdout + outcome.command.stderr if outcome.command else ""
+        lines = [line.strip() for line in said.splitlines() if f"Node {NAME} left" in line]
+        outcome.extra["node_named"] = lines[0][:300] if lines else None
+        on = outcome.extra.get("tasks_on_it") or {}
+        outcome.notes += [f"{NAME} ran blue {on.get('blue')}, green {on.get('green')} tasks as the fault went in; the "
+                          f"deploy said: {lines[0][:200] if lines else 'nothing about the node'}"]
+        return outcome
+    return run
+
+
 def rows() -> list[Row]:
     return [
         Row("N1", f"a worker drained while the new tasks are health-checked ({POINT}:pause; undo: active again)",
-            paused(DEPLOY, POINT, _drain), clear=_activate, modes=(MODE,), teardown=_give_back, stack=NodesStack),
+            named(paused(DEPLOY, POINT, _drain)), clear=_activate, modes=(MODE,), teardown=_give_back, stack=NodesStack),
         Row("N2", f"a worker's engine SIGKILLed while the new tasks are health-checked ({POINT}:pause, resumed "
                   "once the manager marks it down; undo: engine started, node ready)",
-            paused(DEPLOY, POINT, _kill), clear=_rejoin, modes=(MODE,), teardown=_give_back, stack=NodesStack),
+            named(paused(DEPLOY, POINT, _kill)), clear=_rejoin, modes=(MODE,), teardown=_give_back, stack=NodesStack),
     ]

@@ -82,6 +82,8 @@ def markdown(doc: dict[str, Any]) -> str:
              f"total {doc['seconds'] / 60:.1f} min · harness checks: "
              + ("ok" if doc.get("harness_checks") == ["ok"] else f"{len(doc.get('harness_checks', []))} failed "
                                                                    "(listed at the end)"), ""]
+    if doc.get("note"):
+        lines += [doc["note"], ""]
     lines += side_by_side(doc)
     lines += ["", "| mode | class | requests | sent/s | failed | non-2xx | connect | reset | closed | timeout "
               "| longest gap (s) | failure rate (95 % bound) |",
