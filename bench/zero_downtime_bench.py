@@ -224,7 +224,7 @@ def finish(runs: dict, seconds: float, checks: list[str], date: dt.datetime, ana
     doc["anatomy"] = anatomy_doc
     if stem and stem.startswith("swarm-nodes"):
         doc["note"] = ("A manager and two workers, three Docker engines of the tests' own (tests/swarm_nodes.py) on "
-                       "one 2-core machine shared with other work (Docker tests ran meanwhile): latencies are noisy; "
+                       "one 2-core machine shared with other sessions: latencies are noisy; "
                        "the failed requests are the claim. The one-node Swarm row and the recreate baseline: "
                        "bench/results/2026-12-01.md.")
     if seconds > plan.budget + 60:
