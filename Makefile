@@ -97,6 +97,13 @@ $(BENCH_STAMP): bench/requirements.lock $(VENV_STAMP)
 bench: env $(BENCH_STAMP)  ## prove it: failed requests, rollback time, reloads → bench/results/<date>.{json,md,png}
 	$(VENV)/bin/python bench/zero_downtime_bench.py
 
+# Past one machine (docs/growing.md "From one machine to three"): the Swarm mode on a manager and two workers of the
+# tests' own (tests/swarm_nodes.py, root and docker-registry; the machine's engine only lends the images), 4 tasks
+# per color, 20 cycles, ~10 minutes. `make chaos CHAOS_ARGS=--nodes` runs the node-loss rows there (N1, N2).
+.PHONY: bench-nodes
+bench-nodes: env $(BENCH_STAMP)  ## Swarm across 2 workers under load → bench/results/swarm-nodes-<date>.{json,md,png}
+	$(VENV)/bin/python bench/zero_downtime_bench.py --nodes
+
 # Long answers and open connections with the real backend (docs/real-backend.md "Proof: 20 cycles with the real
 # backend"): SSE streams, WebSockets and short GETs through 20 deploy + rollback cycles per switch mode, the recreate
 # baseline, two fault rows; ~35 minutes. Hold both locks around it on a shared machine (HELPERS.md).

@@ -3,6 +3,7 @@ the zero-downtime bench's open-loop load, in both switch modes. `make chaos` run
 
     .venv/bin/python bench/chaos_bench.py [--rows 1,2,8d] [--modes reload,shared-dict] [--out bench/results]
     .venv/bin/python bench/chaos_bench.py --own-engine bgc-engine --dockerd --rows 11   # the engine rows, safely
+    .venv/bin/python bench/chaos_bench.py --nodes   # a worker lost mid-deploy, on the three-node Swarm (N1, N2)
 
 Per row and mode: a fresh stack (`bgc-<id>…`), v1 then v2 deployed, the load started, the fault injected through a
 failpoint (`BLUEGREEN_FAILPOINT=<point>` kills the run there, `<point>:pause` holds it while the fault goes in),
@@ -35,6 +36,8 @@ from chaos.run import CLASSES, run_row  # noqa: E402
 from chaos.stack import Result  # noqa: E402
 
 MODES = ("reload", "shared-dict")
+SHARED = ("Three engines of the tests' own (tests/swarm_nodes.py) on a 2-core machine shared with other work: "
+          "timings are noisy; the failed requests, exit codes and statuses are the result.")
 
 
 def log(message: str) -> None:
@@ -53,6 +56,9 @@ def main() -> int:
                         help="run every row against a Docker engine of its own, in network namespace NAME "
                              "(chaos/engine.py: made, loaded with the test images, removed afterwards); row 11 then "
                              "restarts that engine only")
+    parser.add_argument("--nodes", action="store_true",
+                        help="the node-loss rows (N1 drained, N2 engine killed) on the three-node Swarm of "
+                             "tests/swarm_nodes.py, brought up for the run and removed after → swarm-nodes-faults-<date>")
     parser.add_argument("--budget", type=float, default=22 * 60,
                         help="seconds after which the remaining rows are reported as not run (default 22 min)")
     parser.add_argument("--stem", default=None, help="file name stem (default faults-<date>)")
@@ -71,15 +77,24 @@ def main() -> int:
         return 0
     if args.own_engine:
         return in_own_engine(args.own_engine)
+    if args.nodes:
+        from chaos import node_loss
+        from three_nodes import swarm
+
+        with swarm(log):
+            return run(args, node_loss.rows(), [node_loss.MODE], "swarm-nodes-faults")
+    return run(args, rows.all_rows(), [m for m in args.modes.split(",") if m], "faults")
+
+
+def run(args: argparse.Namespace, catalogue: list, modes: list[str], prefix: str) -> int:
     client = docker.from_env()
     started, epoch = time.monotonic(), dt.datetime.now(dt.timezone.utc)
     workdir = Path(tempfile.mkdtemp(prefix="bgc-"))
     results = []
-    modes = [m for m in args.modes.split(",") if m]
     try:
         # Row by row, both modes each, in the order of rows.all_rows() (most important first): when the time
         # budget runs out, what is left is the least important, and is reported as not run.
-        for row, mode in [(r, m) for r in rows.selected(rows.all_rows(), args.rows) for m in modes if m in r.modes]:
+        for row, mode in [(r, m) for r in rows.selected(catalogue, args.rows) for m in modes if m in r.modes]:
             if row.heavy and not args.dockerd:
                 results.append(rows.skipped(row, mode, "restarts dockerd: only with --dockerd (make chaos)"))
                 continue
@@ -98,8 +113,9 @@ def main() -> int:
     meta = {"date": epoch.strftime("%Y-%m-%d"), "started": epoch.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "commit": measured_on(), "cpus": os.cpu_count(), "docker": "Docker " + client.version().get("Version", "?")
             + (f" (own engine {own.name}, its own network namespace)" if (own := engine.of_docker_host()) else ""),
-            "classes": [c.__dict__ for c in CLASSES], "seconds": time.monotonic() - started}
-    js, md = report.write(args.out, args.stem or f"faults-{meta['date']}", meta, results)
+            "classes": [c.__dict__ for c in CLASSES], "seconds": time.monotonic() - started,
+            **({"note": SHARED} if prefix != "faults" else {})}
+    js, md = report.write(args.out, args.stem or f"{prefix}-{meta['date']}", meta, results)
     log(f"wrote {js} and {md} ({meta['seconds']:.0f} s)")
     return 1 if any("harness_error" in d and not d.get("not_run") for d in results) else 0
 

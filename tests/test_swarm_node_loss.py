@@ -100,13 +100,15 @@ def v2_with_w1_drained_at(site, request_loop, point: str, *, monitor: str) -> It
 
 def test_placement_puts_two_tasks_on_each_worker(site):
     """`max_replicas_per_node: 2` and `constraints: [node.role==worker]`: each color's 4 tasks run 2 on each worker,
-    none on the manager (without them Swarm puts tasks on the manager too)."""
+    none on the manager (without them Swarm puts tasks on the manager too). The third deploy replaces the idle
+    color's tasks in place: its old tasks fill each worker's quota, so they stop before the new ones start."""
     site.config["services"]["backend"].update(max_replicas_per_node=2, constraints=["node.role==worker"])
     site.write_config()
     ok(site.deploy("v1"))
     ok(site.deploy("v2"))
+    ok(site.deploy("v3"))
     code, doc = site.status()
-    assert code == 0, doc["problems"]
+    assert code == 0 and doc["active"] == "blue", doc["problems"]
     for color in ("blue", "green"):
         assert nodes_of(doc, color) == [NODES[1], NODES[1], NODES[2], NODES[2]], doc["containers"]
 

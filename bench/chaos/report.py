@@ -20,7 +20,7 @@ def verdict(doc: dict) -> tuple[str, list[str]]:
         return "not run", [doc["harness_error"]]
     why = []
     strict = failed(doc, "load_total")
-    if strict and re.match(r"\d+", doc["row"]).group() not in OUTAGE_ROWS:
+    if strict and re.match(r"\d*", doc["row"]).group() not in OUTAGE_ROWS:  # (N1, N2: no number, never an outage row)
         why.append(f"{strict} failed requests")
     why += _engine_restart(doc)
     nxt = doc.get("next") or {}
@@ -74,7 +74,8 @@ def markdown(meta: dict, rows: list[dict]) -> str:
              f"Run {meta['started']} on commit {meta.get('commit', 'unknown')} · {meta['cpus']} CPUs · "
              f"{meta['docker']} · load per row: "
              + ", ".join(f"{c['name']} {c['rate']:.0f}/s" for c in meta["classes"])
-             + f" · {meta['seconds']:.0f} s in all. Code: `bench/chaos_bench.py`, `bench/chaos/`.", "",
+             + f" · {meta['seconds']:.0f} s in all. Code: `bench/chaos_bench.py`, `bench/chaos/`."
+             + (f" {meta['note']}" if meta.get("note") else ""), "",
              "Failed requests are counted from the fault's injection to the end of the next ordinary command "
              "(+2.2 s), by class: GET new connection / POST / slow (/slow?s=2, in flight across every step) / "
              "keep-alive pooled / keep-alive raw. *status* is `bluegreen status` right after the faulted command "

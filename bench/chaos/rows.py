@@ -35,6 +35,7 @@ class Row:
     teardown: Callable[[ChaosStack], None] | None = None
     config_tmpfs: bool = False  # the upstream file's directory on a tiny tmpfs (row 13 fills it)
     heavy: bool = False  # restarts dockerd: runs only with --dockerd (make chaos, inside the heavy lock)
+    stack: Callable[..., ChaosStack] | None = None  # another stack than ChaosStack (chaos/node_loss.py: three nodes)
 
 
 def deploy_env(**knobs: str) -> Callable[[ChaosStack], Outcome]:

@@ -28,7 +28,7 @@ SETTLE = 2.2  # load after the last command: the slow ones started during it end
 
 
 def run_row(client: docker.DockerClient, workdir: Path, row: Row, mode: str, log: Callable[[str], None]) -> dict:
-    stack = ChaosStack(client, workdir, mode, row.id.replace(" ", "_").replace("#", "-"))
+    stack = (row.stack or ChaosStack)(client, workdir, mode, row.id.replace(" ", "_").replace("#", "-"))
     doc: dict = {"row": row.id, "title": row.title, "mode": mode, "next_command": row.next}
     load = None
     try:

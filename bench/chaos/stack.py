@@ -84,6 +84,9 @@ class Result:
 
 
 class ChaosStack(BenchStack):
+    repo = APP_REPO  # the releases' repository (:v1, :v2, :v3)
+    image = None  # nginx's image: IMAGES[mode] when None
+
     def __init__(self, client: docker.DockerClient, workdir: Path, mode: str, tag: str) -> None:
         super().__init__(client, workdir)
         self.mode, self.tag = mode, tag
@@ -98,7 +101,7 @@ class ChaosStack(BenchStack):
         self.config_host_dir = self.dir / "nginx-bg"  # row 13: a host tmpfs mounted into nginx at BG_DIR
         self.nginx_name = f"{self.name}-nginx"
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"http://{self.publish_ip}:{self.port}"
         self.restart_policy = False  # row 11: nginx and the app restart with the engine (unless-stopped)
 
     def up(self, *, health_timeout: str = "5s", config_tmpfs: bool = False) -> "ChaosStack":
@@ -114,18 +117,21 @@ class ChaosStack(BenchStack):
             volumes = {**(volumes or {}), str(self.config_host_dir): {"bind": BG_DIR, "mode": "rw"}}
             for name, text in seed.items():
                 (self.config_host_dir / name).write_text(text, encoding="utf-8")
-        c = self.client.containers.create(IMAGES[self.mode], name=self.nginx_name, network=self.network,
-                                          ports={"80/tcp": ("127.0.0.1", self.port)}, volumes=volumes,
+        c = self.client.containers.create(self.image or IMAGES[self.mode], name=self.nginx_name, network=self.network,
+                                          ports={"80/tcp": (self.publish_ip, self.port)}, volumes=volumes,
                                           labels={"bluegreen.bench": self.id},
                                           **({"restart_policy": {"Name": "unless-stopped"}} if self.restart_policy
                                              else {}))
-        c.put_archive("/etc/nginx/conf.d", _tar({"default.conf": site_conf(self.mode)}))
+        c.put_archive("/etc/nginx/conf.d", _tar({"default.conf": self.site_conf()}))
         c.put_archive("/etc/nginx", _tar({"chaos/.keep": "",
                                           **({} if config_tmpfs else {f"bg/conf.d/{k}": v for k, v in seed.items()})}))
         c.start()
         wait(lambda: _answers(self.url), 15, f"{self.nginx_name} to answer on {self.url}")
         self.write_config(health_timeout)
         return self
+
+    def site_conf(self) -> str:
+        return site_conf(self.mode)
 
     def refresh_client(self) -> None:
         """A new Docker client after the engine restarted (the old one's pooled connections are dead)."""
@@ -174,7 +180,7 @@ class ChaosStack(BenchStack):
             return Result(-1, str(exc.stdout or ""), f"timed out after {timeout:.0f} s", time.monotonic() - start)
 
     def deploy(self, version: str, *more: str, env: dict[str, str] | None = None) -> Result:
-        return self.bg("deploy", "backend", "--image", f"{APP_REPO}:{version}", *more, env=env)
+        return self.bg("deploy", "backend", "--image", f"{self.repo}:{version}", *more, env=env)
 
     def status(self) -> tuple[int, dict]:
         r = self.bg("status", "backend", "--json")

@@ -31,12 +31,15 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-HOST = "127.0.0.1"
+# nginx's published address: this machine's loopback, or the manager's address on the three-node Swarm
+# (bench/three_nodes.py sets it for the generator processes it starts)
+HOST = os.environ.get("BENCH_LOAD_HOST", "127.0.0.1")
 
 
 @dataclass(frozen=True)

@@ -126,8 +126,8 @@ def _under_load(stack: BenchStack, nginx: Nginx, plan: Plan, name: str, title: s
     return run
 
 
-def sanity(stack: BenchStack, plan: Plan, log: Callable[[str], None]) -> ModeRun:
-    nginx, _ = _recreate_stack(stack, "sanity")
+def sanity(stack: BenchStack, plan: Plan, log: Callable[[str], None], nginx_image: str = NGINX_IMAGE) -> ModeRun:
+    nginx, _ = _recreate_stack(stack, "sanity", nginx_image=nginx_image)
     log(f"sanity: {plan.sanity_seconds:.0f} s of load, no switch")
     return _under_load(stack, nginx, plan, "sanity", "Sanity: load, no switch",
                        lambda run, deadline: time.sleep(plan.sanity_seconds), plan.sanity_seconds)
@@ -211,7 +211,7 @@ def _bluegreen_cycles(stack: BenchStack, plan: Plan, log: Callable[[str], None],
                 run.operations.append(op)
                 if op.exit_code != 0:  # a result, not a crash: recorded, and the mode ends here
                     run.notes.append(f"bluegreen {action} exited {op.exit_code}: {op.output[-600:]}")
-                    log(f"{name}: bluegreen {action} exited {op.exit_code}; ending this mode")
+                    log(f"{name}: bluegreen {action} exited {op.exit_code}; ending this mode: {op.output[-400:]}")
                     return
                 time.sleep(hold)  # spacing between commands, as an operator's
             i += 1

@@ -17,7 +17,8 @@ CLASS_TITLES = {
     "ka-busy": "GET keep-alive, busy (8 connections, closed loop ≤ 400/s), no retry",
 }
 SHORT = {"sanity": "sanity", "reload": "reload 1.22", "reload-kmt": "reload+kmt 1.30", "dict": "dict 1.30",
-         "dict-kmt": "dict+kmt 1.30", "swarm": "swarm 1.30", "recreate": "recreate 1.22"}
+         "dict-kmt": "dict+kmt 1.30", "swarm": "swarm 1.30",
+         "swarm-nodes": "swarm 3 nodes 1.30", "recreate": "recreate 1.22"}
 
 
 def _s(value: float | None, digits: int = 2) -> str:
@@ -81,6 +82,8 @@ def markdown(doc: dict[str, Any]) -> str:
              f"total {doc['seconds'] / 60:.1f} min · harness checks: "
              + ("ok" if doc.get("harness_checks") == ["ok"] else f"{len(doc.get('harness_checks', []))} failed "
                                                                    "(listed at the end)"), ""]
+    if doc.get("note"):
+        lines += [doc["note"], ""]
     lines += side_by_side(doc)
     lines += ["", "| mode | class | requests | sent/s | failed | non-2xx | connect | reset | closed | timeout "
               "| longest gap (s) | failure rate (95 % bound) |",
@@ -99,7 +102,7 @@ def markdown(doc: dict[str, Any]) -> str:
               "(pooled / raw / busy) |",
               "|---|---:|---|---|---|---|---|---:|---|"]
     for name, m in modes.items():
-        if name == "sanity":
+        if name == "sanity" or "rollback" not in m["operations"]:  # (a mode whose first deploy failed)
             continue
         ops = m["operations"]
         reloads = " / ".join(", ".join(f"{n}×{k}" for k, n in ops.get(a, {}).get("reloads", {}).items()) or "–"

@@ -96,11 +96,13 @@ def missing_images(client: docker.DockerClient, refs: list[str]) -> list[str]:
 @dataclass
 class Nginx:
     name: str
-    url: str  # http://127.0.0.1:<published port>
+    url: str  # http://<publish_ip>:<published port>
     port: int
 
 
 class BenchStack:
+    publish_ip = "127.0.0.1"  # where nginx's port is published (the manager's address on bench/three_nodes.py)
+
     def __init__(self, client: docker.DockerClient, workdir: Path) -> None:
         self.client = client
         self.id = secrets.token_hex(4)
@@ -119,7 +121,7 @@ class BenchStack:
         admin_dir (shared-dict): mounted at the same path; network: another network than the stack's (Swarm)."""
         name = f"{self.name}-{suffix}"
         c = self.client.containers.create(image, name=name, network=network or self.network,
-                                          ports={"80/tcp": ("127.0.0.1", None)},
+                                          ports={"80/tcp": (self.publish_ip, None)},
                                           volumes={admin_dir: {"bind": admin_dir, "mode": "rw"}} if admin_dir else None,
                                           labels={"bluegreen.bench": self.id})
         modules = NJS_MODULE if image == NGINX_NJS_IMAGE else ""
@@ -128,7 +130,7 @@ class BenchStack:
         c.start()
         c.reload()
         port = int(c.attrs["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"])
-        return Nginx(name, f"http://127.0.0.1:{port}", port)
+        return Nginx(name, f"http://{self.publish_ip}:{port}", port)
 
     def write(self, container: str, directory: str, files: dict[str, str]) -> None:
         self.client.containers.get(container).put_archive(directory, _tar(files))
