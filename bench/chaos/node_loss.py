@@ -1,6 +1,7 @@
 """The fault rows of issue 24 on the three-node Swarm of tests/swarm_nodes.py (`chaos_bench.py --nodes`): a worker
-lost while a deploy's new tasks are health-checked, each injected at the failpoint `deploy.candidate_started:pause`
-as tests/test_swarm_node_loss.py does, under the fault bench's load, sent to nginx on the manager's address.
+lost while a deploy's new tasks are health-checked (N1, N2), each injected at the failpoint
+`deploy.candidate_started:pause` as tests/test_swarm_node_loss.py does, or after the switch as the deploy's monitor
+starts watching (N3, N4: `monitor.watching:pause`), under the fault bench's load, sent to nginx on the manager's address.
 
 The stack is the fault bench's, on the manager engine: nginx 1.30 (reload switch) on an attachable overlay,
 published on the manager's address; `runtime: swarm`, 4 replicas per color, dnsrr, no placement constraint (a
@@ -114,6 +115,8 @@ def _give_back(stack: NodesStack) -> None:
 
 
 DEPLOY = ("deploy", "backend", "--image", f"{APP_REPO}:v3")
+WATCHED = (*DEPLOY, "--monitor", "20s")  # N3, N4: the node leaves after the switch, as the monitor starts watching
+WATCHING = "monitor.watching"
 
 
 def named(act: Callable[[ChaosStack], Outcome]) -> Callable[[ChaosStack], Outcome]:
@@ -137,4 +140,12 @@ def rows() -> list[Row]:
         Row("N2", f"a worker's engine SIGKILLed while the new tasks are health-checked ({POINT}:pause, resumed "
                   "once the manager marks it down; undo: engine started, node ready)",
             named(paused(DEPLOY, POINT, _kill)), clear=_rejoin, modes=(MODE,), teardown=_give_back, stack=NodesStack),
+        Row("N3", f"a worker drained after the switch, as `deploy --monitor 20s` starts watching ({WATCHING}:pause; "
+                  "undo: active again)",
+            named(paused(WATCHED, WATCHING, _drain)), clear=_activate, modes=(MODE,), teardown=_give_back,
+            stack=NodesStack),
+        Row("N4", f"a worker's engine SIGKILLed after the switch, as `deploy --monitor 20s` starts watching "
+                  f"({WATCHING}:pause, resumed once the manager marks it down; undo: engine started, node ready)",
+            named(paused(WATCHED, WATCHING, _kill)), clear=_rejoin, modes=(MODE,), teardown=_give_back,
+            stack=NodesStack),
     ]
