@@ -6,7 +6,7 @@ SHELL := /bin/bash
 
 PYTHON ?= python3
 VENV ?= .venv
-PYTEST_ARGS ?= -q
+PYTEST_ARGS ?= -q --durations=25  # every run names its 25 slowest tests: the suite runs near its 30-min limit
 
 LOCKS := python/requirements.lock python/requirements-dev.lock
 VENV_STAMP := $(VENV)/.bluegreen-installed

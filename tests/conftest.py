@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import docker
@@ -71,6 +72,16 @@ def python_image(docker_client: docker.DockerClient) -> str:
     missing."""
     return _built(docker_client, os.environ.get("BLUEGREEN_TEST_PYTHON_REPO", "bluegreen-test/python") + ":3",
                   "python")
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The CLI bundle built from this checkout into a temp dir (the committed one may be stale), once per run: the
+    tests read it and never change it."""
+    out = tmp_path_factory.mktemp("bundle") / "bluegreen.pyz"
+    subprocess.run([sys.executable, str(REPO / "scripts" / "build-bundle.py"), "--out", str(out)], check=True,
+                   capture_output=True, timeout=300)
+    return out
 
 
 @pytest.fixture

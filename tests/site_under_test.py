@@ -106,6 +106,14 @@ class Site:
         return {c.name for c in containers}
 
 
+def give_up_sooner(site: Site) -> Site:
+    """A 3 s health deadline (not 8) for a deploy whose candidate never gets healthy: the test waits it out, and
+    3 s is still ample for the app to answer (it listens within a second), so the failure named is its answer."""
+    site.config["services"]["backend"]["health"]["timeout"] = "3s"
+    site.write_config()
+    return site
+
+
 def run_paused(site: Site, point: str, meanwhile: Callable[[], None], *args: str,
                **env: str) -> subprocess.CompletedProcess:
     """Run the CLI paused at failpoint `point`, run `meanwhile` (what someone does at that instant), then let it

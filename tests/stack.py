@@ -12,6 +12,7 @@ import secrets
 import socket
 import tarfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import docker
@@ -102,16 +103,21 @@ class Stack:
                         service.remove()
                     except docker.errors.APIError as exc:
                         errors.append(exc)
-        for container in self.client.containers.list(all=True, filters={"name": self.name}, ignore_removed=True):
-            if "com.docker.swarm.task.id" in container.labels:
-                continue  # a removed service's task: Swarm removes it (removing it too only races with Swarm)
-            if container.name.startswith(self.name):
-                try:
-                    container.remove(force=True)
-                except docker.errors.NotFound:
-                    pass
-                except docker.errors.APIError as exc:
-                    errors.append(exc)
+        # A removed service's task is Swarm's to remove (removing it too only races with Swarm).
+        mine = [c for c in self.client.containers.list(all=True, filters={"name": self.name}, ignore_removed=True)
+                if c.name.startswith(self.name) and "com.docker.swarm.task.id" not in c.labels]
+
+        def remove(container: Container) -> None:
+            try:
+                container.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                errors.append(exc)
+
+        # Together: each removal mostly waits on the engine (a kill, a sandbox torn down), once per test.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(remove, mine))
         # A removed service's tasks leave the overlay a moment later: removal is retried until it is gone (10 s).
         last: list[docker.errors.APIError] = []
 

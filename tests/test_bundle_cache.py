@@ -18,14 +18,6 @@ SYSTEM_PYTHON = "/usr/bin/python3"
 CONFIG = "version: 1\nnetwork: n\nservices:\n  backend: {image: 'app:1'}\n"
 
 
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("bundle") / "bluegreen.pyz"
-    subprocess.run([sys.executable, str(REPO / "scripts" / "build-bundle.py"), "--out", str(out)], check=True,
-                   capture_output=True)
-    return out
-
-
 @pytest.fixture
 def run(bundle, tmp_path):
     """Run the bundle with a cache under tmp_path; returns the completed process."""

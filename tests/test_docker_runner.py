@@ -14,7 +14,6 @@ import io
 import json
 import os
 import subprocess
-import sys
 import tarfile
 import threading
 from pathlib import Path
@@ -32,15 +31,6 @@ DOCKER_CLI = "/usr/local/bin/docker"
 SECRET = ("-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC-runner-test\n"
           "Zq7+secret/line/three==\n-----END PRIVATE KEY-----\n")
 QUICK = "quick_look"  # the phase only the rollback's quick path reports
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The CLI bundle built from this checkout into a temp dir (the committed one may be stale)."""
-    out = tmp_path_factory.mktemp("bundle") / "bluegreen.pyz"
-    subprocess.run([sys.executable, str(REPO / "scripts" / "build-bundle.py"), "--out", str(out)], check=True,
-                   capture_output=True, timeout=300)
-    return out
 
 
 class Agent:

@@ -8,7 +8,7 @@ from typing import Callable
 
 import pytest
 
-from site_under_test import Site, UPSTREAM, run_paused
+from site_under_test import Site, UPSTREAM, give_up_sooner, run_paused
 
 
 @pytest.fixture
@@ -66,13 +66,13 @@ def test_candidate_exits_during_health_check(site, request_loop):
 
 def test_health_deadline_passes(site, request_loop):
     """A candidate whose health check keeps failing is given up at the deadline."""
-    output = failed_deploy_keeps_v1(site, request_loop, APP_HEALTH="fail")
+    output = failed_deploy_keeps_v1(give_up_sooner(site), request_loop, APP_HEALTH="fail")
     assert "Health check of the new green environment failed for good: HTTP 503" in output
 
 
 def test_health_redirect_fails_with_a_hint(site, request_loop):
     """A 301 from the health endpoint is a failure, with a hint about redirects."""
-    output = failed_deploy_keeps_v1(site, request_loop, APP_HEALTH="redirect")
+    output = failed_deploy_keeps_v1(give_up_sooner(site), request_loop, APP_HEALTH="redirect")
     assert "redirect → /login" in output and "a redirect is not healthy" in output
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import pytest
 
+from site_under_test import give_up_sooner
 
 
 @pytest.fixture
 def site(steady_site):
-    return steady_site  # green (v2) active, blue (v1) kept for rollback
+    return give_up_sooner(steady_site)  # green (v2) active, blue (v1) kept for rollback
 
 
 @pytest.mark.parametrize("version, knobs", [("v3", {"APP_DIE_AFTER": "0"}), ("v3", {"APP_HEALTH": "fail"}),

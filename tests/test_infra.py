@@ -14,10 +14,30 @@ from stack import Stack
 # ------------------------------------------------------------------ app image
 
 
-def test_app_reports_version_and_color(stack):
+@pytest.fixture(scope="module")
+def shared_stack(docker_client, images):
+    """One stack for the app image's tests: each starts its app on the network and none uses nginx, so a fresh
+    stack per test (nginx, network: about a second) buys nothing."""
+    s = Stack(docker_client, images)
+    try:
+        yield s.start()
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def app_stack(shared_stack):
+    """The shared stack; the apps a test started are removed after it (they reuse names)."""
+    yield shared_stack
+    started = shared_stack.client.containers.list(all=True, filters={"name": shared_stack.prefix}, ignore_removed=True)
+    for app in started:
+        app.remove(force=True)
+
+
+def test_app_reports_version_and_color(app_stack):
     """GET / answers 200 with the version and color in body and headers."""
-    app = stack.run_app("a", version="v7", env={"BLUEGREEN_COLOR": "green"}, publish=True)
-    r = httpx.get(stack.app_url(app) + "/")
+    app = app_stack.run_app("a", version="v7", env={"BLUEGREEN_COLOR": "green"}, publish=True)
+    r = httpx.get(app_stack.app_url(app) + "/")
     assert r.status_code == 200
     assert r.text == "version=v7 color=green\n"
     assert r.headers["X-App-Version"] == "v7"
@@ -26,18 +46,18 @@ def test_app_reports_version_and_color(stack):
     assert b"app v7 listening on :8000" in app.logs()
 
 
-def test_app_versioned_images_bake_in_their_version(stack, images):
+def test_app_versioned_images_bake_in_their_version(app_stack, images):
     """bluegreen-test/app:v2 reports v2 without any env, and is a distinct image."""
-    app = stack.run_app("v2", image=images.app_version("v2"), publish=True)
-    assert httpx.get(stack.app_url(app)).headers["X-App-Version"] == "v2"
-    ids = {stack.client.images.get(images.app_version(v)).id for v in ("v1", "v2", "v3")}
+    app = app_stack.run_app("v2", image=images.app_version("v2"), publish=True)
+    assert httpx.get(app_stack.app_url(app)).headers["X-App-Version"] == "v2"
+    ids = {app_stack.client.images.get(images.app_version(v)).id for v in ("v1", "v2", "v3")}
     assert len(ids) == 3
 
 
-def test_app_post_answers_body_byte_count(stack):
+def test_app_post_answers_body_byte_count(app_stack):
     """POST to any path reads the body and answers its length."""
-    app = stack.run_app("a", publish=True)
-    url = stack.app_url(app)
+    app = app_stack.run_app("a", publish=True)
+    url = app_stack.app_url(app)
     assert httpx.post(url + "/anything", content=b"x" * 12345).text == "12345\n"
 
     def chunks():
@@ -50,10 +70,10 @@ def test_app_post_answers_body_byte_count(stack):
 @pytest.mark.parametrize(
     ("mode", "status"), [("ok", 200), ("fail", 503), ("redirect", 301)]
 )
-def test_app_health_modes(stack, mode, status):
+def test_app_health_modes(app_stack, mode, status):
     """APP_HEALTH sets what /health and /health/simple answer; / stays 200."""
-    app = stack.run_app("a", env={"APP_HEALTH": mode}, publish=True)
-    url = stack.app_url(app)
+    app = app_stack.run_app("a", env={"APP_HEALTH": mode}, publish=True)
+    url = app_stack.app_url(app)
     for path in ("/health", "/health/simple"):
         r = httpx.get(url + path)
         assert r.status_code == status, path
@@ -62,29 +82,29 @@ def test_app_health_modes(stack, mode, status):
     assert httpx.get(url + "/").status_code == 200
 
 
-def test_app_health_flap_alternates(stack):
+def test_app_health_flap_alternates(app_stack):
     """APP_HEALTH=flap alternates 200 and 503, across connections."""
-    app = stack.run_app("a", env={"APP_HEALTH": "flap"}, publish=True)
-    url = stack.app_url(app) + "/health"
+    app = app_stack.run_app("a", env={"APP_HEALTH": "flap"}, publish=True)
+    url = app_stack.app_url(app) + "/health"
     assert [httpx.get(url).status_code for _ in range(4)] == [200, 503, 200, 503]
 
 
-def test_app_health_slow_delays_the_answer(stack):
+def test_app_health_slow_delays_the_answer(app_stack):
     """APP_HEALTH=slow answers 200 only after APP_HEALTH_DELAY seconds."""
-    app = stack.run_app("a", env={"APP_HEALTH": "slow", "APP_HEALTH_DELAY": "0.6"}, publish=True)
+    app = app_stack.run_app("a", env={"APP_HEALTH": "slow", "APP_HEALTH_DELAY": "0.6"}, publish=True)
     start = time.monotonic()
-    r = httpx.get(stack.app_url(app) + "/health", timeout=5)
+    r = httpx.get(app_stack.app_url(app) + "/health", timeout=5)
     assert r.status_code == 200
     assert time.monotonic() - start >= 0.6
     with pytest.raises(httpx.ReadTimeout):
-        httpx.get(stack.app_url(app) + "/health", timeout=0.2)
+        httpx.get(app_stack.app_url(app) + "/health", timeout=0.2)
 
 
-def test_app_env_endpoint_never_echoes_the_value(stack):
+def test_app_env_endpoint_never_echoes_the_value(app_stack):
     """/env?name=X says set/unset and never leaks the value."""
     secret = "s3cr3t-VALUE-42"
-    app = stack.run_app("a", env={"DB_PASSWORD": secret}, publish=True)
-    url = stack.app_url(app)
+    app = app_stack.run_app("a", env={"DB_PASSWORD": secret}, publish=True)
+    url = app_stack.app_url(app)
     r = httpx.get(url + "/env", params={"name": "DB_PASSWORD"})
     assert (r.status_code, r.text) == (200, "set\n")
     assert secret not in r.text and secret not in str(r.headers)
@@ -92,10 +112,10 @@ def test_app_env_endpoint_never_echoes_the_value(stack):
     assert httpx.get(url + "/env").status_code == 400
 
 
-def test_app_slow_endpoint_sleeps_and_serves_concurrently(stack):
+def test_app_slow_endpoint_sleeps_and_serves_concurrently(app_stack):
     """/slow?s=0.5 takes 0.5 s; 20 of them in parallel still finish in well under 20 x 0.5 s."""
-    app = stack.run_app("a", publish=True)
-    url = stack.app_url(app) + "/slow?s=0.5"
+    app = app_stack.run_app("a", publish=True)
+    url = app_stack.app_url(app) + "/slow?s=0.5"
     start = time.monotonic()
     with ThreadPoolExecutor(20) as pool:
         statuses = list(pool.map(lambda _: httpx.get(url, timeout=10).status_code, range(20)))
@@ -104,10 +124,10 @@ def test_app_slow_endpoint_sleeps_and_serves_concurrently(stack):
     assert 0.5 <= elapsed < 3
 
 
-def test_app_keeps_connections_alive_under_load(stack):
+def test_app_keeps_connections_alive_under_load(app_stack):
     """400 requests over 8 keep-alive connections all succeed."""
-    app = stack.run_app("a", publish=True)
-    url = stack.app_url(app) + "/"
+    app = app_stack.run_app("a", publish=True)
+    url = app_stack.app_url(app) + "/"
 
     def worker(_):
         with httpx.Client(timeout=5) as client:
@@ -118,24 +138,24 @@ def test_app_keeps_connections_alive_under_load(stack):
     assert results == [200] * 400
 
 
-def test_app_fail_after_turns_requests_into_500(stack):
+def test_app_fail_after_turns_requests_into_500(app_stack):
     """After APP_FAIL_AFTER seconds, / answers 500 while health stays 200."""
-    app = stack.run_app("a", env={"APP_FAIL_AFTER": "1"}, publish=True)
-    url = stack.app_url(app)
+    app = app_stack.run_app("a", env={"APP_FAIL_AFTER": "1"}, publish=True)
+    url = app_stack.app_url(app)
     wait_until(lambda: httpx.get(url + "/").status_code == 500, 10, "/ to start failing")
     assert httpx.get(url + "/health").status_code == 200
 
 
-def test_app_fail_health_also_fails_health(stack):
+def test_app_fail_health_also_fails_health(app_stack):
     """APP_FAIL_HEALTH=1 makes health answer 500 too after APP_FAIL_AFTER."""
-    app = stack.run_app("a", env={"APP_FAIL_AFTER": "0", "APP_FAIL_HEALTH": "1"}, publish=True)
-    assert httpx.get(stack.app_url(app) + "/health").status_code == 500
+    app = app_stack.run_app("a", env={"APP_FAIL_AFTER": "0", "APP_FAIL_HEALTH": "1"}, publish=True)
+    assert httpx.get(app_stack.app_url(app) + "/health").status_code == 500
 
 
-def test_app_slow_after_adds_latency(stack):
+def test_app_slow_after_adds_latency(app_stack):
     """After APP_SLOW_AFTER, non-health requests take APP_SLOW_MS longer."""
-    app = stack.run_app("a", env={"APP_SLOW_AFTER": "0", "APP_SLOW_MS": "400"}, publish=True)
-    url = stack.app_url(app)
+    app = app_stack.run_app("a", env={"APP_SLOW_AFTER": "0", "APP_SLOW_MS": "400"}, publish=True)
+    url = app_stack.app_url(app)
     start = time.monotonic()
     assert httpx.get(url + "/").status_code == 200
     assert time.monotonic() - start >= 0.4
@@ -144,18 +164,18 @@ def test_app_slow_after_adds_latency(stack):
     assert time.monotonic() - start < 0.4
 
 
-def test_app_start_delay_postpones_listening(stack):
+def test_app_start_delay_postpones_listening(app_stack):
     """APP_START_DELAY keeps the port closed until the delay has passed."""
     start = time.monotonic()
-    app = stack.run_app("a", env={"APP_START_DELAY": "1.5"}, wait_ready=False)
+    app = app_stack.run_app("a", env={"APP_START_DELAY": "1.5"}, wait_ready=False)
     assert b"listening" not in app.logs()
-    stack.wait_app_ready(app)
+    app_stack.wait_app_ready(app)
     assert time.monotonic() - start >= 1.5
 
 
-def test_app_die_after_exits_with_code_3(stack):
+def test_app_die_after_exits_with_code_3(app_stack):
     """APP_DIE_AFTER makes the process exit with code 3."""
-    app = stack.run_app("a", env={"APP_DIE_AFTER": "0.5"})
+    app = app_stack.run_app("a", env={"APP_DIE_AFTER": "0.5"})
 
     def exited():
         app.reload()
@@ -165,9 +185,9 @@ def test_app_die_after_exits_with_code_3(stack):
     assert app.attrs["State"]["ExitCode"] == 3
 
 
-def test_app_stops_promptly_on_sigterm(stack):
+def test_app_stops_promptly_on_sigterm(app_stack):
     """docker stop (SIGTERM) ends the app in under 2 s with exit code 0."""
-    app = stack.run_app("a")
+    app = app_stack.run_app("a")
     start = time.monotonic()
     app.stop(timeout=10)
     elapsed = time.monotonic() - start
@@ -176,9 +196,9 @@ def test_app_stops_promptly_on_sigterm(stack):
     assert app.attrs["State"]["ExitCode"] == 0
 
 
-def test_app_image_has_busybox_for_debugging(stack):
+def test_app_image_has_busybox_for_debugging(app_stack):
     """docker exec sh works in the app image."""
-    app = stack.run_app("a")
+    app = app_stack.run_app("a")
     code, out = app.exec_run(["sh", "-c", "echo hi && ls /usr/local/bin"])
     assert code == 0 and b"hi" in out and b"app" in out
 

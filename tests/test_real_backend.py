@@ -9,11 +9,13 @@ docs/real-backend.md).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import httpx
 import pytest
@@ -83,11 +85,14 @@ class Stream:
                 f"releases={sorted(self.releases)} error={self.error} {self.seconds:.1f}s")
 
 
-def _site(stack: Stack, tmp_path, switch: str, drain_timeout: str, stop_timeout: str = "20s") -> Site:
-    nginx = {"switch": switch}
-    service = {"image": "bluegreen-test/backend:${APP_TAG}", "stop_timeout": stop_timeout,
-               "drain_timeout": drain_timeout}
-    if switch == "shared-dict":
+MODES = ("reload", "shared-dict")
+
+
+def _site(stack: Stack, tmp_path) -> Site:
+    """The backend in the stack's switch mode, v1 then v2 deployed: green v2 serves, blue v1 is kept."""
+    nginx = {"switch": stack.switch}
+    service = {"image": "bluegreen-test/backend:${APP_TAG}"}
+    if stack.switch == "shared-dict":
         service["preview"] = {"listen": "8081", "url": stack.preview_url}
     site = Site(stack, tmp_path, nginx=nginx, service=service)
     for release in ("v1", "v2"):
@@ -96,20 +101,59 @@ def _site(stack: Stack, tmp_path, switch: str, drain_timeout: str, stop_timeout:
     return site
 
 
-@pytest.fixture(params=["reload", "shared-dict"])
-def backend_stack(request, docker_client, images, nginx_njs_image, tmp_path_factory) -> Stack:
-    """nginx 1.30 (+ njs), with an admin directory for shared-dict."""
+@contextlib.contextmanager
+def _started(switch: str, docker_client, images, nginx_njs_image, tmp_path_factory) -> Iterator[Stack]:
+    """nginx 1.30 (+ njs), with an admin directory for shared-dict; removed afterwards, even on failure."""
     admin = None
-    if request.param == "shared-dict":
+    if switch == "shared-dict":
         admin = tmp_path_factory.mktemp("admin")
         admin.chmod(0o700)
     s = Stack(docker_client, images, nginx_image=nginx_njs_image, admin_dir=str(admin) if admin else None)
-    s.switch = request.param
+    s.switch = switch
     try:
         s.start()
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture(params=MODES)
+def backend_stack(request, docker_client, images, nginx_njs_image, tmp_path_factory) -> Stack:
+    """A fresh stack per test (tests/test_long_connections.py)."""
+    with _started(request.param, docker_client, images, nginx_njs_image, tmp_path_factory) as s:
+        yield s
+
+
+@pytest.fixture(scope="module", params=MODES)
+def backend_site(request, docker_client, images, nginx_njs_image, tmp_path_factory) -> Site:
+    """One stack and site per mode for this file's scenarios: none needs a fresh one. Each starts from where the
+    one before left the site (`_green_serves`: a rollback at most) with its own timeouts (`_timeouts`)."""
+    with _started(request.param, docker_client, images, nginx_njs_image, tmp_path_factory) as s:
+        yield _site(s, tmp_path_factory.mktemp("site"))
+
+
+def _timeouts(site: Site, *, drain_timeout: str, stop_timeout: str = "20s") -> None:
+    """The scenario's bounds in bluegreen.yml (each run of the CLI reads them)."""
+    site.config["services"]["backend"].update(drain_timeout=drain_timeout, stop_timeout=stop_timeout)
+    site.write_config()
+
+
+def _green_serves(site: Site) -> tuple[str, str]:
+    """Green serves and blue is kept for a rollback, as after v1 then v2; from the end of another scenario, a
+    rollback gets there. Returns the releases green and blue run."""
+    code, doc = site.status()
+    if code == 0 and doc["active"] == "blue":
+        rollback = site.bg("rollback", "backend")
+        assert rollback.returncode == 0, rollback.stdout + rollback.stderr
+        code, doc = site.status()
+    assert code == 0 and doc["active"] == "green", doc
+    runs = {row["color"]: row["image"].rsplit(":", 1)[1] for row in doc["containers"] if row["exists"]}
+    return runs["green"], runs["blue"]
+
+
+def _another(*releases: str) -> str:
+    """A release neither color runs: what a deploy brings is then told apart from both."""
+    return next(r for r in ("v1", "v2", "v3") if r not in releases)
 
 
 def _open_streams(site: Site) -> list[Stream]:
@@ -126,51 +170,57 @@ def in_flight(site: Site, color: str) -> int:
     return int(out) if code == 0 else -1
 
 
-def _replace_their_color(site: Site, *options: str) -> tuple[subprocess.CompletedProcess, dict, float]:
-    """With streams on green v2: a rollback (blue v1 serves; the streams stay on green), then a deploy of v3, which
+def _replace_their_color(site: Site, release: str, *options: str) -> tuple[subprocess.CompletedProcess, dict, float]:
+    """With streams on green: a rollback (blue serves; the streams stay on green), then a deploy of `release`, which
     replaces green under them. Returns the deploy, its JSON report and when it returned (time.monotonic())."""
     rollback = site.bg("rollback", "backend")
     assert rollback.returncode == 0, rollback.stdout + rollback.stderr
-    deploy = site.bg("deploy", "backend", "--json", *options, APP_TAG="v3")
+    deploy = site.bg("deploy", "backend", "--json", *options, APP_TAG=release)
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
     return deploy, json.loads(deploy.stdout), time.monotonic()
 
 
-def test_streams_end_on_their_release_through_a_switch_and_a_deploy(backend_stack, tmp_path):
-    """Streams on green v2 through a rollback to blue and a deploy that replaces green (`drain_timeout: 20s`,
-    `stop_timeout: 2s`: the drain, not the stop's grace, gives them their time): each ends with `done`, every token
-    from green v2, and the deploy returned only after they ended. In shared-dict mode the drain counted them (3 in
-    flight when green was asked to stop); in reload mode nginx's old workers carried them, and the deploy waited
-    for their connections to green before asking it to stop (0 left then)."""
-    site = _site(backend_stack, tmp_path, backend_stack.switch, drain_timeout="20s", stop_timeout="2s")
+def test_streams_end_on_their_release_through_a_switch_and_a_deploy(backend_site):
+    """Streams on green (v2 after v1 then v2) through a rollback to blue and a deploy that replaces green
+    (`drain_timeout: 20s`, `stop_timeout: 2s`: the drain, not the stop's grace, gives them their time): each ends
+    with `done`, every token from green's release, and the deploy returned only after they ended. In shared-dict
+    mode the drain counted them (3 in flight when green was asked to stop); in reload mode nginx's old workers
+    carried them, and the deploy waited for their connections to green before asking it to stop (0 left then)."""
+    site = backend_site
+    _timeouts(site, drain_timeout="20s", stop_timeout="2s")
+    theirs, blue = _green_serves(site)
+    new = _another(theirs, blue)
     streams = _open_streams(site)
     began = time.monotonic()
-    deploy, report, returned = _replace_their_color(site)
+    deploy, report, returned = _replace_their_color(site, new)
     assert "were cut" not in deploy.stderr and "killed" not in deploy.stderr, deploy.stderr  # nothing cut
     for stream in streams:
         stream.join()
-        print(f"[{backend_stack.switch}] {stream}")
+        print(f"[{site.stack.switch}] {stream}")
         assert stream.status == 200 and stream.error is None, stream
-        assert stream.releases == {("v2", "green")}, stream
+        assert stream.releases == {(theirs, "green")}, stream
         assert stream.done is not None and stream.done["tokens"] == len(stream.events) >= TOKENS - 1, stream
     assert returned >= max(s.ended for s in streams), "the deploy returned before green's streams ended"
-    assert httpx.get(site.stack.public_url + "/", timeout=5).headers["X-App-Version"] == "v3"
+    assert httpx.get(site.stack.public_url + "/", timeout=5).headers["X-App-Version"] == new
     (drained,) = report["drain"]
     assert drained["color"] == "green" and drained["cut"] == 0 and not drained["timed_out"], drained
     # The wait shows progress: nginx's previous workers still carried the streams to green.
     assert f"requests to {site.container('green')} still proxied by nginx's previous workers" in deploy.stderr, \
         deploy.stderr
-    print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s; drain {drained}")
+    print(f"[{site.stack.switch}] rollback + deploy took {returned - began:.1f}s; drain {drained}")
 
 
-def test_a_stream_longer_than_drain_timeout_is_cut_and_counted(backend_stack, tmp_path):
+def test_a_stream_longer_than_drain_timeout_is_cut_and_counted(backend_site):
     """The same rollback and deploy with `--drain-timeout 2s` (for this run; bluegreen.yml says 30s, and
     `stop_timeout: 20s` bounds nothing here):
     the deploy kills green with its streams 2 s into the drain. Each stream ends without `done` (an error for the
-    client) after tokens from green v2 only — nginx cannot re-send an answer that has begun. The deploy succeeds and
-    says the cut with its number: 4 requests (3 streams, 1 slow GET), in its output and its JSON report. The GET
-    still waiting for its answer is measured too (the issue saw nginx re-send it to the other color)."""
-    site = _site(backend_stack, tmp_path, backend_stack.switch, drain_timeout="30s")
+    client) after tokens from green's release only — nginx cannot re-send an answer that has begun. The deploy
+    succeeds and says the cut with its number: 4 requests (3 streams, 1 slow GET), in its output and its JSON
+    report. The GET still waiting for its answer is measured too (the issue saw nginx re-send it to the other
+    color)."""
+    site = backend_site
+    _timeouts(site, drain_timeout="30s")
+    theirs, blue = _green_serves(site)
     streams = _open_streams(site)
     waiting: dict = {}
 
@@ -188,12 +238,12 @@ def test_a_stream_longer_than_drain_timeout_is_cut_and_counted(backend_stack, tm
     slow.start()
     wait_until(lambda: in_flight(site, "green") == len(streams) + 1, 10, "the slow GET on green")
     began = time.monotonic()
-    result, report, returned = _replace_their_color(site, "--drain-timeout", "2s")
+    result, report, returned = _replace_their_color(site, _another(theirs, blue), "--drain-timeout", "2s")
     slow.join(STREAM_S + 40)
     for stream in streams:
         stream.join()
-        print(f"[{backend_stack.switch}] {stream}")
-        assert stream.status == 200 and stream.releases == {("v2", "green")}, stream
+        print(f"[{site.stack.switch}] {stream}")
+        assert stream.status == 200 and stream.releases == {(theirs, "green")}, stream
         assert stream.done is None and stream.error is not None, stream
         assert len(stream.events) < TOKENS - 1, stream
     (drained,) = report["drain"]
@@ -201,28 +251,30 @@ def test_a_stream_longer_than_drain_timeout_is_cut_and_counted(backend_stack, tm
     said = f"{len(streams) + 1} requests still in flight on {site.container('green')} were cut at the drain deadline"
     assert said in result.stderr, result.stderr
     assert returned - began < 2 * STREAM_S, "the drain's bound is drain_timeout, not the streams' length"
-    print(f"[{backend_stack.switch}] GET /slow?s={STREAM_S:g} opened on green v2: {waiting}")
+    print(f"[{site.stack.switch}] GET /slow?s={STREAM_S:g} opened on green {theirs}: {waiting}")
     # The site here keeps nginx's default `proxy_next_upstream error timeout`: nginx re-sends the cut GET to the other
     # color, which answers it in full, late (what `bluegreen doctor`'s retries check warns of). With the
     # recommended `proxy_next_upstream off` it gets 502 at the cut: tests/test_long_connections.py.
     assert waiting.get("status") == 200 and waiting.get("color") == "blue" and waiting["seconds"] > STREAM_S, waiting
-    print(f"[{backend_stack.switch}] rollback + deploy took {returned - began:.1f}s; drain {drained}")
+    print(f"[{site.stack.switch}] rollback + deploy took {returned - began:.1f}s; drain {drained}")
 
 
-def test_a_stream_on_the_active_color_holds_no_deploy(backend_stack, tmp_path):
-    """A long stream on green, the active color, while v3 deploys to blue: the deploy does not wait for it — in
-    reload mode the make-room reload leaves the stream on an old worker, and only that worker's connections to
-    *blue* are waited for — and the stream goes on on green v2 to its end."""
-    site = _site(backend_stack, tmp_path, backend_stack.switch, drain_timeout="30s")
-    long_s = 20
+def test_a_stream_on_the_active_color_holds_no_deploy(backend_site):
+    """A long stream on green, the active color, while another release deploys to blue: the deploy does not wait
+    for it — in reload mode the make-room reload leaves the stream on an old worker, and only that worker's
+    connections to *blue* are waited for — and the stream goes on on green's release to its end."""
+    site = backend_site
+    _timeouts(site, drain_timeout="30s")
+    theirs, blue = _green_serves(site)
+    long_s = 12  # a deploy that waited for the stream would return after it ended; this one takes ~2.5 s
     stream = Stream(f"{site.stack.public_url}/chat?s={long_s}&every=0.5").start()
     wait_until(lambda: stream.events, 10, "the stream's first token")
     began = time.monotonic()
-    deploy = site.deploy("v3")
+    deploy = site.deploy(_another(theirs, blue))
     took = time.monotonic() - began
     assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-    assert took < long_s / 2, f"the deploy to blue waited {took:.1f}s for a stream on green"
+    assert took < long_s - 4, f"the deploy to blue waited {took:.1f}s for a stream on green"
     assert not stream.ended, "the stream ended before the deploy returned"
     stream._thread.join(long_s + 40)
-    print(f"[{backend_stack.switch}] deploy took {took:.1f}s; {stream}")
-    assert stream.done is not None and stream.releases == {("v2", "green")}, stream
+    print(f"[{site.stack.switch}] deploy took {took:.1f}s; {stream}")
+    assert stream.done is not None and stream.releases == {(theirs, "green")}, stream

@@ -17,7 +17,7 @@ import docker
 import pytest
 
 from helpers import wait_until
-from site_under_test import Site
+from site_under_test import Site, give_up_sooner
 
 
 def stopped_by_hand(client: docker.DockerClient, name: str) -> bool:
@@ -68,7 +68,7 @@ def test_what_bluegreen_starts_keeps_aside_and_puts_back_carries_the_right_resta
     assert policy(client, f"{blue}-replaced") == "no"  # the previous blue, stopped aside
     assert policy(client, blue) == "unless-stopped"  # the candidate
 
-    failed = site.deploy("v3", APP_HEALTH="fail")  # repairs the killed run, then its own candidate fails
+    failed = give_up_sooner(site).deploy("v3", APP_HEALTH="fail")  # repairs the killed run, then its own candidate fails
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert client.containers.get(blue).labels.get("bluegreen.image", "").endswith(":v1")  # v1 put back
     assert policy(client, blue) == "unless-stopped"

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from helpers import wait_until
-from site_under_test import Site
+from site_under_test import Site, give_up_sooner
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_a_failed_deploy_keeps_the_rollback_target(site, request_loop):
     exact file it served, and a rollback to it works."""
     blue, before = container_id(site, "blue"), site.upstream_text()
     loop = request_loop(site.stack.public_url + "/", interval=0.02)
-    failed = site.deploy("v3", APP_HEALTH="fail")
+    failed = give_up_sooner(site).deploy("v3", APP_HEALTH="fail")
     assert failed.returncode == 1 and "Previous version put back" in failed.stdout, failed.stdout + failed.stderr
     assert container_id(site, "blue") == blue and site.upstream_text() == before
     code, doc = site.status()

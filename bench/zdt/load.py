@@ -35,7 +35,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, AsyncIterator, Callable
 
 # nginx's published address: this machine's loopback, or the manager's address on the three-node Swarm
 # (bench/three_nodes.py sets it for the generator processes it starts)
@@ -127,6 +127,25 @@ async def until_stopped(stopping: asyncio.Event, max_seconds: float) -> None:
     stopping.set()
 
 
+async def paced(rate: float, stopping: asyncio.Event) -> AsyncIterator[tuple[int, float]]:
+    """The open-loop schedule: (k, when the k-th start is due), one every 1/rate s from now, whatever the starts
+    before it do; a start that comes late is still yielded (its lateness is the caller's to record). Ends when
+    `stopping` is set."""
+    loop = asyncio.get_running_loop()
+    start, k, period = loop.time(), 0, 1.0 / rate
+    while not stopping.is_set():
+        due = start + k * period
+        delay = due - loop.time()
+        if delay > 0:
+            try:
+                await asyncio.wait_for(stopping.wait(), delay)
+                return
+            except asyncio.TimeoutError:
+                pass
+        yield k, due
+        k += 1
+
+
 class Generator:
     def __init__(self, port: int, classes: list[LoadClass]) -> None:
         self.port, self.classes = port, classes
@@ -155,16 +174,7 @@ class Generator:
 
     async def schedule(self, index: int, cls: LoadClass) -> None:
         loop = asyncio.get_running_loop()
-        start, k, period = loop.time(), 0, 1.0 / cls.rate
-        while not self.stopping.is_set():
-            due = start + k * period
-            delay = due - loop.time()
-            if delay > 0:
-                try:
-                    await asyncio.wait_for(self.stopping.wait(), delay)
-                    return
-                except asyncio.TimeoutError:
-                    pass
+        async for _, due in paced(cls.rate, self.stopping):
             late = loop.time() - due
             if late > self.lag[index]:
                 self.lag[index] = late
@@ -173,7 +183,6 @@ class Generator:
             task = asyncio.create_task(self.one(index, cls))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-            k += 1
 
     async def busy(self, index: int, cls: LoadClass, k: int) -> None:
         """One closed-loop connection of a busy class: the next request as soon as the previous answer is in."""

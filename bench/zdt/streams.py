@@ -28,7 +28,7 @@ import struct
 import sys
 import time
 
-from zdt.load import HOST, Failed, read_head, run_client, until_stopped
+from zdt.load import HOST, Failed, paced, read_head, run_client, until_stopped
 
 # Record fields, in order (kept as lists: one line of JSON per stream would be as large as the data).
 STREAM_FIELDS = ("kind", "start", "end", "status", "tokens", "done", "releases", "error")
@@ -56,21 +56,11 @@ class Client:
 
     # --- SSE ---------------------------------------------------------------------------------------------------
     async def schedule(self) -> None:
-        loop = asyncio.get_running_loop()
-        start, k, period = loop.time(), 0, 1.0 / self.stream_spec["rate"]
         methods = self.stream_spec.get("methods", ["GET"])
-        while not self.stopping.is_set():
-            delay = start + k * period - loop.time()
-            if delay > 0:
-                try:
-                    await asyncio.wait_for(self.stopping.wait(), delay)
-                    return
-                except asyncio.TimeoutError:
-                    pass
+        async for k, _ in paced(self.stream_spec["rate"], self.stopping):
             task = asyncio.create_task(self.stream(methods[k % len(methods)]))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
-            k += 1
 
     async def stream(self, method: str) -> None:
         seconds, every = self.stream_spec["seconds"], self.stream_spec.get("every", 0.5)
