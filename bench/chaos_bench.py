@@ -3,7 +3,7 @@ the zero-downtime bench's open-loop load, in both switch modes. `make chaos` run
 
     .venv/bin/python bench/chaos_bench.py [--rows 1,2,8d] [--modes reload,shared-dict] [--out bench/results]
     .venv/bin/python bench/chaos_bench.py --own-engine bgc-engine --dockerd --rows 11   # the engine rows, safely
-    .venv/bin/python bench/chaos_bench.py --nodes   # a worker lost mid-deploy or while watched, on the three-node Swarm (N1-N4)
+    .venv/bin/python bench/chaos_bench.py --nodes   # a worker lost mid-deploy or while watched, three-node Swarm (N1-N4)
 
 Per row and mode: a fresh stack (`bgc-<id>…`), v1 then v2 deployed, the load started, the fault injected through a
 failpoint (`BLUEGREEN_FAILPOINT=<point>` kills the run there, `<point>:pause` holds it while the fault goes in),
