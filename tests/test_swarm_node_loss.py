@@ -226,6 +226,26 @@ def test_a_worker_drained_while_the_monitor_watches(site, request_loop):
         followed(site, result, W1, "drain")
 
 
+def test_a_worker_drained_under_restart_no_while_the_monitor_watches_fails_the_watch_naming_it(site_restart_no,
+                                                                                               request_loop):
+    """`restart: no`: Swarm starts nothing in place of the watched tasks the drain took away. The watch says so for
+    their slots, naming the node, and the monitor's rollback decides: here blue lost its tasks on the node too, so
+    it refuses and changes nothing (green serves on with the tasks left); no request fails."""
+    site = site_restart_no
+    site.config["services"]["backend"].update(max_replicas_per_node=2, constraints=["node.role==worker"])
+    with v2_with_w1_drained_at(site, request_loop, "monitor.watching", monitor="15s") as result:
+        output = result.stdout + result.stderr
+        assert result.returncode not in (0, 5), output
+        assert f"Node {W1} left (drain) while green was watched" in output, output
+        assert "Swarm starts no task of " in output, output
+        assert "degraded after the switch: " in output and f"left with node {W1} (drain), and Swarm started " \
+            "nothing in its place" in output, output
+        assert "Post-deploy monitoring could not roll back: Rollback target" in output, output
+        code, doc = site.status()
+        assert doc["active"] == "green", doc
+        assert any(f"ran on node {W1}, which is drain" in p["message"] for p in doc["problems"]), doc["problems"]
+
+
 def test_a_worker_whose_engine_was_killed_while_the_monitor_watches(site, swarm_nodes, request_loop):
     """The same with the worker's dockerd SIGKILLed after the switch: its tasks go on answering, unmanaged, until
     the manager marks the node down; then Swarm starts them elsewhere, and the monitor follows as above."""
