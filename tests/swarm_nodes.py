@@ -24,7 +24,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -33,6 +32,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from chaos.engine import OwnEngine, _alive  # noqa: E402
+from helpers import WaitTimeout, wait_until  # noqa: E402  (tests/: on the path of whoever imports this file)
 
 LAN, BRIDGE, HOST_LINK = "bgmn-lan", "bgmn-br", "bgmn-host"
 SUBNET = "10.99.24"
@@ -111,16 +111,13 @@ def _registry() -> None:
         proc = subprocess.Popen(["nsenter", f"--net=/run/netns/{NODES[0]}", "docker-registry", "serve", str(config)],
                                 stdout=log, stderr=log, stdin=subprocess.DEVNULL, start_new_session=True)
     REGISTRY_PID.write_text(str(proc.pid))
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"http://{REGISTRY}/v2/", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise RuntimeError(f"registry did not answer on {REGISTRY} (see {REGISTRY_DIR}/log)")
-        time.sleep(0.05)  # poll: the registry is starting
+
+    def answers() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the registry exited (see {REGISTRY_DIR}/log)")
+        return httpx.get(f"http://{REGISTRY}/v2/", timeout=1).status_code == 200
+
+    wait_until(answers, 20, f"the registry on {REGISTRY} (see {REGISTRY_DIR}/log)", interval=0.05)
 
 
 def _push(manager: OwnEngine, images: tuple[str, ...]) -> None:
@@ -144,11 +141,9 @@ def _swarm(manager: OwnEngine, workers: tuple[OwnEngine, ...]) -> None:
     for index, worker in enumerate(workers, start=1):
         worker.client().swarm.join(remote_addrs=[f"{MANAGER_ADDRESS}:2377"], join_token=token,
                                    advertise_addr=address(index), listen_addr=f"{address(index)}:2377")
-    deadline = time.monotonic() + 30
-    while sum(n.attrs["Status"]["State"] == "ready" for n in client.nodes.list()) < len(NODES):
-        if time.monotonic() > deadline:
-            raise RuntimeError("the workers did not become ready within 30 s")
-        time.sleep(0.1)  # poll: a joined node reports ready after its first heartbeat
+    # a joined node reports ready after its first heartbeat
+    wait_until(lambda: sum(n.attrs["Status"]["State"] == "ready" for n in client.nodes.list()) == len(NODES), 30,
+               "the workers ready")
 
 
 def up(images: tuple[str, ...] = PUSHED) -> Nodes:
@@ -172,9 +167,8 @@ def rejoin(nodes: Nodes, index: int, killed: int | None = None) -> None:
     dockerd that was killed, has exited) and, if the manager removed the node meanwhile, out of its old swarm and
     joined anew."""
     worker, manager = nodes.workers[index - 1], nodes.manager.client()
-    deadline = time.monotonic() + 20
-    while killed is not None and _alive(killed) and time.monotonic() < deadline:
-        time.sleep(0.05)  # poll: the killed dockerd exits (start() would take it for the running engine)
+    if killed is not None:  # start() would take a dockerd not yet gone for the running engine
+        exited(killed, "the killed dockerd")
     worker.start()
 
     def listed(ready: bool) -> bool:
@@ -186,26 +180,16 @@ def rejoin(nodes: Nodes, index: int, killed: int | None = None) -> None:
         worker.client().swarm.join(remote_addrs=[f"{MANAGER_ADDRESS}:2377"],
                                    join_token=manager.swarm.attrs["JoinTokens"]["Worker"],
                                    advertise_addr=address(index), listen_addr=f"{address(index)}:2377")
-    deadline = time.monotonic() + 40
-    while not listed(ready=True):
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{NODES[index]} not ready within 40 s")
-        time.sleep(0.1)  # poll: a node reports ready after its first heartbeat
+    wait_until(lambda: listed(ready=True), 40, f"{NODES[index]} ready (after its first heartbeat)")
 
 
 @contextlib.contextmanager
 def exclusive(timeout: float = 600) -> Iterator[None]:
     """Hold LOCK (another test run holding it is waited for, up to `timeout` seconds)."""
     with open(LOCK, "a") as handle:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{LOCK} held by another run for {timeout:.0f} s") from None
-                time.sleep(0.5)  # poll: another run's swarm is in use
+        # another run's swarm in use: BlockingIOError, "not yet"
+        wait_until(lambda: fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB) is None, timeout,
+                   f"{LOCK}, held by another run", interval=0.5)
         try:
             yield
         finally:
@@ -218,9 +202,7 @@ def clear() -> list[str]:
     pid = _registry_pid()
     if pid is not None:
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)  # poll: the registry exits
+        exited(pid, "the registry")
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
     REGISTRY_PID.unlink(missing_ok=True)
@@ -278,12 +260,16 @@ def _end_orphans() -> list[str]:
         for pid in [*children, shim]:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while _alive(shim) and time.monotonic() < deadline:
-            time.sleep(0.05)  # poll: the shim exits
+        exited(shim, "the shim")
         if _alive(shim):
             problems.append(f"containerd-shim {shim} did not exit")
     return problems
+
+
+def exited(pid: int, what: str) -> None:
+    """Up to 10 s for `pid` to exit; the caller deals with one that did not."""
+    with contextlib.suppress(WaitTimeout):
+        wait_until(lambda: not _alive(pid), 10, f"{what} ({pid}) to exit", interval=0.05)
 
 
 def _processes() -> Iterator[tuple[int, list[bytes]]]:
